@@ -1,0 +1,237 @@
+"""The ``kpibot`` command line. Every command applies the migrations first.
+
+Errors end with one clear line on stderr and a non-zero status, never a traceback:
+1 for a failed operation (bad import, unknown employee), 2 for bad settings or arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot import texts
+from bot.settings import ConfigError, Settings, load_settings
+from db import queries
+from db.importer import FULL_ENTITIES, MAX_PRINTED_PROBLEMS, ImportFailed, import_paths
+from db.migrate import upgrade
+from db.session import SessionPool, create_engine, create_session_pool
+from db.sources import Source
+
+log = logging.getLogger("kpibot")
+
+
+class CommandError(Exception):
+    """A user-level failure: printed as one line, exit status 1."""
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[SessionPool]:
+    engine = create_engine(settings.database_url)
+    try:
+        try:
+            await upgrade(engine)
+        except (OperationalError, DBAPIError, OSError) as error:
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            raise CommandError(f"cannot open the database ({settings.database_url}): {reason}") from None
+        yield create_session_pool(engine)
+    finally:
+        await engine.dispose()
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
+
+
+def local_today(settings: Settings) -> date:
+    return datetime.now(settings.zone).date()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------------
+
+
+def _progress_factory() -> Callable[[Source], Any] | None:
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    def make(source: Source) -> Any:
+        if source.size:
+            return tqdm(total=source.size, unit="B", unit_scale=True, desc=source.label, leave=False)
+        return tqdm(unit=" rows", desc=source.label, leave=False)
+
+    return make
+
+
+async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_database(settings) as pool:
+        try:
+            report = await import_paths(
+                pool,
+                [Path(p) for p in args.paths],
+                zone=settings.zone,
+                now=utc_now(),
+                full=args.full or (),
+                progress=_progress_factory(),
+            )
+        except ImportFailed as failure:
+            for line in failure.problems[:MAX_PRINTED_PROBLEMS]:
+                print(line, file=sys.stderr)
+            hidden = len(failure.problems) - MAX_PRINTED_PROBLEMS
+            if hidden > 0:
+                print(f"... and {hidden} more problem(s)", file=sys.stderr)
+            raise CommandError(f"{len(failure.problems)} problem(s) found; nothing was imported") from None
+    print(f"{'entity':<14}{'added':>10}{'updated':>10}{'unchanged':>11}{'removed':>10}")
+    for entity, counts in report.counts.items():
+        print(f"{entity:<14}{counts.added:>10}{counts.updated:>10}{counts.unchanged:>11}{counts.removed:>10}")
+    print(f"imported {len(report.files)} file(s): {', '.join(report.files)}")
+    return 0
+
+
+async def cmd_employees(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_database(settings) as pool, pool() as session:
+        employees = await queries.list_employees(session)
+    if not employees:
+        print("no employees yet: import employees.csv first (kpibot import PATH)")
+        return 0
+    print(f"{'id':<12}{'name':<32}{'role':<14}{'team':<22}telegram")
+    for e in employees:
+        link = f"linked ({e.telegram_id})" if e.telegram_id else "not linked"
+        if not e.active:
+            link += ", inactive"
+        if e.unreachable_since:
+            link += ", blocked the bot"
+        print(f"{e.id:<12}{e.name[:31]:<32}{e.role:<14}{e.team[:21]:<22}{link}")
+    linked = sum(1 for e in employees if e.telegram_id)
+    print(f"{linked} of {len(employees)} linked to Telegram")
+    return 0
+
+
+async def print_digests(pool: SessionPool, settings: Settings, today: date, employee_id: str | None) -> None:
+    from jobs.digests import build_digest
+
+    async with pool() as session:
+        if employee_id:
+            employee = await queries.get_employee(session, employee_id)
+            if employee is None:
+                raise CommandError(f"no employee with id {employee_id} (see kpibot employees)")
+            employees = [employee]
+        else:
+            employees = await queries.list_employees(session, active_only=True)
+        if not employees:
+            raise CommandError("no employees yet: import employees.csv first (kpibot import PATH)")
+        for employee in employees:
+            digest = await build_digest(session, employee, today, settings)
+            role = texts.ROLE_NAMES.get(employee.role, employee.role)
+            print(f"══ {employee.name} ({role}, id {employee.id}) — {texts.short_date(today)} ══")
+            print(texts.html_to_plain(digest.text))
+            print()
+
+
+async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    today = args.date or local_today(settings)
+    async with open_database(settings) as pool:
+        await print_digests(pool, settings, today, args.employee)
+    return 0
+
+
+async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import demo
+
+    db_path = Path(args.db)
+    demo.reset_database(db_path)
+    files = demo.write_exports(Path(args.exports))
+    demo_settings = load_settings(database_url=f"sqlite+aiosqlite:///{db_path}")
+    async with open_database(demo_settings) as pool:
+        try:
+            await import_paths(pool, files, zone=demo_settings.zone, now=demo.DEMO_IMPORTED_AT_UTC)
+        except ImportFailed as failure:  # pragma: no cover - the demo data is fixed
+            raise CommandError("the demo data did not import: " + "; ".join(failure.problems[:5])) from None
+        print(f"Demo database: {db_path} (1C exports in {args.exports}/)")
+        print(f"Digests as of {texts.short_date(demo.DEMO_TODAY)}:\n")
+        await print_digests(pool, demo_settings, demo.DEMO_TODAY, None)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# Parser and entry point
+# --------------------------------------------------------------------------------------------------
+
+Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kpibot", description="Daily KPI feedback in Telegram for the managers of a 1C support partner."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    imp = commands.add_parser("import", help="import 1C exports and the PBX's Master.csv (files or folders)")
+    imp.add_argument("paths", nargs="+", metavar="PATH")
+    imp.add_argument(
+        "--full",
+        nargs="+",
+        choices=FULL_ENTITIES,
+        metavar="ENTITY",
+        help=f"treat these files as the complete set and remove absent rows ({', '.join(FULL_ENTITIES)})",
+    )
+    imp.set_defaults(handler=cmd_import)
+
+    emp = commands.add_parser("employees", help="who is linked to Telegram and who is not")
+    emp.set_defaults(handler=cmd_employees)
+
+    dig = commands.add_parser("digest", help="print each employee's morning message")
+    dig.add_argument("--date", type=parse_day, help="the day, YYYY-MM-DD (default: today in TIMEZONE)")
+    dig.add_argument("--employee", metavar="ID", help="only this employee")
+    dig.set_defaults(handler=cmd_digest)
+
+    demo = commands.add_parser("demo", help="build a fresh demo database and print the digests (no token)")
+    demo.add_argument("--db", default="kpibot-demo.db", help="the demo SQLite file (replaced)")
+    demo.add_argument("--exports", default="demo-exports", help="where to write the demo 1C exports")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        handler: Command = args.handler
+        return asyncio.run(handler(args, settings))
+    except ConfigError as error:
+        print(f"kpibot: {error}", file=sys.stderr)
+        return 2
+    except CommandError as error:
+        print(f"kpibot: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("kpibot: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # the last line of defence: one line, details in the log
+        log.debug("unexpected error", exc_info=True)
+        print(f"kpibot: unexpected error: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,408 @@
+"""The business rules of kpibot: collection (KPI1), tiers, allocation, debt, the plan to the next tier.
+
+This module is pure: plain dataclasses in, plain dataclasses out, no I/O, no aiogram, no SQLAlchemy.
+Handlers, jobs and the CLI all call it; it is the file to read first. Every amount of money is an
+``int`` number of kopecks, every percent a ``Decimal``; there is no float anywhere.
+
+The rules are explained with a worked example in ``docs/collection.md``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+Kopecks = int
+
+
+# --------------------------------------------------------------------------------------------------
+# Months
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Month:
+    """A calendar month, ordered and countable (``Month(2019, 2) - Month(2018, 12) == 2``)."""
+
+    year: int
+    month: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.month <= 12:
+            raise ValueError(f"month must be 1..12, got {self.month}")
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        return cls(day.year, day.month)
+
+    @property
+    def index(self) -> int:
+        return self.year * 12 + self.month - 1
+
+    @classmethod
+    def from_index(cls, index: int) -> Month:
+        return cls(index // 12, index % 12 + 1)
+
+    def shift(self, months: int) -> Month:
+        return Month.from_index(self.index + months)
+
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    def __sub__(self, other: Month) -> int:
+        return self.index - other.index
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def months_between(first: Month, last: Month) -> list[Month]:
+    """All months from ``first`` to ``last`` inclusive (empty when ``last`` is before ``first``)."""
+    return [Month.from_index(i) for i in range(first.index, last.index + 1)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Tiers (KPI coefficients)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Tier:
+    """Reaching ``threshold`` percent (inclusive) earns ``coefficient``."""
+
+    threshold: Decimal
+    coefficient: Decimal
+
+
+DEFAULT_TIERS: tuple[Tier, ...] = (
+    Tier(Decimal("75"), Decimal("0.1")),
+    Tier(Decimal("85"), Decimal("0.2")),
+)
+
+
+def parse_tiers(text: str) -> tuple[Tier, ...]:
+    """Parse ``"75:0.1,85:0.2"`` (percent:coefficient, comma separated, ascending).
+
+    Raises ``ValueError`` with a readable reason on anything else.
+    """
+    tiers: list[Tier] = []
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        threshold_text, sep, coefficient_text = item.partition(":")
+        if not sep:
+            raise ValueError(f"'{item}' is not percent:coefficient (e.g. 75:0.1)")
+        try:
+            threshold = Decimal(threshold_text.strip().replace(",", "."))
+            coefficient = Decimal(coefficient_text.strip().replace(",", "."))
+        except ArithmeticError:
+            raise ValueError(f"'{item}' is not percent:coefficient (e.g. 75:0.1)") from None
+        if not threshold.is_finite() or not 0 < threshold <= 100:
+            raise ValueError(f"threshold {threshold_text.strip()} must be above 0 and at most 100")
+        if not coefficient.is_finite() or coefficient < 0:
+            raise ValueError(f"coefficient {coefficient_text.strip()} must be zero or positive")
+        tiers.append(Tier(threshold, coefficient))
+    if not tiers:
+        raise ValueError("at least one tier is needed, e.g. 75:0.1,85:0.2")
+    for lower, upper in itertools.pairwise(tiers):
+        if upper.threshold <= lower.threshold:
+            raise ValueError("thresholds must be strictly ascending")
+        if upper.coefficient < lower.coefficient:
+            raise ValueError("a higher threshold cannot pay a smaller coefficient")
+    return tuple(tiers)
+
+
+def percent_hundredths(paid: Kopecks, base: Kopecks) -> int:
+    """``paid / base`` in hundredths of a percent, rounded half up: 238 539 / 263 492 → 9053.
+
+    Integer arithmetic only: ``floor((paid * 10000 + base / 2) / base)``.
+    """
+    if base <= 0:
+        raise ValueError("no base")
+    return (paid * 20000 + base) // (2 * base)
+
+
+def collection_percent(paid: Kopecks, base: Kopecks) -> Decimal | None:
+    """The collection percent, rounded half up to two decimals as 1C's report shows it
+    (``90,53 %``); ``None`` when there is no base."""
+    if base <= 0:
+        return None
+    return Decimal(percent_hundredths(paid, base)) / 100
+
+
+def _threshold_hundredths(threshold: Decimal) -> int:
+    """The smallest whole number of hundredths that is at least ``threshold`` percent."""
+    return math.ceil(Fraction(threshold) * 100)
+
+
+def reaches(paid: Kopecks, base: Kopecks, threshold: Decimal) -> bool:
+    """Whether the shown (rounded) percent is at least ``threshold``: 85,00 % reaches 85, 84,99 % does
+    not. The tier is decided on the very percent people see, so the two can never disagree."""
+    if base <= 0:
+        return False
+    return percent_hundredths(paid, base) >= _threshold_hundredths(threshold)
+
+
+def reached_tier(paid: Kopecks, base: Kopecks, tiers: Sequence[Tier]) -> Tier | None:
+    """The highest tier reached, or ``None`` below the first one."""
+    best: Tier | None = None
+    for tier in tiers:
+        if reaches(paid, base, tier.threshold):
+            best = tier
+    return best
+
+
+def amount_to_reach(paid: Kopecks, base: Kopecks, threshold: Decimal) -> Kopecks:
+    """The smallest amount that, paid for this month, lifts the shown percent to ``threshold``.
+
+    ``percent_hundredths(p) >= T``  ⇔  ``p * 20000 + base >= 2 * T * base``
+    ⇔  ``p >= base * (2T - 1) / 20000``, so the least such ``p`` is that bound rounded up.
+    """
+    target = _threshold_hundredths(threshold)
+    least = -((-base * (2 * target - 1)) // 20000)  # ceiling division
+    return max(0, least - paid)
+
+
+# --------------------------------------------------------------------------------------------------
+# Contracts, payments and allocation
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContractTerms:
+    """What the collection rules need of a contract."""
+
+    id: str
+    manager_id: str
+    monthly_fee: Kopecks
+    start: Month
+    months: int | None = None  # None: open-ended, runs until closed
+    closed_on: date | None = None
+
+    def is_active(self, month: Month) -> bool:
+        """Active when ``start <= month <= start + months - 1`` and not closed before ``month``."""
+        if month < self.start:
+            return False
+        if self.months is not None and month > self.start.shift(self.months - 1):
+            return False
+        return not (self.closed_on is not None and self.closed_on < month.first_day())
+
+    def last_month(self) -> Month | None:
+        """The last active month, or ``None`` for an open-ended contract that is not closed."""
+        candidates: list[Month] = []
+        if self.months is not None:
+            candidates.append(self.start.shift(self.months - 1))
+        if self.closed_on is not None:
+            candidates.append(Month.of(self.closed_on))
+        return min(candidates) if candidates else None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRecord:
+    id: str
+    contract_id: str
+    paid_on: date
+    amount: Kopecks
+    period: Month | None = None
+
+
+@dataclass(slots=True)
+class ContractLedger:
+    """Where a contract's money went, month by month.
+
+    ``allocated[m]`` is what was allocated to month ``m`` (it may exceed the fee when a payment names
+    its period and overpays it); ``credit`` is money left after every active month up to the horizon
+    (or the contract's end) was paid in full. ``allocated`` plus ``credit`` always equals the sum of
+    the payments.
+    """
+
+    terms: ContractTerms
+    allocated: dict[Month, Kopecks] = field(default_factory=dict)
+    credit: Kopecks = 0
+
+    def base(self, month: Month) -> Kopecks:
+        return self.terms.monthly_fee if self.terms.is_active(month) else 0
+
+    def paid(self, month: Month) -> Kopecks:
+        return min(self.base(month), self.allocated.get(month, 0))
+
+    def unpaid(self, month: Month) -> Kopecks:
+        return self.base(month) - self.paid(month)
+
+    def unpaid_months_before(self, month: Month) -> list[Month]:
+        """Active months before ``month`` that are not fully paid, oldest first."""
+        last = month.shift(-1)
+        end = self.terms.last_month()
+        if end is not None and end < last:
+            last = end
+        return [m for m in months_between(self.terms.start, last) if self.unpaid(m) > 0]
+
+    def debt_before(self, month: Month) -> Kopecks:
+        return sum(self.unpaid(m) for m in self.unpaid_months_before(month))
+
+
+def allocate(terms: ContractTerms, payments: Iterable[PaymentRecord], horizon: Month) -> ContractLedger:
+    """Allocate a contract's payments to its months.
+
+    1. A payment with a period counts for that month.
+    2. The payments without a period are pooled and fill the active months oldest first, each up to
+       its unpaid base (so a debt is closed before the current month, and a prepayment flows into
+       later months), up to the contract's last month or ``horizon``, whichever comes first.
+    3. What is left is ``credit``: prepaid beyond the horizon, or overpaid after the contract's end.
+       No figure up to the horizon depends on how that credit would later be spread.
+
+    Pooling makes the result independent of the order of the payments.
+    """
+    ledger = ContractLedger(terms)
+    pool = 0
+    for payment in payments:
+        if payment.contract_id != terms.id:
+            raise ValueError(f"payment {payment.id} is not for contract {terms.id}")
+        if payment.period is not None:
+            ledger.allocated[payment.period] = ledger.allocated.get(payment.period, 0) + payment.amount
+        else:
+            pool += payment.amount
+    fee = terms.monthly_fee
+    last = terms.last_month()
+    if last is None or last > horizon:
+        last = horizon
+    for month in months_between(terms.start, last):
+        if pool <= 0 or fee <= 0:
+            break
+        if terms.is_active(month):
+            room = fee - min(fee, ledger.allocated.get(month, 0))
+            take = min(room, pool)
+            if take > 0:
+                ledger.allocated[month] = ledger.allocated.get(month, 0) + take
+                pool -= take
+    ledger.credit = pool
+    return ledger
+
+
+# --------------------------------------------------------------------------------------------------
+# A manager's month
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContractPosition:
+    """One contract seen from month ``month`` on day ``today``."""
+
+    contract_id: str
+    base: Kopecks  # the fee billed in the month (0 when not active in it)
+    paid: Kopecks  # allocated to the month, at most the base
+    awaiting: Kopecks  # unpaid base of the month when the month is the current one (else 0)
+    debt: Kopecks  # unpaid base of the months before the current one
+    oldest_unpaid: Month | None  # the oldest month making up the debt
+    debt_age_days: int  # days from the first day of that month to today (0 without debt)
+
+
+def position(ledger: ContractLedger, month: Month, today: date) -> ContractPosition:
+    current = Month.of(today)
+    unpaid_months = ledger.unpaid_months_before(current)
+    oldest = unpaid_months[0] if unpaid_months else None
+    return ContractPosition(
+        contract_id=ledger.terms.id,
+        base=ledger.base(month),
+        paid=ledger.paid(month),
+        awaiting=ledger.unpaid(month) if month == current else 0,
+        debt=sum(ledger.unpaid(m) for m in unpaid_months),
+        oldest_unpaid=oldest,
+        debt_age_days=(today - oldest.first_day()).days if oldest else 0,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GapPlan:
+    """The amount that lifts the percent to the next tier and the contracts that cover it."""
+
+    tier: Tier
+    gap: Kopecks
+    contract_ids: tuple[str, ...]  # the fewest awaiting contracts covering the gap, largest first
+    covered: bool  # False when all awaiting payments together do not reach the gap
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """KPI1 for one manager (or a team) and one month."""
+
+    month: Month
+    base: Kopecks
+    paid: Kopecks
+    awaiting: Kopecks
+    debt: Kopecks
+    debtors: int
+    percent: Decimal | None
+    coefficient: Decimal
+    next_step: GapPlan | None
+
+
+def plan_to_reach(
+    gap: Kopecks, awaiting: Iterable[tuple[str, Kopecks]], limit: int | None = None
+) -> tuple[tuple[str, ...], bool]:
+    """The fewest contracts whose awaiting amounts cover ``gap``.
+
+    Taking the largest amounts first is optimal for the count: the k largest amounts are the
+    largest sum any k contracts can make. Ties are broken by contract id, so the plan is stable.
+    Returns the chosen ids (cut to ``limit`` when given) and whether they cover the gap.
+    """
+    chosen: list[str] = []
+    covered = 0
+    for contract_id, amount in sorted(awaiting, key=lambda item: (-item[1], item[0])):
+        if covered >= gap:
+            break
+        if amount <= 0:
+            continue
+        chosen.append(contract_id)
+        covered += amount
+    ok = covered >= gap
+    if limit is not None:
+        chosen = chosen[:limit]
+    return tuple(chosen), ok
+
+
+def summarize(month: Month, positions: Sequence[ContractPosition], tiers: Sequence[Tier]) -> Collection:
+    """Aggregate contract positions into the month's collection, tier and plan to the next tier."""
+    base = sum(p.base for p in positions)
+    paid = sum(p.paid for p in positions)
+    tier = reached_tier(paid, base, tiers)
+    upcoming = [t for t in tiers if not reaches(paid, base, t.threshold)]
+    next_step: GapPlan | None = None
+    if upcoming and base > 0:
+        target = upcoming[0]
+        gap = amount_to_reach(paid, base, target.threshold)
+        ids, covered = plan_to_reach(gap, ((p.contract_id, p.awaiting) for p in positions))
+        next_step = GapPlan(target, gap, ids, covered)
+    return Collection(
+        month=month,
+        base=base,
+        paid=paid,
+        awaiting=sum(p.awaiting for p in positions),
+        debt=sum(p.debt for p in positions),
+        debtors=sum(1 for p in positions if p.debt > 0),
+        percent=collection_percent(paid, base),
+        coefficient=tier.coefficient if tier else Decimal("0"),
+        next_step=next_step,
+    )
+
+
+def collection_for(
+    month: Month,
+    today: date,
+    contracts: Iterable[ContractTerms],
+    payments: Iterable[PaymentRecord],
+    tiers: Sequence[Tier],
+) -> tuple[Collection, list[ContractPosition]]:
+    """The whole rule in one call: allocate each contract's payments, position them, summarize."""
+    by_contract: dict[str, list[PaymentRecord]] = {}
+    for payment in payments:
+        by_contract.setdefault(payment.contract_id, []).append(payment)
+    horizon = max(month, Month.of(today))
+    positions = [position(allocate(terms, by_contract.get(terms.id, ()), horizon), month, today) for terms in contracts]
+    return summarize(month, positions, tiers), positions

@@ -1,0 +1,241 @@
+"""Every user-facing string and formatter. Russian interface, HTML parse mode.
+
+Numbers go through Babel (``263 492 ₽``, ``90,53 %``); every string from the data (names, titles)
+goes through :func:`q`, aiogram's HTML escaping. Babel's no-break spaces are written as plain spaces
+so the CLI, the tests and Telegram all show the same characters.
+"""
+
+from __future__ import annotations
+
+import html as std_html
+import re
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from aiogram import html
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+
+from bot.rules import Collection, Month
+
+LOCALE = "ru_RU"
+MAX_MESSAGE = 4096
+
+ROLE_NAMES = {"manager": "менеджер", "supervisor": "руководитель", "admin": "администратор"}
+
+
+def _plain_spaces(text: str) -> str:
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def q(value: object) -> str:
+    """Escape a value from the data for HTML parse mode."""
+    return html.quote(str(value))
+
+
+def money(kopecks: int) -> str:
+    """``26349200`` → ``263 492 ₽``; kopecks are shown only when there are any (``2 818,50 ₽``)."""
+    amount = Decimal(kopecks) / 100
+    pattern = "#,##0 ¤" if kopecks % 100 == 0 else "#,##0.00 ¤"
+    return _plain_spaces(format_currency(amount, "RUB", format=pattern, locale=LOCALE, currency_digits=False))
+
+
+def percent(value: Decimal | None) -> str:
+    """``Decimal("90.53")`` → ``90,53 %``; ``None`` (no base) → ``—``."""
+    if value is None:
+        return "—"
+    return _plain_spaces(format_decimal(value, format="#,##0.00", locale=LOCALE)) + " %"
+
+
+def threshold(value: Decimal) -> str:
+    """A tier threshold: ``85`` → ``85 %``, ``84.5`` → ``84,5 %``."""
+    return _plain_spaces(format_decimal(value, format="#,##0.##", locale=LOCALE)) + " %"
+
+
+def coefficient(value: Decimal) -> str:
+    """``Decimal("0.2")`` → ``0,2``; ``0`` → ``0``."""
+    return _plain_spaces(format_decimal(value.normalize(), format="0.####", locale=LOCALE))
+
+
+def month_name(month: Month) -> str:
+    """``февраль 2019``."""
+    return format_date(month.first_day(), "LLLL yyyy", locale=LOCALE)
+
+
+def month_genitive(month: Month) -> str:
+    """``февраля 2019`` (as in ``с февраля 2019``)."""
+    return format_date(month.first_day(), "MMMM yyyy", locale=LOCALE)
+
+
+def short_date(day: date) -> str:
+    return day.strftime("%d.%m.%Y")
+
+
+def stamp(moment: datetime) -> str:
+    """``23.02 14:05``."""
+    return moment.strftime("%d.%m %H:%M")
+
+
+def progress_bar(value: Decimal | None, width: int = 10) -> str:
+    if value is None:
+        return "▱" * width
+    filled = min(width, int(value * width // 100))
+    return "▰" * filled + "▱" * (width - filled)
+
+
+def first_name(full_name: str) -> str:
+    """1C writes "Фамилия Имя [Отчество]": greet by what follows the surname."""
+    parts = full_name.split()
+    return " ".join(parts[1:]) if len(parts) > 1 else full_name
+
+
+def days(n: int) -> str:
+    return f"{n} {plural(n, 'день', 'дня', 'дней')}"
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    n = abs(n)
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+def freshness(imported_at: datetime | None) -> str:
+    """``данные 1С на 23.02 14:05`` (``imported_at`` already in local time)."""
+    if imported_at is None:
+        return "данные 1С ещё не загружались"
+    return f"данные 1С на {stamp(imported_at)}"
+
+
+def html_to_plain(text: str) -> str:
+    """For the terminal: drop tags, unescape entities."""
+    return std_html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+# --------------------------------------------------------------------------------------------------
+# Collection blocks
+# --------------------------------------------------------------------------------------------------
+
+
+def collection_headline(collection: Collection) -> str:
+    return (
+        f"Сбор за {month_name(collection.month)}: <b>{percent(collection.percent)}</b> — "
+        f"KPI <b>{coefficient(collection.coefficient)}</b>"
+    )
+
+
+def collection_lines(collection: Collection) -> list[str]:
+    lines = [
+        collection_headline(collection),
+        progress_bar(collection.percent),
+        f"База {money(collection.base)} · оплачено {money(collection.paid)}"
+        + (f" · ждём {money(collection.awaiting)}" if collection.awaiting else ""),
+    ]
+    if collection.debt:
+        lines.append(
+            f"Долг: <b>{money(collection.debt)}</b>, "
+            f"{collection.debtors} {plural(collection.debtors, 'должник', 'должника', 'должников')}"
+        )
+    else:
+        lines.append("Долгов нет.")
+    return lines
+
+
+def gap_lines(collection: Collection, clients: dict[str, str], fees: dict[str, int], limit: int = 3) -> list[str]:
+    """The gap to the next tier and the 1–3 clients whose payments close it."""
+    step = collection.next_step
+    if step is None:
+        if collection.base > 0:
+            return ["Высший уровень KPI достигнут. 👏"]
+        return []
+    lines = [
+        f"До {threshold(step.tier.threshold)} (KPI {coefficient(step.tier.coefficient)}) "
+        f"не хватает <b>{money(step.gap)}</b>."
+    ]
+    if step.contract_ids:
+        shown = step.contract_ids[:limit]
+        names = ", ".join(f"{q(clients[c])} ({money(fees[c])})" for c in shown)
+        more = len(step.contract_ids) - len(shown)
+        tail = f" и ещё {more}" if more > 0 else ""
+        verb = "закроет" if len(step.contract_ids) == 1 else "закроют"
+        if step.covered:
+            lines.append(f"Это {verb}: {names}{tail}.")
+        else:
+            lines.append(f"Даже все ожидаемые оплаты не закрывают разрыв: {names}{tail}.")
+    return lines
+
+
+def team_line(name: str, collection: Collection, below_first_tier: bool) -> str:
+    mark = "🔻 " if below_first_tier else ""
+    return (
+        f"{mark}{q(name)}: {percent(collection.percent)}, KPI {coefficient(collection.coefficient)}, "
+        f"оплачено {money(collection.paid)} из {money(collection.base)}"
+        + (f", долг {money(collection.debt)}" if collection.debt else "")
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Digests
+# --------------------------------------------------------------------------------------------------
+
+
+def manager_digest(
+    name: str,
+    collection: Collection,
+    clients: dict[str, str],
+    awaiting: dict[str, int],
+    imported_at: datetime | None,
+    extra_blocks: Sequence[str] = (),
+) -> str:
+    parts = [
+        f"<b>Доброе утро, {q(first_name(name))}!</b>",
+        "\n".join(collection_lines(collection)),
+    ]
+    gap = gap_lines(collection, clients, awaiting)
+    if gap:
+        parts.append("\n".join(gap))
+    parts.extend(extra_blocks)
+    parts.append(f"<i>{freshness(imported_at)}</i>")
+    return "\n\n".join(parts)
+
+
+def team_digest(
+    name: str,
+    title: str,
+    total: Collection,
+    members: Sequence[tuple[str, Collection, bool]],
+    imported_at: datetime | None,
+    extra_blocks: Sequence[str] = (),
+) -> str:
+    head = [
+        f"<b>Доброе утро, {q(first_name(name))}!</b>",
+        "",
+        f"<b>{q(title)}</b>: {collection_headline(total)}",
+        f"База {money(total.base)} · оплачено {money(total.paid)} · долг {money(total.debt)}",
+        "",
+    ]
+    tail = [*extra_blocks, f"<i>{freshness(imported_at)}</i>"]
+    rows = [team_line(member, collection, low) for member, collection, low in members]
+    if not rows:
+        rows = ["В команде нет менеджеров."]
+    return fit("\n".join(head), rows, "\n\n".join(tail))
+
+
+def fit(head: str, rows: Sequence[str], tail: str, limit: int = MAX_MESSAGE) -> str:
+    """Join ``head``, as many ``rows`` as fit and ``tail`` into one message of at most ``limit``
+    characters; the rows left out are counted ("… и ещё 12, полный список — /team")."""
+    reserve = 64  # room for the note about the rows left out
+    budget = limit - len(head) - len(tail) - 2 - reserve
+    shown: list[str] = []
+    used = 0
+    for row in rows:
+        if used + len(row) + 1 > budget:
+            break
+        shown.append(row)
+        used += len(row) + 1
+    if len(shown) < len(rows):
+        shown.append(f"… и ещё {len(rows) - len(shown)}, полный список — /team")
+    return "\n\n".join(part for part in (head + "\n".join(shown), tail) if part)

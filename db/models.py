@@ -1,0 +1,204 @@
+"""SQLAlchemy models. Portable: every type and constraint works on SQLite and PostgreSQL.
+
+Money is an integer number of kopecks (BigInteger), never a float. Times that come from 1C and the
+PBX are local wall-clock times in ``TIMEZONE`` stored without a zone; times kpibot makes itself
+(imports, sending) are UTC, also stored without a zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+ROLES = ("manager", "supervisor", "admin")
+
+
+class Employee(Base):
+    __tablename__ = "employees"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    team: Mapped[str] = mapped_column(String(200), default="")
+    phone_ext: Mapped[str | None] = mapped_column(String(32), index=True)
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    unreachable_since: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+
+
+class Contract(Base):
+    __tablename__ = "contracts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    number: Mapped[str] = mapped_column(String(100), default="")
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    manager_id: Mapped[str] = mapped_column(ForeignKey("employees.id"), index=True)
+    start: Mapped[date] = mapped_column(Date)
+    months: Mapped[int | None] = mapped_column(Integer)
+    monthly_fee: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    closed_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), index=True)
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    period: Mapped[date | None] = mapped_column(Date)  # the first day of the month paid for
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+    __table_args__ = (Index("ix_interactions_manager_planned", "manager_id", "planned_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # call | meeting
+    direction: Mapped[str | None] = mapped_column(String(8))  # in | out
+    manager_id: Mapped[str] = mapped_column(ForeignKey("employees.id"))
+    client_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    client_name: Mapped[str] = mapped_column(String(300), default="")
+    contact: Mapped[str] = mapped_column(String(300), default="")
+    planned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # planned | done | cancelled
+    next_at: Mapped[datetime | None] = mapped_column(DateTime)
+    subject: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100), default="")
+    number: Mapped[str] = mapped_column(String(100), default="")
+    doc_date: Mapped[date] = mapped_column(Date)
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    client_name: Mapped[str] = mapped_column(String(300), default="")
+    manager_id: Mapped[str] = mapped_column(ForeignKey("employees.id"), index=True)
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    original_received: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_on: Mapped[date | None] = mapped_column(Date)
+
+
+class PbxCall(Base):
+    __tablename__ = "pbx_calls"
+    __table_args__ = (Index("ix_pbx_calls_employee_started", "employee_id", "started_at"),)
+
+    id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    duration_s: Mapped[int] = mapped_column(Integer)
+    billsec: Mapped[int] = mapped_column(Integer)
+    disposition: Mapped[str] = mapped_column(String(32))
+    src: Mapped[str] = mapped_column(String(80), default="")
+    dst: Mapped[str] = mapped_column(String(80), default="")
+    clid: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[str] = mapped_column(String(200), default="")
+    dstchannel: Mapped[str] = mapped_column(String(200), default="")
+    direction: Mapped[str] = mapped_column(String(8))  # in | out | internal | external
+    employee_id: Mapped[str | None] = mapped_column(ForeignKey("employees.id"))
+
+
+class Invite(Base):
+    __tablename__ = "invites"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("employees.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class OutboxMessage(Base):
+    """One message to one employee: a digest, a statement or a notice. Unique per kind and day."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("employee_id", "kind", "day"),
+        Index("ix_outbox_status_not_before", "status", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("employees.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    markup: Mapped[str | None] = mapped_column(Text)  # reply_markup JSON
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(DateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(String(500))
+
+
+class KpiSnapshot(Base):
+    """A finished month's KPI per manager, frozen so that late payments never rewrite it."""
+
+    __tablename__ = "kpi_snapshots"
+    __table_args__ = (UniqueConstraint("manager_id", "month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    manager_id: Mapped[str] = mapped_column(ForeignKey("employees.id"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    base: Mapped[int] = mapped_column(BigInteger)
+    paid: Mapped[int] = mapped_column(BigInteger)
+    percent: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
+    coefficient: Mapped[Decimal] = mapped_column(Numeric(8, 4))
+    frozen_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ImportRun(Base):
+    """One successful ``kpibot import``: when the 1C data was last refreshed."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    finished_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    files: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,261 @@
+"""Queries: plain async functions taking the session first. They never commit; the caller does.
+
+They turn rows into the plain records of ``bot.rules`` and back, and nothing else: arithmetic lives
+in the rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.rules import (
+    Collection,
+    ContractPosition,
+    ContractTerms,
+    Month,
+    PaymentRecord,
+    Tier,
+    collection_for,
+)
+from db.models import Client, Contract, Employee, ImportRun, KpiSnapshot, Payment
+
+CHUNK = 900  # ids per IN (...) list: well under SQLite's and asyncpg's parameter limits
+
+
+def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --------------------------------------------------------------------------------------------------
+# Employees
+# --------------------------------------------------------------------------------------------------
+
+
+async def get_employee(session: AsyncSession, employee_id: str) -> Employee | None:
+    return await session.get(Employee, employee_id)
+
+
+async def employee_by_telegram(session: AsyncSession, telegram_id: int) -> Employee | None:
+    result = await session.execute(select(Employee).where(Employee.telegram_id == telegram_id))
+    return result.scalar_one_or_none()
+
+
+async def list_employees(session: AsyncSession, *, active_only: bool = False) -> list[Employee]:
+    statement = select(Employee).order_by(Employee.team, Employee.role, Employee.name)
+    if active_only:
+        statement = statement.where(Employee.active.is_(True))
+    return list((await session.execute(statement)).scalars())
+
+
+async def managers_in_scope(session: AsyncSession, viewer: Employee) -> list[Employee]:
+    """Who ``viewer`` may see: a manager themself, a supervisor their team's managers, an admin all."""
+    if viewer.role == "manager":
+        return [viewer]
+    statement = select(Employee).where(Employee.role == "manager", Employee.active.is_(True))
+    if viewer.role == "supervisor":
+        statement = statement.where(Employee.team == viewer.team)
+    elif viewer.role != "admin":
+        return []
+    return list((await session.execute(statement.order_by(Employee.name))).scalars())
+
+
+# --------------------------------------------------------------------------------------------------
+# Contracts and payments as rule records
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContractInfo:
+    """What people read about a contract (the rules need only ``ContractTerms``)."""
+
+    id: str
+    number: str
+    client_id: str
+    client: str
+    title: str
+    manager_id: str
+    monthly_fee: int
+    start: date
+    months: int | None
+    closed_on: date | None
+
+
+async def contracts_of(session: AsyncSession, manager_ids: Sequence[str]) -> list[ContractInfo]:
+    infos: list[ContractInfo] = []
+    for chunk in _chunks(list(manager_ids)):
+        rows = await session.execute(
+            select(Contract, Client.name)
+            .join(Client, Client.id == Contract.client_id)
+            .where(Contract.manager_id.in_(chunk))
+            .order_by(Contract.id)
+        )
+        for contract, client in rows:
+            infos.append(
+                ContractInfo(
+                    id=contract.id,
+                    number=contract.number,
+                    client_id=contract.client_id,
+                    client=client,
+                    title=contract.title,
+                    manager_id=contract.manager_id,
+                    monthly_fee=contract.monthly_fee,
+                    start=contract.start,
+                    months=contract.months,
+                    closed_on=contract.closed_on,
+                )
+            )
+    return infos
+
+
+def terms_of(info: ContractInfo) -> ContractTerms:
+    return ContractTerms(
+        id=info.id,
+        manager_id=info.manager_id,
+        monthly_fee=info.monthly_fee,
+        start=Month.of(info.start),
+        months=info.months,
+        closed_on=info.closed_on,
+    )
+
+
+async def payments_of_managers(session: AsyncSession, manager_ids: Sequence[str]) -> list[PaymentRecord]:
+    records: list[PaymentRecord] = []
+    for chunk in _chunks(list(manager_ids)):
+        rows = await session.execute(
+            select(Payment.id, Payment.contract_id, Payment.paid_on, Payment.amount, Payment.period)
+            .join(Contract, Contract.id == Payment.contract_id)
+            .where(Contract.manager_id.in_(chunk))
+        )
+        records.extend(
+            PaymentRecord(
+                id=pid,
+                contract_id=contract_id,
+                paid_on=paid_on,
+                amount=amount,
+                period=Month.of(period) if period else None,
+            )
+            for pid, contract_id, paid_on, amount, period in rows
+        )
+    return records
+
+
+async def payments_of_contract(session: AsyncSession, contract_id: str) -> list[PaymentRecord]:
+    rows = await session.execute(
+        select(Payment.id, Payment.contract_id, Payment.paid_on, Payment.amount, Payment.period)
+        .where(Payment.contract_id == contract_id)
+        .order_by(Payment.paid_on.desc(), Payment.id.desc())
+    )
+    return [
+        PaymentRecord(id=p, contract_id=c, paid_on=d, amount=a, period=Month.of(m) if m else None)
+        for p, c, d, a, m in rows
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Collection (KPI1)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ManagerMonth:
+    """One manager's month: the collection, each contract's position and what people read."""
+
+    manager_id: str
+    collection: Collection
+    positions: list[ContractPosition]
+    contracts: dict[str, ContractInfo]
+
+
+async def collections(
+    session: AsyncSession,
+    manager_ids: Sequence[str],
+    month: Month,
+    today: date,
+    tiers: Sequence[Tier],
+) -> dict[str, ManagerMonth]:
+    """The month's collection for each manager, computed by the rules from the stored data."""
+    infos = await contracts_of(session, manager_ids)
+    payments = await payments_of_managers(session, manager_ids)
+    by_manager: dict[str, list[ContractInfo]] = {m: [] for m in manager_ids}
+    for info in infos:
+        by_manager.setdefault(info.manager_id, []).append(info)
+    payments_by_manager: dict[str, list[PaymentRecord]] = {m: [] for m in manager_ids}
+    manager_of_contract = {info.id: info.manager_id for info in infos}
+    for payment in payments:
+        payments_by_manager[manager_of_contract[payment.contract_id]].append(payment)
+    result: dict[str, ManagerMonth] = {}
+    for manager_id in manager_ids:
+        own = by_manager.get(manager_id, [])
+        collection, positions = collection_for(
+            month, today, [terms_of(i) for i in own], payments_by_manager.get(manager_id, []), tiers
+        )
+        result[manager_id] = ManagerMonth(manager_id, collection, positions, {i.id: i for i in own})
+    return result
+
+
+async def collection_of(
+    session: AsyncSession, manager_id: str, month: Month, today: date, tiers: Sequence[Tier]
+) -> ManagerMonth:
+    return (await collections(session, [manager_id], month, today, tiers))[manager_id]
+
+
+# --------------------------------------------------------------------------------------------------
+# Data freshness and month-end snapshots
+# --------------------------------------------------------------------------------------------------
+
+
+async def last_import_at(session: AsyncSession) -> datetime | None:
+    """When the last successful import finished (UTC, naive), or ``None``."""
+    return (await session.execute(select(func.max(ImportRun.finished_at)))).scalar_one_or_none()
+
+
+async def get_snapshot(session: AsyncSession, manager_id: str, month: Month) -> KpiSnapshot | None:
+    result = await session.execute(
+        select(KpiSnapshot).where(KpiSnapshot.manager_id == manager_id, KpiSnapshot.month == str(month))
+    )
+    return result.scalar_one_or_none()
+
+
+async def freeze_month(session: AsyncSession, month: Month, today: date, tiers: Sequence[Tier], now: datetime) -> int:
+    """Freeze ``month``'s figures for every manager who has none frozen yet; returns how many.
+
+    Called when the month is over (by the first digest of the next month). An existing snapshot is
+    never rewritten, so a late payment cannot change a KPI that was already reported.
+    """
+    if month >= Month.of(today):
+        raise ValueError(f"month {month} is not finished on {today}")
+    frozen = set(
+        (await session.execute(select(KpiSnapshot.manager_id).where(KpiSnapshot.month == str(month)))).scalars()
+    )
+    managers = [m.id for m in await list_employees(session) if m.role == "manager" and m.id not in frozen]
+    if not managers:
+        return 0
+    figures = await collections(session, managers, month, today, tiers)
+    for manager_id, figure in figures.items():
+        collection = figure.collection
+        if collection.base == 0 and collection.paid == 0:
+            continue
+        session.add(
+            KpiSnapshot(
+                manager_id=manager_id,
+                month=str(month),
+                base=collection.base,
+                paid=collection.paid,
+                percent=collection.percent,
+                coefficient=collection.coefficient,
+                frozen_at=now,
+            )
+        )
+    await session.flush()
+    return len(figures)
+
+
+def snapshot_percent(snapshot: KpiSnapshot) -> Decimal | None:
+    return Decimal(snapshot.percent).quantize(Decimal("0.01")) if snapshot.percent is not None else None

@@ -1,0 +1,1 @@
+"""aiogram routers, one module per feature. Handlers are thin: query, rule, text."""

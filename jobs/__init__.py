@@ -1,0 +1,1 @@
+"""Scheduled work: building digests and the outbox sender. Plain async functions taking ``now``."""
