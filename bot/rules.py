@@ -99,8 +99,8 @@ def parse_tiers(text: str) -> tuple[Tier, ...]:
         if not sep:
             raise ValueError(f"'{item}' is not percent:coefficient (e.g. 75:0.1)")
         try:
-            threshold = Decimal(threshold_text.strip().replace(",", "."))
-            coefficient = Decimal(coefficient_text.strip().replace(",", "."))
+            threshold = Decimal(threshold_text.strip())
+            coefficient = Decimal(coefficient_text.strip())
         except ArithmeticError:
             raise ValueError(f"'{item}' is not percent:coefficient (e.g. 75:0.1)") from None
         if not threshold.is_finite() or not 0 < threshold <= 100:

@@ -1,8 +1,10 @@
 """Every user-facing string and formatter. Russian interface, HTML parse mode.
 
 Numbers go through Babel (``263 492 ₽``, ``90,53 %``); every string from the data (names, titles)
-goes through :func:`q`, aiogram's HTML escaping. Babel's no-break spaces are written as plain spaces
-so the CLI, the tests and Telegram all show the same characters.
+goes through :func:`q`, the same escaping as aiogram's ``html.quote`` (a test holds them equal);
+aiogram itself is not imported here because it takes seconds to import and the CLI does not need it.
+Babel's no-break spaces are written as plain spaces so the CLI, the tests and Telegram all show the
+same characters.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from aiogram import html
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
@@ -31,7 +32,7 @@ def _plain_spaces(text: str) -> str:
 
 def q(value: object) -> str:
     """Escape a value from the data for HTML parse mode."""
-    return html.quote(str(value))
+    return std_html.escape(str(value), quote=False)
 
 
 def money(kopecks: int) -> str:

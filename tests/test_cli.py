@@ -1,0 +1,94 @@
+"""The ``kpibot`` command as a user runs it: a real process, real files, real databases."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.factories import PAYMENTS_HEADER, small_exports, write_csv
+
+KPIBOT = str(Path(sys.executable).with_name("kpibot"))
+
+
+def kpibot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: val for k, val in os.environ.items() if not k.startswith(("DATABASE_URL", "KPI_", "BOT_"))}
+    full_env.update(env or {})
+    return subprocess.run([KPIBOT, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120)
+
+
+def test_demo_prints_the_source_example_without_token_or_network(tmp_path: Path) -> None:
+    result = kpibot("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    block = result.stdout.split("══ Аракелян Наринэ")[1].split("\n══ ")[0]
+    assert "Сбор за февраль 2019: 90,53 % — KPI 0,2" in block
+    assert "База 263 492 ₽ · оплачено 238 539 ₽ · ждём 24 953 ₽" in block
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "kpibot-demo.db").exists()
+    assert (tmp_path / "demo-exports" / "contracts.csv").read_bytes().decode("cp1251").startswith("Код;Номер;")
+
+
+def test_python_dash_m_bot_is_the_same_command(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "bot", "--help"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "import" in result.stdout and "demo" in result.stdout
+
+
+def test_import_then_employees_then_digest(tmp_path: Path, database_url: str) -> None:
+    env = {"DATABASE_URL": database_url}
+    folder = small_exports(tmp_path / "exports")
+    imported = kpibot("import", str(folder), cwd=tmp_path, env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert re.search(r"^employees\s+4\s+0\s+0\s+0$", imported.stdout, re.M)
+    again = kpibot("import", str(folder), cwd=tmp_path, env=env)
+    assert re.search(r"^payments\s+0\s+0\s+3\s+0$", again.stdout, re.M)
+    employees = kpibot("employees", cwd=tmp_path, env=env)
+    assert "0 of 4 linked to Telegram" in employees.stdout
+    digest = kpibot("digest", "--date", "2019-02-25", "--employee", "m1", cwd=tmp_path, env=env)
+    assert digest.returncode == 0, digest.stderr
+    assert "Аракелян Наринэ" in digest.stdout
+    # c1 paid January only (February awaited); c2 paid February naming the period, January is a debt:
+    # 3 000 of 5 818,50 ₽ → 51,56 %
+    assert "Сбор за февраль 2019: 51,56 % — KPI 0" in digest.stdout
+    assert "Долг: 3 000 ₽, 1 должник" in digest.stdout
+    assert "ждём 2 818,50 ₽" in digest.stdout
+
+
+def test_bad_import_exits_1_names_file_and_line_and_keeps_data(tmp_path: Path, database_url: str) -> None:
+    env = {"DATABASE_URL": database_url}
+    folder = small_exports(tmp_path / "exports")
+    assert kpibot("import", str(folder), cwd=tmp_path, env=env).returncode == 0
+    write_csv(folder / "payments.csv", PAYMENTS_HEADER, [["p9", "c1", "05.03.2019", "сто рублей", ""]])
+    result = kpibot("import", str(folder), cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "payments.csv:2: amount: сто рублей: not an amount of money" in result.stderr
+    assert result.stderr.strip().endswith("kpibot: 1 problem(s) found; nothing was imported")
+    assert "Traceback" not in result.stderr
+    digest = kpibot("digest", "--date", "2019-02-25", "--employee", "m1", cwd=tmp_path, env=env)
+    assert "51,56 %" in digest.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message", "status"),
+    [
+        (["employees"], {"KPI_TIERS": "abc"}, "kpibot: Setting KPI_TIERS:", 2),
+        (["employees"], {"TIMEZONE": "Nowhere/City"}, "kpibot: Setting TIMEZONE: unknown time zone", 2),
+        (["digest", "--employee", "nobody"], {}, "kpibot: no employee with id nobody", 1),
+        (["digest", "--date", "25.02.2019"], {}, "is not a date YYYY-MM-DD", 2),
+        (["import", "missing-folder"], {}, "missing-folder: no such file or folder", 1),
+        (["employees"], {"DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none"}, "cannot open the database",
+         1),
+    ],
+)  # fmt: skip
+def test_errors_are_one_clear_line_never_a_traceback(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str, status: int
+) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}", **env}
+    result = kpibot(*args, cwd=tmp_path, env=env)
+    assert result.returncode == status
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,59 @@
+"""Settings: defaults, and a bad value stops start-up naming the setting."""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+
+import pytest
+
+from bot.rules import DEFAULT_TIERS
+from bot.settings import ConfigError, load_settings
+
+
+def test_defaults_match_env_example() -> None:
+    settings = load_settings()
+    assert settings.database_url == "sqlite+aiosqlite:///kpibot.db"
+    assert settings.timezone == "Europe/Moscow"
+    assert settings.digest_time == time(9, 0)
+    assert settings.kpi_tiers == DEFAULT_TIERS
+    assert settings.telegram_api_url is None
+
+
+def test_values_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KPI_TIERS", "70:0.05,80:0.15")
+    monkeypatch.setenv("DIGEST_TIME", "08:30")
+    monkeypatch.setenv("TELEGRAM_API_URL", "http://127.0.0.1:8081/")
+    settings = load_settings()
+    assert [t.coefficient for t in settings.kpi_tiers] == [Decimal("0.05"), Decimal("0.15")]
+    assert settings.digest_time == time(8, 30)
+    assert settings.telegram_api_url == "http://127.0.0.1:8081"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("KPI_TIERS", "85:0.2,75:0.1", "Setting KPI_TIERS: thresholds must be strictly ascending"),
+        ("TIMEZONE", "Mars/Olympus", "Setting TIMEZONE: unknown time zone 'Mars/Olympus'"),
+        ("DIGEST_TIME", "9 am", "Setting DIGEST_TIME: '9 am' is not a time HH:MM"),
+        ("DIGEST_TIME", "25:00", "Setting DIGEST_TIME: '25:00' is not a time of day"),
+        ("DATABASE_URL", "mysql://x", "Setting DATABASE_URL: must start with sqlite+aiosqlite://"),
+        ("TELEGRAM_API_URL", "localhost:8081", "Setting TELEGRAM_API_URL: must be an http:// or https:// URL"),
+    ],
+)
+def test_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert str(error.value).startswith(message)
+
+
+def test_settings_are_read_from_dotenv(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / ".env").write_text("DIGEST_TIME=07:45\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().digest_time == time(7, 45)
+
+
+def test_empty_token_is_a_named_error() -> None:
+    with pytest.raises(ConfigError, match="BOT_TOKEN"):
+        load_settings().token()
