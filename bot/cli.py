@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot import texts
+from bot.rules import Month
 from bot.settings import ConfigError, Settings, load_settings
 from db import queries
 from db.importer import FULL_ENTITIES, MAX_PRINTED_PROBLEMS, ImportFailed, import_paths
@@ -148,6 +149,9 @@ async def print_digests(pool: SessionPool, settings: Settings, today: date, empl
 async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     today = args.date or local_today(settings)
     async with open_database(settings) as pool:
+        if args.date is None:  # the real morning: freeze the finished month once (never for a replayed date)
+            async with pool() as session, session.begin():
+                await queries.freeze_month(session, Month.of(today).shift(-1), today, settings.kpi_tiers, utc_now())
         await print_digests(pool, settings, today, args.employee)
     return 0
 
