@@ -174,6 +174,48 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.invite import invite_link
+
+    async with open_database(settings) as pool:
+        async with pool() as session, session.begin():
+            employee = await queries.get_employee(session, args.employee_id)
+            if employee is None:
+                raise CommandError(f"no employee with id {args.employee_id} (see kpibot employees)")
+            if not employee.active:
+                raise CommandError(f"employee {employee.id} ({employee.name}) is not active")
+            invite = await queries.create_invite(session, employee.id, utc_now())
+        username = settings.bot_username or await _ask_username(settings)
+    expires = invite.expires_at.replace(tzinfo=UTC).astimezone(settings.zone)
+    print(f"Invitation for {employee.name} (id {employee.id}), single use, valid until {expires:%d.%m.%Y %H:%M}:")
+    print(invite_link(username, invite.token))
+    return 0
+
+
+async def _ask_username(settings: Settings) -> str:
+    from aiogram.exceptions import TelegramAPIError
+
+    from bot.app import create_bot
+
+    bot = create_bot(settings)
+    try:
+        me = await bot.get_me()
+    except (TelegramAPIError, OSError, TimeoutError) as error:
+        raise CommandError(f"cannot ask Telegram for the bot's username ({error}); set BOT_USERNAME") from None
+    finally:
+        await bot.session.close()
+    return me.username or ""
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_bot
+
+    settings.token()  # a missing token stops start-up with a named setting
+    async with open_database(settings) as pool:
+        await run_bot(settings, pool)
+    return 0
+
+
 # --------------------------------------------------------------------------------------------------
 # Parser and entry point
 # --------------------------------------------------------------------------------------------------
@@ -205,6 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
     dig.add_argument("--date", type=parse_day, help="the day, YYYY-MM-DD (default: today in TIMEZONE)")
     dig.add_argument("--employee", metavar="ID", help="only this employee")
     dig.set_defaults(handler=cmd_digest)
+
+    run = commands.add_parser("run", help="run the bot (long polling)")
+    run.set_defaults(handler=cmd_run)
+
+    inv = commands.add_parser("invite", help="print a one-time invitation link for an employee")
+    inv.add_argument("employee_id", metavar="EMPLOYEE_ID")
+    inv.set_defaults(handler=cmd_invite)
 
     demo = commands.add_parser("demo", help="build a fresh demo database and print the digests (no token)")
     demo.add_argument("--db", default="kpibot-demo.db", help="the demo SQLite file (replaced)")

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
 
     bot_token: SecretStr | None = None
+    bot_username: str | None = None
     database_url: str = "sqlite+aiosqlite:///kpibot.db"
     telegram_api_url: str | None = None
     timezone: str = "Europe/Moscow"
@@ -39,6 +40,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (e.g. sqlite+aiosqlite:///kpibot.db)"
             )
+        return value
+
+    @field_validator("bot_username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().removeprefix("@")
+        if not value.replace("_", "").isalnum():
+            raise ValueError("must be the bot's username, e.g. kpi_company_bot")
         return value
 
     @field_validator("telegram_api_url")

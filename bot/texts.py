@@ -240,3 +240,198 @@ def fit(head: str, rows: Sequence[str], tail: str, limit: int = MAX_MESSAGE) -> 
     if len(shown) < len(rows):
         shown.append(f"… и ещё {len(rows) - len(shown)}, полный список — /team")
     return "\n\n".join(part for part in (head + "\n".join(shown), tail) if part)
+
+
+# --------------------------------------------------------------------------------------------------
+# The bot's messages
+# --------------------------------------------------------------------------------------------------
+
+NO_ACCESS = "Нет доступа. Попросите у руководителя ссылку-приглашение."
+NOT_YOURS = "Нет доступа к этим данным."
+SOMETHING_WRONG = "Что-то пошло не так, попробуйте ещё раз."
+TOO_FAST = "Не так быстро — подождите пару секунд."
+HINT = "Не понял. Список команд — /help"
+STALE = "Эти данные больше недоступны. Откройте список заново."
+
+MANAGER_COMMANDS = [
+    ("kpi", "сбор и KPI за месяц: /kpi, /kpi 2019-02, /kpi январь"),
+    ("debtors", "должники и ожидаемые оплаты"),
+    ("contracts", "мои договоры, поиск: /contracts Ромашка"),
+    ("help", "список команд"),
+]
+TEAM_COMMANDS = [("team", "команда: сбор и KPI каждого менеджера")]
+ADMIN_COMMANDS = [("invite", "ссылка-приглашение: /invite Иванов")]
+
+
+def commands_for(role: str) -> list[tuple[str, str]]:
+    commands = MANAGER_COMMANDS[:-1]
+    if role in {"supervisor", "admin"}:
+        commands = commands + TEAM_COMMANDS
+    if role == "admin":
+        commands = commands + ADMIN_COMMANDS
+    return [*commands, MANAGER_COMMANDS[-1]]
+
+
+def help_text(role: str) -> str:
+    lines = ["<b>Команды</b>"] + [f"/{name} — {q(what)}" for name, what in commands_for(role)]
+    return "\n".join(lines)
+
+
+def start_text(name: str, role: str) -> str:
+    return (
+        f"Здравствуйте, {q(first_name(name))}! Вы — {ROLE_NAMES.get(role, role)}.\n\n"
+        "Каждое рабочее утро я присылаю сбор оплат за регулярное сопровождение, KPI, должников и что "
+        "поможет выйти на следующий уровень.\n\n" + help_text(role)
+    )
+
+
+INVITE_RESULTS = {
+    "unknown": "Ссылка-приглашение не найдена. Попросите у руководителя новую.",
+    "used": "Эта ссылка-приглашение уже использована. Попросите у руководителя новую.",
+    "expired": "Срок действия ссылки-приглашения истёк. Попросите у руководителя новую.",
+    "inactive": "Сотрудник по этой ссылке не активен. Обратитесь к руководителю.",
+    "taken": "Этот аккаунт Telegram уже привязан к другому сотруднику. Обратитесь к администратору.",
+}
+
+
+def bad_month(reason: str) -> str:
+    return (
+        f"Не получилось: {q(reason)}.\nУкажите месяц так: /kpi 2019-02, /kpi 02.2019, /kpi февраль "
+        "или /kpi февраль 2019. Без аргумента — текущий месяц."
+    )
+
+
+def kpi_view(
+    manager_name: str,
+    collection: Collection,
+    clients: dict[str, str],
+    awaiting: dict[str, int],
+    imported_at: datetime | None,
+    *,
+    frozen_on: date | None = None,
+    own: bool = True,
+) -> str:
+    head = f"<b>{q(manager_name)}</b>" if not own else "<b>Ваш KPI</b>"
+    parts = [head, "\n".join(collection_lines(collection))]
+    if frozen_on is not None:
+        parts.append(f"Итог месяца зафиксирован {short_date(frozen_on)}: поздние оплаты его не меняют.")
+    else:
+        gap = gap_lines(collection, clients, awaiting)
+        if gap:
+            parts.append("\n".join(gap))
+    parts.append(f"<i>{freshness(imported_at)}</i>")
+    return "\n\n".join(parts)
+
+
+def debtor_line(number: int, client: str, debt: int, since: Month | None, age_days: int) -> str:
+    since_text = f", с {month_genitive(since)}" if since else ""
+    return f"{number}. {q(client)} — <b>{money(debt)}</b>{since_text} ({days(age_days)})"
+
+
+def awaiting_line(number: int, client: str, amount: int) -> str:
+    return f"{number}. {q(client)} — {money(amount)}"
+
+
+def debtors_page(
+    title: str,
+    debt_rows: Sequence[str],
+    awaiting_rows: Sequence[str],
+    debt_total: int,
+    awaiting_total: int,
+    month: Month,
+) -> str:
+    parts = [f"<b>{q(title)}</b>"]
+    if debt_rows:
+        parts.append(f"<b>Долг</b> — {money(debt_total)}:\n" + "\n".join(debt_rows))
+    if awaiting_rows:
+        parts.append(
+            f"<b>Ждём оплату за {month_name(month)}</b> — {money(awaiting_total)}:\n" + "\n".join(awaiting_rows)
+        )
+    if not debt_rows and not awaiting_rows:
+        parts.append("Должников нет, все оплаты месяца получены. 👏")
+    return "\n\n".join(parts)
+
+
+def contract_line(number: int, client: str, contract_number: str, fee: int) -> str:
+    num = f" · {q(contract_number)}" if contract_number else ""
+    return f"{number}. {q(client)}{num} · {money(fee)}/мес"
+
+
+def contracts_page(title: str, rows: Sequence[str], total: int, query: str) -> str:
+    found = f" по запросу «{q(query)}»" if query else ""
+    if not rows:
+        return f"<b>{q(title)}</b>\n\nДоговоров{found} не найдено."
+    return f"<b>{q(title)}</b> — {total}{found}:\n\n" + "\n".join(rows)
+
+
+def term_text(start: date, months: int | None, closed_on: date | None) -> str:
+    text = f"с {short_date(start)}"
+    if months is not None:
+        last = Month.of(start).shift(months - 1)
+        text += f", на {months} мес. (по {month_name(last)})"
+    else:
+        text += ", бессрочный"
+    if closed_on is not None:
+        text += f", закрыт {short_date(closed_on)}"
+    return text
+
+
+def contract_card(
+    client: str,
+    number: str,
+    title: str,
+    manager_name: str,
+    term: str,
+    fee: int,
+    months: Sequence[tuple[Month, int, int]],
+    debt: int,
+    oldest_unpaid: Month | None,
+    age_days: int,
+    payments: Sequence[tuple[date, int, Month | None]],
+) -> str:
+    lines = [f"<b>{q(client)}</b>"]
+    lines.append(" · ".join(q(x) for x in (f"Договор {number}" if number else "Договор", title) if x))
+    lines.append(f"Менеджер: {q(manager_name)}")
+    lines.append(f"Срок: {term}")
+    lines.append(f"Абонентская плата: {money(fee)}/мес")
+    if months:
+        lines.append("")
+        lines.append("<b>По месяцам</b> (начислено / оплачено):")
+        for month, base, paid in months:
+            mark = "✅" if base and paid >= base else ("⏳" if base else "—")
+            lines.append(f"{month_name(month)}: {money(base)} / {money(paid)} {mark}")
+    lines.append("")
+    if debt:
+        since = f" с {month_genitive(oldest_unpaid)}" if oldest_unpaid else ""
+        lines.append(f"Долг: <b>{money(debt)}</b>{since} ({days(age_days)})")
+    else:
+        lines.append("Долга нет.")
+    if payments:
+        lines.append("")
+        lines.append("<b>Последние оплаты</b>:")
+        for paid_on, amount, period in payments:
+            for_month = f" за {month_name(period)}" if period else ""
+            lines.append(f"{short_date(paid_on)} — {money(amount)}{for_month}")
+    return "\n".join(lines)
+
+
+def team_view(
+    title: str,
+    total: Collection,
+    rows: Sequence[str],
+    imported_at: datetime | None,
+    page: int,
+    pages: int,
+) -> str:
+    head = f"<b>{q(title)}</b>\n{collection_headline(total)}\n"
+    head += f"База {money(total.base)} · оплачено {money(total.paid)} · долг {money(total.debt)}\n"
+    page_note = f" (стр. {page + 1} из {pages})" if pages > 1 else ""
+    body = "\n".join(rows) if rows else "В команде нет менеджеров."
+    return f"{head}\n<b>Менеджеры, худшие сверху</b>{page_note}:\n{body}\n\n<i>{freshness(imported_at)}</i>"
+
+
+def invite_text(name: str, link: str, expires: datetime) -> str:
+    return (
+        f"Приглашение для <b>{q(name)}</b>:\n{q(link)}\n\n"
+        f"Ссылка одноразовая, действует до {expires.strftime('%d.%m.%Y %H:%M')}."
+    )

@@ -6,9 +6,11 @@ in the rules.
 
 from __future__ import annotations
 
+import enum
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -23,7 +25,7 @@ from bot.rules import (
     Tier,
     collection_for,
 )
-from db.models import Client, Contract, Employee, ImportRun, KpiSnapshot, Payment
+from db.models import Client, Contract, Employee, ImportRun, Invite, KpiSnapshot, Payment
 
 CHUNK = 900  # ids per IN (...) list: well under SQLite's and asyncpg's parameter limits
 
@@ -259,3 +261,92 @@ async def freeze_month(session: AsyncSession, month: Month, today: date, tiers: 
 
 def snapshot_percent(snapshot: KpiSnapshot) -> Decimal | None:
     return Decimal(snapshot.percent).quantize(Decimal("0.01")) if snapshot.percent is not None else None
+
+
+# --------------------------------------------------------------------------------------------------
+# Contracts one by one
+# --------------------------------------------------------------------------------------------------
+
+
+async def get_contract(session: AsyncSession, contract_id: str) -> ContractInfo | None:
+    statement = select(Contract, Client.name).join(Client, Client.id == Contract.client_id)
+    row = (await session.execute(statement.where(Contract.id == contract_id))).first()
+    if row is None:
+        return None
+    contract, client = row
+    return ContractInfo(
+        id=contract.id,
+        number=contract.number,
+        client_id=contract.client_id,
+        client=client,
+        title=contract.title,
+        manager_id=contract.manager_id,
+        monthly_fee=contract.monthly_fee,
+        start=contract.start,
+        months=contract.months,
+        closed_on=contract.closed_on,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Invitations and linking Telegram accounts
+# --------------------------------------------------------------------------------------------------
+
+INVITE_DAYS = 7
+
+
+async def create_invite(session: AsyncSession, employee_id: str, now: datetime) -> Invite:
+    invite = Invite(
+        token=secrets.token_urlsafe(18),
+        employee_id=employee_id,
+        created_at=now,
+        expires_at=now + timedelta(days=INVITE_DAYS),
+    )
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+class Redeemed(enum.Enum):
+    LINKED = "linked"
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+    INACTIVE = "inactive"
+    TAKEN = "taken"  # this Telegram account already belongs to another employee
+
+
+async def redeem_invite(
+    session: AsyncSession, token: str, telegram_id: int, now: datetime
+) -> tuple[Redeemed, Employee | None]:
+    """Bind ``telegram_id`` to the invited employee; single use, valid for ``INVITE_DAYS``."""
+    invite = (await session.execute(select(Invite).where(Invite.token == token).with_for_update())).scalar_one_or_none()
+    if invite is None:
+        return Redeemed.UNKNOWN, None
+    if invite.used_at is not None:
+        return Redeemed.USED, None
+    if invite.expires_at <= now:
+        return Redeemed.EXPIRED, None
+    employee = await session.get(Employee, invite.employee_id)
+    if employee is None or not employee.active:
+        return Redeemed.INACTIVE, None
+    owner = await employee_by_telegram(session, telegram_id)
+    if owner is not None and owner.id != employee.id:
+        return Redeemed.TAKEN, owner
+    invite.used_at = now
+    invite.used_by = telegram_id
+    employee.telegram_id = telegram_id
+    employee.unreachable_since = None
+    await session.flush()
+    return Redeemed.LINKED, employee
+
+
+def matching_employees(employees: Iterable[Employee], text: str) -> list[Employee]:
+    """Employees whose id equals ``text`` or whose name contains it (case-insensitive, ё = е)."""
+    key = text.strip().casefold().replace("ё", "е")
+    if not key:
+        return []
+    exact = [e for e in employees if e.id.casefold() == key]
+    if exact:
+        return exact
+    return [e for e in employees if key in e.name.casefold().replace("ё", "е")]

@@ -1,0 +1,63 @@
+"""Parsing what people type after a command: months for /kpi and /team."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from bot.rules import Month
+
+_MONTH_STEMS = {
+    "январ": 1, "янв": 1, "феврал": 2, "фев": 2, "март": 3, "мар": 3, "апрел": 4, "апр": 4, "ма": 5,
+    "июн": 6, "июл": 7, "август": 8, "авг": 8, "сентябр": 9, "сен": 9, "сент": 9, "октябр": 10, "окт": 10,
+    "ноябр": 11, "ноя": 11, "декабр": 12, "дек": 12,
+}  # fmt: skip
+_ENDINGS = ("ь", "я", "е", "ю", "ём", "ем", "а", "")
+
+MONTH_EXAMPLES = "2019-02, 02.2019, февраль или «февраль 2019»"
+
+
+class BadArgument(ValueError):
+    """The argument cannot be read; the message says what was expected."""
+
+
+def _month_number(word: str) -> int | None:
+    word = word.lower().replace("ё", "е").rstrip(".")
+    if word in {"май", "мая", "мае", "маю"}:
+        return 5
+    for stem, number in sorted(_MONTH_STEMS.items(), key=lambda item: -len(item[0])):
+        if stem == "ма":
+            continue
+        for ending in _ENDINGS:
+            if word == stem + ending:
+                return number
+    return None
+
+
+def parse_month(text: str, today: date) -> Month:
+    """``2019-02``, ``02.2019``, ``2.2019``, ``февраль``, ``февраль 2019``, ``фев 19``; empty → this month.
+
+    A month name without a year is the latest such month that is not in the future.
+    """
+    raw = text.strip()
+    current = Month.of(today)
+    if not raw:
+        return current
+    numeric = re.fullmatch(r"(\d{4})-(\d{1,2})", raw) or re.fullmatch(r"(\d{1,2})[./](\d{4})", raw)
+    if numeric:
+        first, second = (int(g) for g in numeric.groups())
+        year, month = (first, second) if first > 12 else (second, first)
+        if 1 <= month <= 12 and 2000 <= year <= 2100:
+            return Month(year, month)
+        raise BadArgument(f"нет такого месяца: «{raw}»")
+    words = raw.split()
+    number = _month_number(words[0]) if words else None
+    if number is None or len(words) > 2:
+        raise BadArgument(f"не понял месяц «{raw}»")
+    if len(words) == 2:
+        if not re.fullmatch(r"\d{2}|\d{4}", words[1]):
+            raise BadArgument(f"не понял год «{words[1]}»")
+        year = int(words[1]) + (2000 if len(words[1]) == 2 else 0)
+        return Month(year, number)
+    candidate = Month(current.year, number)
+    return candidate if candidate <= current else Month(current.year - 1, number)

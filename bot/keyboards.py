@@ -1,0 +1,86 @@
+"""Callback data and inline keyboards.
+
+Callback data carry ids only, under short versioned prefixes, and are at most 64 bytes (a test
+packs the longest). A button whose data would not fit (an unusually long 1C id) is left out rather
+than sent broken. Scope is checked again when a button is pressed, never trusted from the data.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+MAX_CALLBACK_BYTES = 64
+PAGE_SIZE = 10
+
+
+class View(StrEnum):
+    KPI = "k"
+    DEBTORS = "d"
+    CONTRACTS = "c"
+
+
+class ManagerView(CallbackData, prefix="v1"):
+    """A manager's /kpi, /debtors or /contracts, opened from /team or from a card."""
+
+    view: View
+    manager: str
+    page: int = 0
+    month: str = ""
+
+
+class ScopeView(CallbackData, prefix="s1"):
+    """A page of the presser's own /debtors or /contracts (their whole scope)."""
+
+    view: View
+    page: int = 0
+
+
+class ContractCard(CallbackData, prefix="c1"):
+    contract: str
+
+
+class TeamView(CallbackData, prefix="t1"):
+    month: str = ""
+    page: int = 0
+
+
+NOOP = "noop"  # the page counter between ◀ and ▶: answered, does nothing
+
+
+def button(text: str, data: CallbackData) -> InlineKeyboardButton | None:
+    """A button, or ``None`` when its packed data would exceed Telegram's 64 bytes."""
+    try:
+        packed = data.pack()
+    except ValueError:
+        return None
+    if len(packed.encode()) > MAX_CALLBACK_BYTES:
+        return None
+    return InlineKeyboardButton(text=text, callback_data=packed)
+
+
+def markup(rows: list[list[InlineKeyboardButton | None]]) -> InlineKeyboardMarkup | None:
+    clean = [[b for b in row if b is not None] for row in rows]
+    clean = [row for row in clean if row]
+    return InlineKeyboardMarkup(inline_keyboard=clean) if clean else None
+
+
+def pager(
+    page: int, pages: int, make: type[CallbackData] | None = None, **fixed: object
+) -> list[InlineKeyboardButton | None]:
+    """◀ 2/5 ▶ — ``make(**fixed, page=n)`` builds each side's data."""
+    if pages <= 1 or make is None:
+        return []
+    row: list[InlineKeyboardButton | None] = []
+    if page > 0:
+        row.append(button("◀", make(**fixed, page=page - 1)))
+    row.append(InlineKeyboardButton(text=f"{page + 1}/{pages}", callback_data=NOOP))
+    if page < pages - 1:
+        row.append(button("▶", make(**fixed, page=page + 1)))
+    return row
+
+
+def pages_of(count: int, size: int = PAGE_SIZE) -> int:
+    return max(1, -(-count // size))

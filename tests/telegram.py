@@ -1,0 +1,159 @@
+"""Talking to the real Dispatcher without a network.
+
+``RecordingSession`` is an aiogram session that records every Bot API request and answers it the way
+the Bot API would: through aiogram's own ``check_response`` on a JSON body, so a queued
+``{"ok": false, "error_code": 403}`` becomes a real ``TelegramForbiddenError``. Responses are queued
+per method and served first in, first out; unqueued calls get a plausible default result.
+
+``Client`` is a person in a private chat: ``send("/kpi")``, ``click(button)``; ids and dates increase.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict, deque
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+
+from bot import texts
+from bot.keyboards import MAX_CALLBACK_BYTES
+
+BOT_USER = {"id": 42, "is_bot": True, "first_name": "KPI", "username": "kpi_test_bot"}
+
+
+class RecordingSession(BaseSession):
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[TelegramMethod[Any]] = []
+        self.queued: dict[str, deque[tuple[int, dict[str, Any]]]] = defaultdict(deque)
+        self.next_message_id = 1000
+
+    def queue_error(self, method: str, code: int, description: str, retry_after: int | None = None) -> None:
+        body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+        if retry_after is not None:
+            body["parameters"] = {"retry_after": retry_after}
+        self.queued[method].append((code, body))
+
+    def _default(self, method: TelegramMethod[Any]) -> Any:
+        name = type(method).__name__
+        if name in {"SendMessage", "EditMessageText"}:
+            self.next_message_id += 1
+            message_id = getattr(method, "message_id", None) or self.next_message_id
+            markup = getattr(method, "reply_markup", None)
+            return {
+                "message_id": message_id,
+                "date": int(datetime(2019, 2, 25, 7).timestamp()),
+                "chat": {"id": method.chat_id, "type": "private"},  # type: ignore[attr-defined]
+                "text": method.text,  # type: ignore[attr-defined]
+                **({"reply_markup": markup.model_dump(exclude_none=True)} if markup is not None else {}),
+            }
+        if name == "GetMe":
+            return BOT_USER
+        if name == "GetUpdates":
+            return []
+        return True
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109
+    ) -> TelegramType:
+        self.requests.append(method)
+        name = type(method).__name__
+        if self.queued[name]:
+            status, body = self.queued[name].popleft()
+        else:
+            status, body = 200, {"ok": True, "result": self._default(method)}
+        response = self.check_response(
+            bot=bot, method=method, status_code=status, content=json.dumps(body, default=str)
+        )
+        return response.result  # type: ignore[return-value]
+
+    async def stream_content(self, *args: Any, **kwargs: Any) -> AsyncGenerator[bytes, None]:  # pragma: no cover
+        raise NotImplementedError
+        yield b""
+
+    async def close(self) -> None:
+        pass
+
+    def of(self, name: str) -> list[Any]:
+        return [r for r in self.requests if type(r).__name__ == name]
+
+
+def check_telegram_rules(method: Any) -> None:
+    """What Telegram enforces on every message we send or edit."""
+    text = getattr(method, "text", None)
+    if text is not None:
+        assert len(text) <= texts.MAX_MESSAGE, f"message of {len(text)} characters"
+    markup = getattr(method, "reply_markup", None)
+    if isinstance(markup, InlineKeyboardMarkup):
+        buttons = [b for row in markup.inline_keyboard for b in row]
+        assert len(buttons) <= 100
+        for b in buttons:
+            assert b.callback_data is not None and len(b.callback_data.encode()) <= MAX_CALLBACK_BYTES
+
+
+class Client:
+    """One Telegram user in a private chat with the bot."""
+
+    counter = 0
+
+    def __init__(self, dp: Dispatcher, bot: Bot, session: RecordingSession, user_id: int, name: str = "Тест"):
+        self.dp, self.bot, self.session = dp, bot, session
+        self.user = User(id=user_id, is_bot=False, first_name=name)
+        self.chat = Chat(id=user_id, type="private")
+
+    @classmethod
+    def _next(cls) -> int:
+        cls.counter += 1
+        return cls.counter
+
+    async def _feed(self, update: Update) -> list[Any]:
+        before = len(self.session.requests)
+        await self.dp.feed_update(self.bot, update)
+        sent = self.session.requests[before:]
+        for method in sent:
+            check_telegram_rules(method)
+        return sent
+
+    async def send(self, text: str) -> list[Any]:
+        n = self._next()
+        message = Message(message_id=n, date=datetime(2019, 2, 25, 7), chat=self.chat, from_user=self.user, text=text)
+        return await self._feed(Update(update_id=n, message=message))
+
+    async def press(self, data: str, message_id: int = 1, text: str = "…") -> list[Any]:
+        n = self._next()
+        message = Message(message_id=message_id, date=datetime(2019, 2, 25, 7), chat=self.chat, text=text)
+        callback = CallbackQuery(id=str(n), from_user=self.user, chat_instance="ci", data=data, message=message)
+        return await self._feed(Update(update_id=n, callback_query=callback))
+
+    async def click(self, sent: list[Any], label: str) -> list[Any]:
+        """Press the button labelled ``label`` in the last message of ``sent``."""
+        for method in reversed(sent):
+            markup = getattr(method, "reply_markup", None)
+            if isinstance(markup, InlineKeyboardMarkup):
+                for button in (b for row in markup.inline_keyboard for b in row):
+                    if button.text == label:
+                        return await self.press(_data(button), getattr(method, "message_id", None) or 1)
+        raise AssertionError(f"no button {label!r}")
+
+
+def _data(button: InlineKeyboardButton) -> str:
+    assert button.callback_data is not None
+    return button.callback_data
+
+
+def texts_of(sent: list[Any]) -> list[str]:
+    return [m.text for m in sent if type(m).__name__ in {"SendMessage", "EditMessageText"}]
+
+
+def answers_of(sent: list[Any]) -> list[Any]:
+    return [m for m in sent if type(m).__name__ == "AnswerCallbackQuery"]
