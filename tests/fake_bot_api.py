@@ -1,0 +1,106 @@
+"""A small fake Bot API server on 127.0.0.1 for end-to-end tests of ``kpibot run``.
+
+It speaks the Bot API's HTTP protocol the way aiogram uses it (``POST /bot<token>/<method>`` with
+form fields, JSON replies ``{"ok": ..., "result": ...}``), hands out queued updates through long
+polling ``getUpdates`` and records every other call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER = {"id": 42, "is_bot": True, "first_name": "KPI", "username": "kpi_test_bot"}
+
+
+class FakeBotApi:
+    def __init__(self) -> None:
+        self.updates: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.next_update_id = 1
+        self.next_message_id = 100
+        self.new_update = asyncio.Event()
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self.handle)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    def push_message(self, user_id: int, text: str) -> None:
+        update_id = self.next_update_id
+        self.next_update_id += 1
+        self.updates.append({
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id, "date": int(time.time()), "text": text,
+                "chat": {"id": user_id, "type": "private"},
+                "from": {"id": user_id, "is_bot": False, "first_name": "Тест"},
+                **({"entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]}
+                   if text.startswith("/") else {}),
+            },
+        })  # fmt: skip
+        self.new_update.set()
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == method]
+
+    async def wait_for(self, count: int, method: str = "sendMessage", seconds: float = 60) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + seconds
+        while len(self.sent(method)) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(self.sent(method))} of {count} {method} calls arrived: {self.calls}")
+            await asyncio.sleep(0.05)
+        return self.sent(method)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.content_type == "application/json":
+            params = await request.json()
+        else:
+            params = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        if method == "getUpdates":
+            return await self.get_updates(params)
+        self.calls.append((method, params))
+        result = self.reply(method, params)
+        return web.json_response({"ok": True, "result": result})
+
+    def reply(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT_USER
+        if method in {"sendMessage", "editMessageText"}:
+            self.next_message_id += 1
+            return {
+                "message_id": int(params.get("message_id") or self.next_message_id),
+                "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "text": params.get("text", ""),
+            }
+        return True
+
+    async def get_updates(self, params: dict[str, Any]) -> web.Response:
+        offset = int(params.get("offset") or 0)
+        wait = min(float(params.get("timeout") or 0), 0.5)
+        pending = [u for u in self.updates if u["update_id"] >= offset]
+        if not pending and wait > 0:
+            self.new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.new_update.wait(), wait)
+            pending = [u for u in self.updates if u["update_id"] >= offset]
+        return web.json_response({"ok": True, "result": json.loads(json.dumps(pending))})
