@@ -61,3 +61,11 @@ def parse_month(text: str, today: date) -> Month:
         return Month(year, number)
     candidate = Month(current.year, number)
     return candidate if candidate <= current else Month(current.year - 1, number)
+
+
+def month_or_current(text: str, today: date) -> Month:
+    """For callback data, which we wrote ourselves: an unreadable month falls back to the current."""
+    try:
+        return parse_month(text, today)
+    except BadArgument:
+        return Month.of(today)

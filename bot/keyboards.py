@@ -8,11 +8,13 @@ than sent broken. Scope is checked again when a button is pressed, never trusted
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypeVar
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 MAX_CALLBACK_BYTES = 64
+T = TypeVar("T")
 PAGE_SIZE = 10
 
 
@@ -84,3 +86,10 @@ def pager(
 
 def pages_of(count: int, size: int = PAGE_SIZE) -> int:
     return max(1, -(-count // size))
+
+
+def page_slice(items: list[T], page: int, size: int = PAGE_SIZE) -> tuple[list[T], int, int]:
+    """The items of ``page`` (clamped to the pages there are), the page and the number of pages."""
+    pages = pages_of(len(items), size)
+    page = min(max(page, 0), pages - 1)
+    return items[page * size : (page + 1) * size], page, pages

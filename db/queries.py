@@ -89,6 +89,21 @@ class ContractInfo:
     closed_on: date | None
 
 
+def _info(contract: Contract, client: str) -> ContractInfo:
+    return ContractInfo(
+        id=contract.id,
+        number=contract.number,
+        client_id=contract.client_id,
+        client=client,
+        title=contract.title,
+        manager_id=contract.manager_id,
+        monthly_fee=contract.monthly_fee,
+        start=contract.start,
+        months=contract.months,
+        closed_on=contract.closed_on,
+    )
+
+
 async def contracts_of(session: AsyncSession, manager_ids: Sequence[str]) -> list[ContractInfo]:
     infos: list[ContractInfo] = []
     for chunk in _chunks(list(manager_ids)):
@@ -98,21 +113,7 @@ async def contracts_of(session: AsyncSession, manager_ids: Sequence[str]) -> lis
             .where(Contract.manager_id.in_(chunk))
             .order_by(Contract.id)
         )
-        for contract, client in rows:
-            infos.append(
-                ContractInfo(
-                    id=contract.id,
-                    number=contract.number,
-                    client_id=contract.client_id,
-                    client=client,
-                    title=contract.title,
-                    manager_id=contract.manager_id,
-                    monthly_fee=contract.monthly_fee,
-                    start=contract.start,
-                    months=contract.months,
-                    closed_on=contract.closed_on,
-                )
-            )
+        infos.extend(_info(contract, client) for contract, client in rows)
     return infos
 
 
@@ -273,19 +274,7 @@ async def get_contract(session: AsyncSession, contract_id: str) -> ContractInfo 
     row = (await session.execute(statement.where(Contract.id == contract_id))).first()
     if row is None:
         return None
-    contract, client = row
-    return ContractInfo(
-        id=contract.id,
-        number=contract.number,
-        client_id=contract.client_id,
-        client=client,
-        title=contract.title,
-        manager_id=contract.manager_id,
-        monthly_fee=contract.monthly_fee,
-        start=contract.start,
-        months=contract.months,
-        closed_on=contract.closed_on,
-    )
+    return _info(*row)
 
 
 # --------------------------------------------------------------------------------------------------

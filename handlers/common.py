@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InaccessibleMessage
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,14 @@ from handlers.screens import Screen, person
 def linked(_: Any, viewer: Employee | None = None) -> bool:
     """Router filter: only linked, active employees get past it."""
     return viewer is not None
+
+
+def linked_router(name: str) -> Router:
+    """A feature router that only linked, active employees reach (the guard answered the rest)."""
+    router = Router(name=name)
+    router.message.filter(linked)
+    router.callback_query.filter(linked)
+    return router
 
 
 def today_of(clock: Callable[[], datetime]) -> date:

@@ -14,7 +14,7 @@ from bot import texts
 from bot.keyboards import ContractCard, ManagerView, ScopeView, View
 from db import queries
 from db.models import Employee
-from handlers.common import linked, manager_in_scope, show, today_of
+from handlers.common import linked_router, manager_in_scope, show, today_of
 from handlers.screens import Screen, contract_screen, contracts_screen
 
 
@@ -29,9 +29,7 @@ async def own_contracts(
 
 
 def setup() -> Router:
-    router = Router(name="contracts")
-    router.message.filter(linked)
-    router.callback_query.filter(linked)
+    router = linked_router("contracts")
 
     @router.message(Command("contracts"))
     async def contracts_command(

@@ -15,7 +15,7 @@ from bot.keyboards import ManagerView, ScopeView, View
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
-from handlers.common import linked, manager_in_scope, show, today_of
+from handlers.common import linked_router, manager_in_scope, show, today_of
 from handlers.screens import Screen, debtors_screen
 
 
@@ -30,9 +30,7 @@ async def own_debtors(
 
 
 def setup() -> Router:
-    router = Router(name="debtors")
-    router.message.filter(linked)
-    router.callback_query.filter(linked)
+    router = linked_router("debtors")
 
     @router.message(Command("debtors"))
     async def debtors_command(

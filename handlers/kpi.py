@@ -11,19 +11,16 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.arguments import BadArgument, parse_month
+from bot.arguments import BadArgument, month_or_current, parse_month
 from bot.keyboards import ManagerView, View
-from bot.rules import Month
 from bot.settings import Settings
 from db.models import Employee
-from handlers.common import linked, manager_in_scope, show, today_of
+from handlers.common import linked_router, manager_in_scope, show, today_of
 from handlers.screens import kpi_screen, team_screen
 
 
 def setup() -> Router:
-    router = Router(name="kpi")
-    router.message.filter(linked)
-    router.callback_query.filter(linked)
+    router = linked_router("kpi")
 
     @router.message(Command("kpi"))
     async def kpi_command(
@@ -60,10 +57,7 @@ def setup() -> Router:
             await callback.answer(texts.NOT_YOURS, show_alert=True)
             return
         today = today_of(clock)
-        try:
-            month = parse_month(callback_data.month, today)
-        except BadArgument:
-            month = Month.of(today)
+        month = month_or_current(callback_data.month, today)
         await show(callback, await kpi_screen(session, viewer, manager, month, today, settings))
 
     return router

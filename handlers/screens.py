@@ -22,8 +22,8 @@ from bot.keyboards import (
     View,
     button,
     markup,
+    page_slice,
     pager,
-    pages_of,
 )
 from bot.rules import Collection, Month, allocate, months_between, position
 from bot.settings import Settings
@@ -125,9 +125,7 @@ async def debtors_screen(
     debt_items.sort(key=lambda item: (-item[0], item[1], item[2]))
     awaiting_items.sort(key=lambda item: (-item[0], item[1], item[2]))
     entries = [("debt", *item) for item in debt_items] + [("awaiting", *item) for item in awaiting_items]
-    pages = pages_of(len(entries))
-    page = min(max(page, 0), pages - 1)
-    shown = entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    shown, page, pages = page_slice(entries, page)
     debt_rows, awaiting_rows, buttons = [], [], []
     for offset, (kind, amount, client, contract_id) in enumerate(shown):
         number = page * PAGE_SIZE + offset + 1
@@ -175,9 +173,7 @@ async def contracts_screen(
         pages, page = 1, 0
         shown = active[:SEARCH_LIMIT]
     else:
-        pages = pages_of(len(active))
-        page = min(max(page, 0), pages - 1)
-        shown = active[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        shown, page, pages = page_slice(active, page)
     rows_text, buttons = [], []
     for offset, info in enumerate(shown):
         number = page * PAGE_SIZE + offset + 1
@@ -237,9 +233,7 @@ async def team_screen(
         ((names[mid], mid, f.collection) for mid, f in figures.items()),
         key=lambda item: (item[2].percent is None, item[2].percent or 0, item[0], item[1]),
     )
-    pages = pages_of(len(ordered), TEAM_PAGE)
-    page = min(max(page, 0), pages - 1)
-    shown = ordered[page * TEAM_PAGE : (page + 1) * TEAM_PAGE]
+    shown, page, pages = page_slice(ordered, page, TEAM_PAGE)
     rows = [texts.team_line(name, c, below_first_tier(c, settings.kpi_tiers)) for name, _, c in shown]
     title = f"Команда «{viewer.team}»" if viewer.role == "supervisor" else "Все команды"
     text = texts.team_view(title, total, rows, await _imported_at(session, settings), page, pages)

@@ -12,19 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.access import sees_team
-from bot.arguments import BadArgument, parse_month
+from bot.arguments import BadArgument, month_or_current, parse_month
 from bot.keyboards import TeamView
-from bot.rules import Month
 from bot.settings import Settings
 from db.models import Employee
-from handlers.common import linked, show, today_of
+from handlers.common import linked_router, show, today_of
 from handlers.screens import person, team_screen
 
 
 def setup() -> Router:
-    router = Router(name="team")
-    router.message.filter(linked)
-    router.callback_query.filter(linked)
+    router = linked_router("team")
 
     @router.message(Command("team"))
     async def team_command(
@@ -60,10 +57,7 @@ def setup() -> Router:
             await callback.answer(texts.NOT_YOURS, show_alert=True)
             return
         today = today_of(clock)
-        try:
-            month = parse_month(callback_data.month, today)
-        except BadArgument:
-            month = Month.of(today)
+        month = month_or_current(callback_data.month, today)
         await show(callback, await team_screen(session, viewer, month, callback_data.page, today, settings))
 
     return router
