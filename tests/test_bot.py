@@ -272,3 +272,15 @@ async def test_admin_invites_by_part_of_the_name(world: World) -> None:
     assert "Приглашение для <b>Иванов Пётр</b>" in text and "https://t.me/kpi_test_bot?start=" in text
     assert "уточните" in texts_of(await world.employee(ADMIN).send("/invite ов"))[0]
     assert "администратор" in texts_of(await world.employee(ARAKELYAN).send("/invite Иванов"))[0]
+
+
+async def test_linking_survives_a_failing_set_my_commands(pool: SessionPool, settings: Settings,
+                                                          demo_exports: Path) -> None:  # fmt: skip
+    await import_paths(pool, [demo_exports], zone=MSK, now=DEMO_IMPORTED_AT_UTC)
+    world = World(pool, settings)
+    async with pool() as session, session.begin():
+        invite = await queries.create_invite(session, SMIRNOVA, datetime(2019, 2, 25, 6))
+    world.session.queue_error("SetMyCommands", 500, "Internal Server Error")
+    sent = await world.user(4004).send(f"/start {invite.token}")
+    assert texts_of(sent)[0].startswith("Здравствуйте, Ольга!")
+    assert "67,53 %" in texts_of(await world.user(4004).send("/kpi"))[0]
