@@ -49,9 +49,16 @@ async def show(callback: CallbackQuery, screen: Screen) -> None:
     await callback.answer()
 
 
-async def manager_in_scope(session: AsyncSession, viewer: Employee, manager_id: str) -> Employee | None:
-    """The manager, if ``viewer`` may see them now (checked when the button is pressed)."""
-    manager = await queries.get_employee(session, manager_id)
+async def manager_in_scope(
+    callback: CallbackQuery, session: AsyncSession, viewer: Employee, manager_id: str | None
+) -> Employee | None:
+    """The manager, if ``viewer`` may see them now (checked when the button is pressed).
+
+    Otherwise the callback is answered with the polite refusal here, so no caller can forget to
+    answer it, and ``None`` is returned.
+    """
+    manager = await queries.get_employee(session, manager_id) if manager_id is not None else None
     if manager is None or not can_view(person(viewer), person(manager)):
+        await callback.answer(texts.NOT_YOURS, show_alert=True)
         return None
     return manager

@@ -10,7 +10,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts
 from bot.keyboards import ContractCard, ManagerView, ScopeView, View
 from db import queries
 from db.models import Employee
@@ -61,9 +60,8 @@ def setup() -> Router:
         viewer: Employee,
         clock: Callable[[], datetime],
     ) -> None:
-        manager = await manager_in_scope(session, viewer, callback_data.manager)
+        manager = await manager_in_scope(callback, session, viewer, callback_data.manager)
         if manager is None:
-            await callback.answer(texts.NOT_YOURS, show_alert=True)
             return
         screen = await contracts_screen(
             session,
@@ -86,9 +84,8 @@ def setup() -> Router:
         clock: Callable[[], datetime],
     ) -> None:
         info = await queries.get_contract(session, callback_data.contract)
-        manager = await manager_in_scope(session, viewer, info.manager_id) if info else None
+        manager = await manager_in_scope(callback, session, viewer, info.manager_id if info else None)
         if info is None or manager is None:
-            await callback.answer(texts.NOT_YOURS, show_alert=True)
             return
         await show(callback, await contract_screen(session, info, manager, viewer, today_of(clock)))
 

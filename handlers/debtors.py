@@ -10,7 +10,6 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts
 from bot.keyboards import ManagerView, ScopeView, View
 from bot.settings import Settings
 from db import queries
@@ -59,9 +58,8 @@ def setup() -> Router:
         settings: Settings,
         clock: Callable[[], datetime],
     ) -> None:
-        manager = await manager_in_scope(session, viewer, callback_data.manager)
+        manager = await manager_in_scope(callback, session, viewer, callback_data.manager)
         if manager is None:
-            await callback.answer(texts.NOT_YOURS, show_alert=True)
             return
         screen = await debtors_screen(
             session,

@@ -52,9 +52,8 @@ def setup() -> Router:
         settings: Settings,
         clock: Callable[[], datetime],
     ) -> None:
-        manager = await manager_in_scope(session, viewer, callback_data.manager)
+        manager = await manager_in_scope(callback, session, viewer, callback_data.manager)
         if manager is None:
-            await callback.answer(texts.NOT_YOURS, show_alert=True)
             return
         today = today_of(clock)
         month = month_or_current(callback_data.month, today)

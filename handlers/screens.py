@@ -29,7 +29,7 @@ from bot.rules import Collection, Month, allocate, months_between, position
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
-from jobs.digests import below_first_tier, local_time, team_total
+from jobs.digests import below_first_tier, local_time, team_total, worst_first
 
 TEAM_PAGE = 20
 CARD_MONTHS = 6
@@ -229,10 +229,7 @@ async def team_screen(
     figures = await queries.collections(session, [m.id for m in managers], month, today, settings.kpi_tiers)
     names = {m.id: m.name for m in managers}
     total = team_total(month, list(figures.values()), settings.kpi_tiers)
-    ordered = sorted(
-        ((names[mid], mid, f.collection) for mid, f in figures.items()),
-        key=lambda item: (item[2].percent is None, item[2].percent or 0, item[0], item[1]),
-    )
+    ordered = worst_first(figures, names)
     shown, page, pages = page_slice(ordered, page, TEAM_PAGE)
     rows = [texts.team_line(name, c, below_first_tier(c, settings.kpi_tiers)) for name, _, c in shown]
     title = f"Команда «{viewer.team}»" if viewer.role == "supervisor" else "Все команды"

@@ -39,11 +39,12 @@ def team_total(month: Month, members: list[queries.ManagerMonth], tiers: tuple[T
     return summarize(month, positions, tiers)
 
 
-def worst_first(members: list[tuple[str, Collection]]) -> list[tuple[str, Collection]]:
-    """Lowest percent first; managers without base last; ties by name."""
+def worst_first(figures: dict[str, queries.ManagerMonth], names: dict[str, str]) -> list[tuple[str, str, Collection]]:
+    """(name, manager id, collection), lowest percent first, managers without base last, ties by name
+    then id. The digest and /team both order by this, so they always list managers alike."""
     return sorted(
-        members,
-        key=lambda item: (item[1].percent is None, item[1].percent or 0, item[0]),
+        ((names[mid], mid, figure.collection) for mid, figure in figures.items()),
+        key=lambda item: (item[2].percent is None, item[2].percent or 0, item[0], item[1]),
     )
 
 
@@ -62,12 +63,12 @@ async def build_digest(session: AsyncSession, employee: Employee, today: date, s
         names = {m.id: m.name for m in managers}
         title = f"Команда «{employee.team}»" if employee.role == "supervisor" else "Все команды"
         total = team_total(month, list(figures.values()), tiers)
-        members = worst_first([(names[mid], f.collection) for mid, f in figures.items()])
+        members = worst_first(figures, names)
         text = texts.team_digest(
             employee.name,
             title,
             total,
-            [(name, c, below_first_tier(c, tiers)) for name, c in members],
+            [(name, c, below_first_tier(c, tiers)) for name, _, c in members],
             imported_at,
         )
     return Digest(employee.id, employee.name, employee.role, text)
