@@ -21,7 +21,7 @@ from aiogram.types import ErrorEvent
 from bot import texts
 from bot.settings import Settings
 from db.session import SessionPool
-from handlers import access, contracts, debtors, fallback, invite, kpi, start, team
+from handlers import access, contracts, debtors, digest_buttons, fallback, invite, kpi, preferences, start, team
 from handlers.middlewares import DatabaseMiddleware, ThrottleMiddleware
 
 log = logging.getLogger(__name__)
@@ -74,23 +74,69 @@ def create_dispatcher(
         contracts.setup(),
         team.setup(),
         invite.setup(),
+        preferences.setup(),
+        digest_buttons.setup(),
         fallback.setup(),
     )
     return dp
 
 
 async def run_bot(settings: Settings, session_pool: SessionPool) -> None:
-    """Long polling until SIGINT/SIGTERM; the command menus are set on the way up."""
+    """Long polling until SIGINT/SIGTERM, with the morning job and the outbox sender alongside.
+
+    The scheduler only enqueues (every minute, and once right at start-up, so a late start still
+    sends today's digests); the sender drains the outbox under Telegram's limits. Both start and stop
+    with the dispatcher.
+    """
+    import asyncio
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     from db import queries
     from handlers.commands import set_default_commands
+    from jobs.morning import digest_trigger, morning_job
+    from jobs.outbox import Sender
 
     bot = create_bot(settings)
-    dp = create_dispatcher(settings, session_pool)
-    async with session_pool() as session:
-        linked = [(e.telegram_id, e.role) for e in await queries.list_employees(session, active_only=True)
-                  if e.telegram_id]  # fmt: skip
+    clock = system_clock(settings)
+    sender = Sender(bot, session_pool, rate=settings.send_rate, lease_seconds=settings.outbox_lease_seconds,
+                    zone=settings.zone)  # fmt: skip
+    dp = create_dispatcher(settings, session_pool, clock=clock, sender=sender)
+    scheduler = AsyncIOScheduler(timezone=settings.zone)
+    stop = asyncio.Event()
+    background: list[asyncio.Task[None]] = []
+
+    async def on_startup() -> None:
+        async with session_pool() as session:
+            linked = [(e.telegram_id, e.role) for e in await queries.list_employees(session, active_only=True)
+                      if e.telegram_id]  # fmt: skip
+        background.append(asyncio.create_task(set_default_commands(bot, linked, sender.pacer.wait), name="menus"))
+        background.append(asyncio.create_task(sender.run(stop), name="outbox-sender"))
+        scheduler.add_job(
+            morning_job(session_pool, settings, clock, sender.wake.set),
+            digest_trigger(settings),
+            id="morning",
+            next_run_time=clock(),  # at once: a late start still sends today's digests
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        scheduler.start()
+        log.info("the morning job and the outbox sender are running (digests at %s)", settings.digest_time)
+
+    async def on_shutdown() -> None:
+        scheduler.shutdown(wait=False)
+        background[0].cancel()  # the menus can wait for the next start
+        sender.stopping = True  # claimed but unsent rows go back to the outbox; sends in flight finish
+        stop.set()
+        sender.wake.set()
+        _, pending = await asyncio.wait(background[1:], timeout=15)
+        for task in pending:
+            task.cancel()
+
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
     try:
-        await set_default_commands(bot, linked)
         await bot.delete_webhook(drop_pending_updates=False)
         await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
     finally:

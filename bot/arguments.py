@@ -69,3 +69,48 @@ def month_or_current(text: str, today: date) -> Month:
         return parse_month(text, today)
     except BadArgument:
         return Month.of(today)
+
+
+# --- /settings -------------------------------------------------------------------------------------
+
+FOREVER = date(9999, 12, 31)  # "pause until I resume"
+MAX_PAUSE_DAYS = 366
+SETTINGS_EXAMPLES = "/settings 08:30, /settings пауза 15.12.2026, /settings пауза, /settings возобновить"
+
+
+def parse_time(text: str) -> str:
+    """``8:30``, ``08.30``, ``0830`` → ``"08:30"``."""
+    found = re.fullmatch(r"(\d{1,2})[:.]?(\d{2})", text.strip())
+    if not found or not (0 <= int(found.group(1)) <= 23 and 0 <= int(found.group(2)) <= 59):
+        raise BadArgument(f"«{text}» — не время. Например: 08:30")
+    return f"{int(found.group(1)):02d}:{found.group(2)}"
+
+
+def parse_day(text: str, today: date) -> date:
+    """``15.12.2026``, ``15.12`` (the next such day), ``2026-12-15``."""
+    text = text.strip()
+    try:
+        if "-" in text:
+            return date.fromisoformat(text)
+        parts = [int(p) for p in text.split(".")]
+        if len(parts) == 3:
+            return date(parts[2] + (2000 if parts[2] < 100 else 0), parts[1], parts[0])
+        if len(parts) == 2:
+            day = date(today.year, parts[1], parts[0])
+            return day if day >= today else date(today.year + 1, parts[1], parts[0])
+    except ValueError:
+        pass
+    raise BadArgument(f"«{text}» — не дата. Например: 15.12.2026")
+
+
+def parse_pause(text: str, today: date) -> date:
+    """The last day of a pause: ``пауза`` alone is until resumed; a date must be today or later,
+    within a year."""
+    if not text.strip():
+        return FOREVER
+    until = parse_day(text, today)
+    if until < today:
+        raise BadArgument(f"{until:%d.%m.%Y} уже прошло: укажите сегодняшний или будущий день")
+    if (until - today).days > MAX_PAUSE_DAYS:
+        raise BadArgument("пауза — не больше года; для бессрочной напишите просто «/settings пауза»")
+    return until

@@ -147,6 +147,10 @@ async def print_digests(pool: SessionPool, settings: Settings, today: date, empl
 
 
 async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    if args.send:
+        return await send_digests(args, settings)
+    if args.force:
+        raise CommandError("--force goes with --send (print the digests without it)")
     today = args.date or local_today(settings)
     async with open_database(settings) as pool:
         if args.date is None:  # the real morning: freeze the finished month once (never for a replayed date)
@@ -154,6 +158,74 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
                 await queries.freeze_month(session, Month.of(today).shift(-1), today, settings.kpi_tiers, utc_now())
         await print_digests(pool, settings, today, args.employee)
     return 0
+
+
+async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
+    """``digest --send``: enqueue now (whatever the digest times) and send through the outbox."""
+    from bot.app import create_bot
+    from jobs.morning import enqueue_digests
+    from jobs.outbox import Sender, drain_day
+
+    settings.token()
+    now = datetime.now(settings.zone)
+    real_today = now.date()
+    if args.date is not None:
+        now = datetime.combine(args.date, now.timetz())
+    today = now.date()
+    async with open_database(settings) as pool:
+        if args.employee:
+            async with pool() as session:
+                employee = await queries.get_employee(session, args.employee)
+            if employee is None:
+                raise CommandError(f"no employee with id {args.employee} (see kpibot employees)")
+            if not employee.telegram_id:
+                raise CommandError(f"{employee.name} (id {employee.id}) is not linked to Telegram (kpibot invite)")
+        result = await enqueue_digests(
+            pool, settings, now, employee_id=args.employee, any_time=True, force=args.force,
+            freeze=today == real_today,
+        )  # fmt: skip
+        if not result.working_day:
+            raise CommandError(
+                f"{today:%d.%m.%Y} is not a working day (WORK_CALENDAR={settings.work_calendar}); "
+                "add --force to send anyway"
+            )
+        print(f"{result.added} message(s) enqueued for {today:%d.%m.%Y}")
+        bot = create_bot(settings)
+        try:
+            sender = Sender(bot, pool, rate=settings.send_rate, lease_seconds=settings.outbox_lease_seconds,
+                            zone=settings.zone)  # fmt: skip
+            outcome, left = await drain_day(sender, today)
+        finally:
+            await bot.session.close()
+    print(f"sent {outcome.sent}, failed {outcome.failed}" + (f", {left} left pending for kpibot run" if left else ""))
+    return 1 if outcome.failed else 0
+
+
+async def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs.outbox import history
+
+    async with open_database(settings) as pool, pool() as session:
+        rows = await history(session, args.date)
+    if not rows:
+        print("the outbox is empty" + (f" for {args.date:%d.%m.%Y}" if args.date else ""))
+        return 0
+    zone = settings.zone
+    print(f"{'day':<11}{'employee':<28}{'kind':<12}{'status':<9}{'tries':>5}  {'sent at':<17}error")
+    for row, name in rows:
+        sent = local_stamp(row.sent_at, zone) if row.sent_at else ""
+        print(
+            f"{row.day:%d.%m.%Y} {name[:27]:<28}{row.kind[:11]:<12}{row.status:<9}{row.attempts:>5}  "
+            f"{sent:<17}{row.error or ''}"
+        )
+    counts: dict[str, int] = {}
+    for row, _ in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    print(", ".join(f"{status}: {count}" for status, count in sorted(counts.items())))
+    return 0
+
+
+def local_stamp(moment_utc: datetime, zone: Any) -> str:
+    return moment_utc.replace(tzinfo=UTC).astimezone(zone).strftime("%d.%m.%Y %H:%M")
 
 
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -246,7 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
     dig = commands.add_parser("digest", help="print each employee's morning message")
     dig.add_argument("--date", type=parse_day, help="the day, YYYY-MM-DD (default: today in TIMEZONE)")
     dig.add_argument("--employee", metavar="ID", help="only this employee")
+    dig.add_argument("--send", action="store_true", help="send through Telegram now (the outbox), not print")
+    dig.add_argument(
+        "--force", action="store_true", help="with --send: resend what was already delivered; send on a day off"
+    )
     dig.set_defaults(handler=cmd_digest)
+
+    out = commands.add_parser("outbox", help="who got which message when, and what failed and why")
+    out.add_argument("--date", type=parse_day, help="only this day, YYYY-MM-DD")
+    out.set_defaults(handler=cmd_outbox)
 
     run = commands.add_parser("run", help="run the bot (long polling)")
     run.set_defaults(handler=cmd_run)

@@ -49,6 +49,12 @@ class TeamView(CallbackData, prefix="t1"):
     page: int = 0
 
 
+class Open(CallbackData, prefix="o1"):
+    """A button under a digest or a notice: opens a screen as a new message, so the digest stays."""
+
+    view: str  # k (KPI), d (debtors), c (contracts), t (team), s (settings)
+
+
 NOOP = "noop"  # the page counter between ◀ and ▶: answered, does nothing
 
 
@@ -93,3 +99,11 @@ def page_slice(items: list[T], page: int, size: int = PAGE_SIZE) -> tuple[list[T
     pages = pages_of(len(items), size)
     page = min(max(page, 0), pages - 1)
     return items[page * size : (page + 1) * size], page, pages
+
+
+class Preference(CallbackData, prefix="p1"):
+    """/settings buttons: a digest time (``t``, value ``0830``), the default time (``d``), a pause of
+    ``value`` days (``p``), resume (``r``)."""
+
+    action: str
+    value: str = ""

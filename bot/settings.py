@@ -7,6 +7,8 @@ global. A bad value raises :class:`ConfigError`, whose message names the setting
 from __future__ import annotations
 
 from datetime import time
+from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.rules import DEFAULT_TIERS, Tier, parse_tiers
+from bot.workdays import MODES, CalendarFileError, WorkCalendar, parse_extra_days
 
 
 class ConfigError(Exception):
@@ -31,6 +34,11 @@ class Settings(BaseSettings):
     digest_time: time = time(9, 0)
     kpi_tiers: Annotated[tuple[Tier, ...], NoDecode] = DEFAULT_TIERS
     log_level: str = "INFO"
+    work_calendar: str = "ru"
+    work_calendar_file: Path | None = None
+    escalate_after_days: int = Field(45, ge=1, le=3650)
+    send_rate: float = Field(28.0, gt=0, le=30)
+    outbox_lease_seconds: int = Field(120, ge=1, le=86400)
 
     @field_validator("database_url")
     @classmethod
@@ -98,6 +106,35 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return value
 
+    @field_validator("work_calendar")
+    @classmethod
+    def _work_calendar(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in MODES:
+            raise ValueError("must be 'ru' (the Russian production calendar) or 'none' (every Monday to Friday)")
+        return value
+
+    @field_validator("work_calendar_file", mode="before")
+    @classmethod
+    def _calendar_file(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        path = Path(str(value).strip())
+        try:
+            parse_extra_days(path.read_text(encoding="utf-8-sig"))
+        except OSError as error:
+            raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{path} is not UTF-8 text") from None
+        except CalendarFileError as error:
+            raise ValueError(f"{path}: {error}") from None
+        return path
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        path = self.work_calendar_file
+        return _calendar(self.work_calendar, path, path.stat().st_mtime_ns if path is not None else 0)
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -106,6 +143,12 @@ class Settings(BaseSettings):
         if self.bot_token is None or not self.bot_token.get_secret_value().strip():
             raise ConfigError("Setting BOT_TOKEN is empty: put the token from @BotFather into .env")
         return self.bot_token.get_secret_value().strip()
+
+
+@lru_cache(maxsize=8)
+def _calendar(mode: str, path: Path | None, _mtime: int) -> WorkCalendar:
+    """The calendar, read again only when the extra dates file changes."""
+    return WorkCalendar(mode, parse_extra_days(path.read_text(encoding="utf-8-sig")) if path is not None else {})
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -190,10 +190,17 @@ def manager_digest(
     awaiting: dict[str, int],
     imported_at: datetime | None,
     extra_blocks: Sequence[str] = (),
+    *,
+    warning: str | None = None,
+    change: Decimal | None = None,
 ) -> str:
+    lines = collection_lines(collection)
+    if change is not None:
+        lines.insert(2, change_line(change))
     parts = [
+        *([warning_block(warning)] if warning else []),
         f"<b>Доброе утро, {q(first_name(name))}!</b>",
-        "\n".join(collection_lines(collection)),
+        "\n".join(lines),
     ]
     gap = gap_lines(collection, clients, awaiting)
     if gap:
@@ -210,8 +217,11 @@ def team_digest(
     members: Sequence[tuple[str, Collection, bool]],
     imported_at: datetime | None,
     extra_blocks: Sequence[str] = (),
+    *,
+    warning: str | None = None,
 ) -> str:
     head = [
+        *([warning_block(warning), ""] if warning else []),
         f"<b>Доброе утро, {q(first_name(name))}!</b>",
         "",
         f"<b>{q(title)}</b>: {collection_headline(total)}",
@@ -223,6 +233,77 @@ def team_digest(
     if not rows:
         rows = ["В команде нет менеджеров."]
     return fit("\n".join(head), rows, "\n\n".join(tail))
+
+
+def warning_block(text: str) -> str:
+    return f"⚠️ <b>{q(text)}</b>"
+
+
+def stale_warning(imported_at: datetime | None) -> str:
+    """The top line of every digest when 1C data did not arrive since the previous working day."""
+    if imported_at is None:
+        return "Данные 1С ещё не загружались: цифры ниже пустые."
+    return f"Данные 1С не обновлялись с {stamp(imported_at)}: цифры ниже могут быть устаревшими."
+
+
+def stale_notice(imported_at: datetime | None, previous_working_day: date | None) -> str:
+    """To the admins, once a day, when the import is overdue."""
+    since = f"с {stamp(imported_at)}" if imported_at is not None else "ни разу"
+    expected = f" (ожидалась выгрузка за {short_date(previous_working_day)})" if previous_working_day else ""
+    return (
+        f"⚠️ <b>Данные 1С не обновлялись {since}</b>{expected}.\n"
+        "Сотрудники получили сводки на старых данных. Проверьте выгрузку из 1С и запустите "
+        "<code>kpibot import</code>."
+    )
+
+
+def blocked_notice(name: str, employee_id: str) -> str:
+    return (
+        f"🚫 {q(name)} (id {q(employee_id)}) заблокировал(а) бота: сводки ему(ей) больше не доставляются.\n"
+        "Когда сотрудник снова напишет боту, доставка возобновится."
+    )
+
+
+def change_line(change: Decimal) -> str:
+    """``С прошлой сводки: +1,25 п.п.`` (percentage points)."""
+    if change == 0:
+        return "С прошлой сводки: без изменений"
+    sign = "+" if change > 0 else "−"
+    return f"С прошлой сводки: {sign}{percent(abs(change)).removesuffix(' %')} п.п."
+
+
+def statement(month: Month, base: int, paid: int, value: Decimal | None, coefficient_value: Decimal) -> str:
+    """The final statement of a finished month, from its frozen snapshot."""
+    return (
+        f"📋 <b>Итоги {month_genitive(month)}</b>\n"
+        f"Сбор: <b>{percent(value)}</b> — KPI <b>{coefficient(coefficient_value)}</b>\n"
+        f"База {money(base)} · оплачено {money(paid)}\n"
+        "<i>Цифры зафиксированы и больше не меняются.</i>"
+    )
+
+
+def attention_block(
+    fell: Sequence[tuple[str, Decimal, Decimal]],
+    old_debts: Sequence[tuple[str, str, int, int]],
+    escalate_after: int,
+    limit: int = 5,
+) -> str | None:
+    """What needs a supervisor's attention: managers whose percent fell; debts older than the limit."""
+    lines: list[str] = []
+    if fell:
+        lines.append("<b>Процент упал:</b>")
+        lines += [f"• {q(name)}: {percent(now)} (было {percent(before)})" for name, now, before in fell[:limit]]
+        if len(fell) > limit:
+            lines.append(f"… и ещё {len(fell) - limit}")
+    if old_debts:
+        shown = old_debts[:limit]
+        lines.append(f"<b>Долги старше {days(escalate_after)}:</b> {len(old_debts)}")
+        lines += [f"• {q(client)} — {money(debt)}, {days(age)} ({q(manager)})" for manager, client, debt, age in shown]
+        if len(old_debts) > limit:
+            lines.append(f"… и ещё {len(old_debts) - limit}, подробнее — /debtors")
+    if not lines:
+        return None
+    return "🔎 <b>Требует внимания</b>\n" + "\n".join(lines)
 
 
 def fit(head: str, rows: Sequence[str], tail: str, limit: int = MAX_MESSAGE) -> str:
@@ -257,6 +338,7 @@ MANAGER_COMMANDS = [
     ("kpi", "сбор и KPI за месяц: /kpi, /kpi 2019-02, /kpi январь"),
     ("debtors", "должники и ожидаемые оплаты"),
     ("contracts", "мои договоры, поиск: /contracts Ромашка"),
+    ("settings", "время утренней сводки и пауза на отпуск"),
     ("help", "список команд"),
 ]
 TEAM_COMMANDS = [("team", "команда: сбор и KPI каждого менеджера")]
@@ -435,3 +517,31 @@ def invite_text(name: str, link: str, expires: datetime) -> str:
         f"Приглашение для <b>{q(name)}</b>:\n{q(link)}\n\n"
         f"Ссылка одноразовая, действует до {expires.strftime('%d.%m.%Y %H:%M')}."
     )
+
+
+# --- /settings -------------------------------------------------------------------------------------
+
+
+def settings_view(default_time: str, personal_time: str | None, paused_until: date | None, today: date) -> str:
+    time_line = (
+        f"Утренняя сводка приходит в <b>{q(personal_time)}</b> (ваше время; общее — {q(default_time)})"
+        if personal_time
+        else f"Утренняя сводка приходит в <b>{q(default_time)}</b> (общее время)"
+    )
+    if paused_until is None or paused_until < today:
+        pause_line = "Пауза: нет — сводки приходят каждый рабочий день."
+    elif paused_until.year == 9999:
+        pause_line = "⏸ <b>Сводки на паузе</b>, пока вы их не возобновите."
+    else:
+        pause_line = f"⏸ <b>Сводки на паузе</b> по {short_date(paused_until)} включительно."
+    return (
+        "<b>Настройки</b>\n"
+        f"{time_line}, по рабочим дням.\n"
+        f"{pause_line}\n\n"
+        "Выберите время кнопкой или напишите: /settings 08:45. "
+        "Пауза на отпуск: /settings пауза 15.12.2026."
+    )
+
+
+def bad_settings(reason: str, examples: str) -> str:
+    return f"Не понял: {q(reason)}.\nПримеры: {q(examples)}"

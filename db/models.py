@@ -52,7 +52,9 @@ class Employee(Base):
     phone_ext: Mapped[str | None] = mapped_column(String(32), index=True)
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    unreachable_since: Mapped[datetime | None] = mapped_column(DateTime)
+    unreachable_since: Mapped[datetime | None] = mapped_column(DateTime)  # blocked the bot (403), UTC
+    digest_time: Mapped[str | None] = mapped_column(String(5))  # personal HH:MM; None: DIGEST_TIME
+    paused_until: Mapped[date | None] = mapped_column(Date)  # no digests up to and including this day
 
 
 class Client(Base):
@@ -162,7 +164,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     employee_id: Mapped[str] = mapped_column(ForeignKey("employees.id"))
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(80))  # digest | statement | stale | blocked:<employee id>
     day: Mapped[date] = mapped_column(Date)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     text: Mapped[str] = mapped_column(Text)
@@ -170,11 +172,27 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(DateTime)
-    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)  # the lease of a 'sending' row, UTC
+    claimed_by: Mapped[str | None] = mapped_column(String(80))  # host:pid of the sender holding the lease
     created_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+class DailyFigure(Base):
+    """A manager's collection as the morning digest saw it: the change since the previous digest and
+    "whose percent fell" are read from here, never recomputed from history."""
+
+    __tablename__ = "kpi_daily"
+    __table_args__ = (UniqueConstraint("manager_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    manager_id: Mapped[str] = mapped_column(ForeignKey("employees.id"))
+    day: Mapped[date] = mapped_column(Date)
+    base: Mapped[int] = mapped_column(BigInteger)
+    paid: Mapped[int] = mapped_column(BigInteger)
+    percent: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
 
 
 class KpiSnapshot(Base):

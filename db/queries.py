@@ -12,8 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules import (
@@ -25,7 +27,17 @@ from bot.rules import (
     Tier,
     collection_for,
 )
-from db.models import Client, Contract, Employee, ImportRun, Invite, KpiSnapshot, Payment
+from db.models import (
+    Client,
+    Contract,
+    DailyFigure,
+    Employee,
+    ImportRun,
+    Invite,
+    KpiSnapshot,
+    OutboxMessage,
+    Payment,
+)
 
 CHUNK = 900  # ids per IN (...) list: well under SQLite's and asyncpg's parameter limits
 
@@ -33,6 +45,12 @@ CHUNK = 900  # ids per IN (...) list: well under SQLite's and asyncpg's paramete
 def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def insert_ignoring_duplicates(session: AsyncSession, model: type[Any]) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` in the session's dialect: safe when two processes race."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return (postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)).on_conflict_do_nothing()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -241,23 +259,22 @@ async def freeze_month(session: AsyncSession, month: Month, today: date, tiers: 
     if not managers:
         return 0
     figures = await collections(session, managers, month, today, tiers)
-    for manager_id, figure in figures.items():
-        collection = figure.collection
-        if collection.base == 0 and collection.paid == 0:
-            continue
-        session.add(
-            KpiSnapshot(
-                manager_id=manager_id,
-                month=str(month),
-                base=collection.base,
-                paid=collection.paid,
-                percent=collection.percent,
-                coefficient=collection.coefficient,
-                frozen_at=now,
-            )
-        )
-    await session.flush()
-    return len(figures)
+    rows = [
+        {
+            "manager_id": manager_id,
+            "month": str(month),
+            "base": figure.collection.base,
+            "paid": figure.collection.paid,
+            "percent": figure.collection.percent,
+            "coefficient": figure.collection.coefficient,
+            "frozen_at": now,
+        }
+        for manager_id, figure in figures.items()
+        if figure.collection.base or figure.collection.paid
+    ]
+    if rows:  # another process may freeze the same month at the same moment: the first one wins
+        await session.execute(insert_ignoring_duplicates(session, KpiSnapshot), rows)
+    return len(rows)
 
 
 def snapshot_percent(snapshot: KpiSnapshot) -> Decimal | None:
@@ -339,3 +356,58 @@ def matching_employees(employees: Iterable[Employee], text: str) -> list[Employe
     if exact:
         return exact
     return [e for e in employees if key in e.name.casefold().replace("ё", "е")]
+
+
+# --------------------------------------------------------------------------------------------------
+# The morning: who is due a digest, and the figures of the previous digests
+# --------------------------------------------------------------------------------------------------
+
+
+async def due_for_digest(session: AsyncSession, today: date) -> list[Employee]:
+    """Linked, active, reachable, not paused employees without today's digest in the outbox.
+    Their digest time is checked by the caller."""
+    already = exists().where(
+        OutboxMessage.employee_id == Employee.id, OutboxMessage.kind == "digest", OutboxMessage.day == today
+    )
+    statement = (
+        select(Employee)
+        .where(
+            Employee.active.is_(True),
+            Employee.telegram_id.is_not(None),
+            Employee.unreachable_since.is_(None),
+            or_(Employee.paused_until.is_(None), Employee.paused_until < today),
+            ~already,
+        )
+        .order_by(Employee.id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def record_figures(session: AsyncSession, today: date, figures: Iterable[ManagerMonth]) -> None:
+    """Keep today's collection per manager (the first record of the day stays)."""
+    rows = [
+        {
+            "manager_id": figure.manager_id,
+            "day": today,
+            "base": figure.collection.base,
+            "paid": figure.collection.paid,
+            "percent": figure.collection.percent,
+        }
+        for figure in figures
+    ]
+    for chunk_start in range(0, len(rows), CHUNK):
+        await session.execute(insert_ignoring_duplicates(session, DailyFigure), rows[chunk_start : chunk_start + CHUNK])
+
+
+async def figures_recorded(session: AsyncSession, today: date) -> bool:
+    return (await session.execute(select(DailyFigure.id).where(DailyFigure.day == today).limit(1))).first() is not None
+
+
+async def previous_figures(session: AsyncSession, today: date) -> dict[str, DailyFigure]:
+    """Each manager's latest recorded figure before ``today`` within today's month."""
+    statement = (
+        select(DailyFigure)
+        .where(DailyFigure.day < today, DailyFigure.day >= Month.of(today).first_day())
+        .order_by(DailyFigure.day)
+    )
+    return {figure.manager_id: figure for figure in (await session.execute(statement)).scalars()}

@@ -4,6 +4,7 @@ Failures are logged and never stop the bot."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
@@ -27,7 +28,11 @@ async def set_commands_for(bot: Bot, chat_id: int, role: str) -> bool:
         return False
 
 
-async def set_default_commands(bot: Bot, linked: list[tuple[int, str]]) -> None:
+async def set_default_commands(
+    bot: Bot, linked: list[tuple[int, str]], pace: Callable[[int], Awaitable[None]] | None = None
+) -> None:
+    """The default menu, then each linked chat's; ``pace(chat_id)`` waits for the sender's rate limit,
+    so a thousand menus at start-up never crowd out the digests."""
     try:
         await bot.set_my_commands(
             [BotCommand(command="start", description="начать"), BotCommand(command="help", description="команды")],
@@ -36,4 +41,6 @@ async def set_default_commands(bot: Bot, linked: list[tuple[int, str]]) -> None:
     except (TelegramAPIError, OSError, TimeoutError) as error:
         log.warning("setMyCommands (default) failed: %s", error)
     for chat_id, role in linked:
+        if pace is not None:
+            await pace(chat_id)
         await set_commands_for(bot, chat_id, role)

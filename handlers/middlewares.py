@@ -71,5 +71,7 @@ class DatabaseMiddleware(BaseMiddleware):
             data["session"] = session
             user: User | None = data.get("event_from_user")
             viewer = await queries.employee_by_telegram(session, user.id) if user else None
+            if viewer is not None and viewer.unreachable_since is not None:
+                viewer.unreachable_since = None  # they wrote to the bot: it is no longer blocked
             data["viewer"] = viewer if viewer is not None and viewer.active else None
             return await handler(event, data)

@@ -1,9 +1,13 @@
-"""Building the morning digests: the queries, the rules and the texts for one employee and one day."""
+"""Building the morning digests: the queries, the rules and the texts for one employee and one day.
+
+No aiogram here: ``kpibot digest`` and ``kpibot demo`` print digests without paying for it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +16,7 @@ from bot import texts
 from bot.rules import Collection, ContractPosition, Month, Tier, summarize
 from bot.settings import Settings
 from db import queries
-from db.models import Employee
+from db.models import DailyFigure, Employee
 
 
 @dataclass(frozen=True)
@@ -23,11 +27,30 @@ class Digest:
     text: str
 
 
+@dataclass
+class Morning:
+    """What all digests of one day share, read once: data freshness, the previous digests' figures,
+    and (filled as needed) each manager's month."""
+
+    today: date
+    imported_at: datetime | None  # local, naive
+    stale: bool
+    previous: dict[str, DailyFigure]
+    figures: dict[str, queries.ManagerMonth] = field(default_factory=dict)
+
+
 def local_time(moment_utc: datetime | None, zone: ZoneInfo) -> datetime | None:
     """A naive UTC timestamp from the database as naive local time in ``zone``."""
     if moment_utc is None:
         return None
     return moment_utc.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
+
+
+def is_stale(imported_at: datetime | None, previous_working_day: date | None) -> bool:
+    """No import since the previous working day began (``imported_at`` local)."""
+    if imported_at is None:
+        return True
+    return previous_working_day is not None and imported_at.date() < previous_working_day
 
 
 def below_first_tier(collection: Collection, tiers: tuple[Tier, ...]) -> bool:
@@ -48,27 +71,91 @@ def worst_first(figures: dict[str, queries.ManagerMonth], names: dict[str, str])
     )
 
 
-async def build_digest(session: AsyncSession, employee: Employee, today: date, settings: Settings) -> Digest:
-    tiers = settings.kpi_tiers
-    month = Month.of(today)
+def change_since(collection: Collection, previous: DailyFigure | None) -> Decimal | None:
+    """Percentage points since the previous digest of the same month (``None``: nothing to compare)."""
+    if previous is None or previous.percent is None or collection.percent is None:
+        return None
+    return collection.percent - Decimal(previous.percent).quantize(Decimal("0.01"))
+
+
+async def morning(session: AsyncSession, today: date, settings: Settings) -> Morning:
     imported_at = local_time(await queries.last_import_at(session), settings.zone)
+    stale = is_stale(imported_at, settings.calendar.previous_working_day(today))
+    return Morning(today, imported_at, stale, await queries.previous_figures(session, today))
+
+
+async def figures_of(
+    session: AsyncSession, context: Morning, manager_ids: list[str], settings: Settings
+) -> dict[str, queries.ManagerMonth]:
+    missing = [m for m in manager_ids if m not in context.figures]
+    if missing:
+        month = Month.of(context.today)
+        context.figures.update(await queries.collections(session, missing, month, context.today, settings.kpi_tiers))
+    return {m: context.figures[m] for m in manager_ids}
+
+
+async def build_digest(
+    session: AsyncSession, employee: Employee, today: date, settings: Settings, context: Morning | None = None
+) -> Digest:
+    if context is None:
+        context = await morning(session, today, settings)
+    tiers = settings.kpi_tiers
+    warning = texts.stale_warning(context.imported_at) if context.stale else None
     if employee.role == "manager":
-        figure = await queries.collection_of(session, employee.id, month, today, tiers)
+        figure = (await figures_of(session, context, [employee.id], settings))[employee.id]
         clients = {cid: info.client for cid, info in figure.contracts.items()}
         awaiting = {p.contract_id: p.awaiting for p in figure.positions}
-        text = texts.manager_digest(employee.name, figure.collection, clients, awaiting, imported_at)
+        text = texts.manager_digest(
+            employee.name,
+            figure.collection,
+            clients,
+            awaiting,
+            context.imported_at,
+            warning=warning,
+            change=change_since(figure.collection, context.previous.get(employee.id)),
+        )
     else:
         managers = await queries.managers_in_scope(session, employee)
-        figures = await queries.collections(session, [m.id for m in managers], month, today, tiers)
+        figures = await figures_of(session, context, [m.id for m in managers], settings)
         names = {m.id: m.name for m in managers}
         title = f"Команда «{employee.team}»" if employee.role == "supervisor" else "Все команды"
-        total = team_total(month, list(figures.values()), tiers)
+        total = team_total(Month.of(today), list(figures.values()), tiers)
         members = worst_first(figures, names)
+        attention = attention_of(members, figures, names, context, settings.escalate_after_days)
         text = texts.team_digest(
             employee.name,
             title,
             total,
             [(name, c, below_first_tier(c, tiers)) for name, _, c in members],
-            imported_at,
+            context.imported_at,
+            [attention] if attention else [],
+            warning=warning,
         )
     return Digest(employee.id, employee.name, employee.role, text)
+
+
+def attention_of(
+    members: list[tuple[str, str, Collection]],
+    figures: dict[str, queries.ManagerMonth],
+    names: dict[str, str],
+    context: Morning,
+    escalate_after: int,
+) -> str | None:
+    """Managers whose percent fell since their previous digest; debts older than ``escalate_after`` days,
+    largest first."""
+    fell = []
+    for name, manager_id, collection in members:
+        before = context.previous.get(manager_id)
+        change = change_since(collection, before)
+        if change is not None and change < 0 and before is not None and collection.percent is not None:
+            fell.append((name, collection.percent, collection.percent - change))
+    old_debts = sorted(
+        (
+            (names[manager_id], figure.contracts[p.contract_id].client, p.debt, p.debt_age_days)
+            for manager_id, figure in figures.items()
+            for p in figure.positions
+            if p.debt > 0 and p.debt_age_days > escalate_after
+        ),
+        key=lambda item: (-item[2], -item[3], item[1]),
+    )
+    return texts.attention_block(fell, old_debts, escalate_after)

@@ -1,0 +1,154 @@
+"""The morning job: render each due employee's digest into the outbox on working days.
+
+The scheduler fires the job every minute (and once at start-up, so a late start still sends today's
+digests, never yesterday's). Each run enqueues the employees whose digest time (personal, or
+``DIGEST_TIME``) has come and who have no digest for today yet; the outbox's unique key makes a
+second run, or a second process, harmless. Sending is the outbox sender's job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from aiogram.types import InlineKeyboardMarkup
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.keyboards import Open, button, markup
+from bot.rules import Month
+from bot.settings import Settings
+from db import queries
+from db.models import Employee
+from db.session import SessionPool
+from jobs.digests import Morning, build_digest, figures_of, morning
+from jobs.outbox import Message, enqueue, replace
+
+log = logging.getLogger(__name__)
+
+
+def digest_trigger(settings: Settings) -> CronTrigger:
+    """Every minute, on the minute, in the office's zone: a digest goes out in the minute it is due."""
+    return CronTrigger(second=0, timezone=settings.zone)
+
+
+def digest_time(employee: Employee, settings: Settings) -> time:
+    if employee.digest_time:
+        hours, minutes = employee.digest_time.split(":")
+        return time(int(hours), int(minutes))
+    return settings.digest_time
+
+
+def digest_markup(employee: Employee) -> InlineKeyboardMarkup | None:
+    if employee.role == "manager":
+        rows = [[button("📈 KPI", Open(view="k")), button("💸 Должники", Open(view="d"))],
+                [button("📄 Договоры", Open(view="c")), button("⚙️ Настройки", Open(view="s"))]]  # fmt: skip
+    else:
+        rows = [[button("👥 Команда", Open(view="t")), button("💸 Должники", Open(view="d"))],
+                [button("⚙️ Настройки", Open(view="s"))]]  # fmt: skip
+    return markup(rows)
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    day: date
+    working_day: bool
+    added: int = 0
+    employees: int = 0
+
+
+async def messages_for(
+    session: AsyncSession, employee: Employee, context: Morning, settings: Settings
+) -> list[Message]:
+    """Today's digest; on the month's first working day a manager's final statement of the previous
+    month (from its frozen snapshot); to an admin, the notice that the 1C data is late."""
+    today = context.today
+    chat = employee.telegram_id or 0
+    digest = await build_digest(session, employee, today, settings, context)
+    messages = [Message(employee.id, "digest", today, chat, digest.text, digest_markup(employee))]
+    if employee.role == "manager" and settings.calendar.is_first_working_day_of_month(today):
+        month = Month.of(today).shift(-1)
+        snapshot = await queries.get_snapshot(session, employee.id, month)
+        if snapshot is not None:
+            text = texts.statement(
+                month, snapshot.base, snapshot.paid, queries.snapshot_percent(snapshot), snapshot.coefficient
+            )
+            messages.append(Message(employee.id, "statement", today, chat, text))
+    if employee.role == "admin" and context.stale:
+        notice = texts.stale_notice(context.imported_at, settings.calendar.previous_working_day(today))
+        messages.append(Message(employee.id, "stale", today, chat, notice))
+    return messages
+
+
+async def enqueue_digests(
+    pool: SessionPool,
+    settings: Settings,
+    now: datetime,
+    *,
+    employee_id: str | None = None,
+    any_time: bool = False,
+    force: bool = False,
+    freeze: bool = True,
+) -> Enqueued:
+    """Put today's digests (``now`` is local, aware) of the due employees into the outbox.
+
+    ``any_time`` ignores the digest times (``kpibot digest --send``); ``employee_id`` picks one
+    employee; ``force`` renders again and resends what was already delivered, and sends on a day off;
+    ``freeze`` (off for a replayed date) freezes the finished month first.
+    """
+    today = now.date()
+    if not force and not settings.calendar.is_working_day(today):
+        return Enqueued(today, working_day=False)
+    utc = now.astimezone(UTC).replace(tzinfo=None)
+    async with pool() as session, session.begin():
+        if force and employee_id is not None:
+            employee = await queries.get_employee(session, employee_id)
+            due = [employee] if employee is not None and employee.telegram_id else []
+        elif force:
+            due = [e for e in await queries.list_employees(session, active_only=True) if e.telegram_id]
+        else:
+            due = await queries.due_for_digest(session, today)
+            if employee_id is not None:
+                due = [e for e in due if e.id == employee_id]
+        if not any_time:
+            due = [e for e in due if digest_time(e, settings) <= now.time().replace(tzinfo=None)]
+        if not due:
+            return Enqueued(today, working_day=True)
+        if freeze:
+            await queries.freeze_month(session, Month.of(today).shift(-1), today, settings.kpi_tiers, utc)
+        context = await morning(session, today, settings)
+        if not await queries.figures_recorded(session, today):  # for tomorrow's "since the previous digest"
+            managers = [e.id for e in await queries.list_employees(session, active_only=True) if e.role == "manager"]
+            figures = await figures_of(session, context, managers, settings)
+            await queries.record_figures(session, today, figures.values())
+        added = 0
+        for employee in due:
+            messages = await messages_for(session, employee, context, settings)
+            if force:
+                for message in messages:
+                    await replace(session, message, utc)
+                added += len(messages)
+            else:
+                added += await enqueue(session, messages, utc)
+    log.info("enqueued %s message(s) for %s employee(s) on %s", added, len(due), today)
+    return Enqueued(today, working_day=True, added=added, employees=len(due))
+
+
+def morning_job(
+    pool: SessionPool, settings: Settings, clock: Callable[[], datetime], wake: Callable[[], None]
+) -> Callable[[], Awaitable[None]]:
+    """The scheduler's job: enqueue what is due now, wake the sender; never raise into the scheduler."""
+
+    async def job() -> None:
+        try:
+            result = await enqueue_digests(pool, settings, clock())
+        except Exception:
+            log.exception("the morning job failed; the next run (in a minute) tries again")
+            return
+        if result.added:
+            wake()
+
+    return job
