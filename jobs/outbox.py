@@ -18,6 +18,7 @@ bot) fails the row, marks the employee unreachable and tells the admins once; 40
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -148,6 +149,10 @@ class Pacer:
             self.chat_next = {c: t for c, t in self.chat_next.items() if t > now}
         return slot
 
+    def chat_delay(self, chat_id: int) -> float:
+        """Seconds until ``chat_id`` may get its next message (0 when it may now)."""
+        return max(self.chat_next.get(chat_id, 0.0) - self.monotonic(), 0.0)
+
     async def wait(self, chat_id: int) -> None:
         delay = self.reserve(chat_id) - self.monotonic()
         if delay > 0:
@@ -198,6 +203,7 @@ class Sender:
         self.name = name or sender_name()
         self.wake = asyncio.Event()
         self.stopping = False
+        self.blocked_chats: set[int] = set()  # 403 seen by this sender: the rest of the batch skips them
 
     async def claim(self, limit: int) -> list[OutboxMessage]:
         """Take up to ``limit`` due rows under a lease; other senders skip them."""
@@ -206,17 +212,21 @@ class Sender:
             # a cheap look first: an idle sender must not take SQLite's write lock every poll
             if (await session.execute(select(OutboxMessage.id).where(_due(now)).limit(1))).first() is None:
                 return []
+            # a materialized CTE: PostgreSQL may run a plain IN (subquery) more than once, and then
+            # LIMIT … SKIP LOCKED would hand out more rows than asked
             candidates = (
                 select(OutboxMessage.id)
                 .where(_due(now))
                 .order_by(OutboxMessage.not_before, OutboxMessage.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
+                .cte("candidates")
+                .prefix_with("MATERIALIZED")
             )
             claimed = (
                 await session.execute(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(candidates.scalar_subquery()), _due(now))
+                    .where(OutboxMessage.id.in_(select(candidates.c.id)), _due(now))
                     .values(
                         status="sending",
                         claimed_until=now + self.lease,
@@ -258,6 +268,13 @@ class Sender:
         if self.stopping:
             await self._release(row)
             return "retry"
+        if row.chat_id in self.blocked_chats:
+            await self._fail(row, "403: not sent, the user has blocked the bot")
+            return "failed"
+        chat_delay = self.pacer.chat_delay(row.chat_id)
+        if chat_delay > 0:  # this chat just got a message: let the others go first, not block the line
+            await self._release(row, chat_delay)
+            return "deferred"
         await self.pacer.wait(row.chat_id)
         markup = InlineKeyboardMarkup.model_validate(json.loads(row.markup)) if row.markup else None
         try:
@@ -296,13 +313,30 @@ class Sender:
         not_before = self.clock() + timedelta(seconds=seconds)
         await self._finish(row, status="pending", not_before=not_before, error=error[:500])
 
-    async def _release(self, row: OutboxMessage) -> None:
+    async def _release(self, row: OutboxMessage, delay: float = 0.0) -> None:
+        """Give a claimed row back untried (it does not count as an attempt)."""
+        values: dict[str, Any] = {"status": "pending", "claimed_until": None, "attempts": OutboxMessage.attempts - 1}
+        if delay:
+            values["not_before"] = self.clock() + timedelta(seconds=delay)
         async with self.pool() as session, session.begin():
             await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row.id, OutboxMessage.claimed_by == self.name)
-                .values(status="pending", claimed_until=None, attempts=OutboxMessage.attempts - 1)
+                .values(**values)
             )
+
+    async def next_due_in(self) -> float | None:
+        """Seconds until the earliest pending row is due (``None``: nothing pending)."""
+        async with self.pool() as session:
+            soonest = (
+                await session.execute(
+                    select(OutboxMessage.not_before)
+                    .where(OutboxMessage.status == "pending")
+                    .order_by(OutboxMessage.not_before)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+        return None if soonest is None else max((soonest - self.clock()).total_seconds(), 0.0)
 
     async def _fail(self, row: OutboxMessage, error: str) -> None:
         await self._finish(row, status="failed", error=error[:500])
@@ -310,11 +344,17 @@ class Sender:
     async def _blocked(self, row: OutboxMessage, description: str) -> None:
         """403: fail the row; the first time, mark the employee unreachable and tell the admins."""
         now = self.clock()
+        self.blocked_chats.add(row.chat_id)
         async with self.pool() as session, session.begin():
             await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row.id, OutboxMessage.claimed_by == self.name)
                 .values(status="failed", claimed_until=None, error=f"403: {description}"[:500])
+            )
+            await session.execute(  # the employee's other waiting messages would only meet the same 403
+                update(OutboxMessage)
+                .where(OutboxMessage.employee_id == row.employee_id, OutboxMessage.status == "pending")
+                .values(status="failed", error="403: not sent, the user has blocked the bot")
             )
             marked = await session.execute(
                 update(Employee)
@@ -353,8 +393,13 @@ class Sender:
             except Exception:  # the database went away for a moment: keep the loop alive
                 log.exception("the outbox sender failed; trying again in %s s", POLL_SECONDS)
             self.wake.clear()
+            timeout = POLL_SECONDS
+            with contextlib.suppress(Exception):
+                soonest = await self.next_due_in()
+                if soonest is not None:
+                    timeout = min(max(soonest, 0.05), POLL_SECONDS)
             waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
         self.stopping = True

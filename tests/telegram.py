@@ -32,7 +32,7 @@ class RecordingSession(BaseSession):
     def __init__(self) -> None:
         super().__init__()
         self.requests: list[TelegramMethod[Any]] = []
-        self.queued: dict[str, deque[tuple[int, dict[str, Any]]]] = defaultdict(deque)
+        self.queued: dict[str, deque[tuple[int, dict[str, Any]] | Exception]] = defaultdict(deque)
         self.next_message_id = 1000
 
     def queue_error(self, method: str, code: int, description: str, retry_after: int | None = None) -> None:
@@ -40,6 +40,10 @@ class RecordingSession(BaseSession):
         if retry_after is not None:
             body["parameters"] = {"retry_after": retry_after}
         self.queued[method].append((code, body))
+
+    def queue_exception(self, method: str, error: Exception) -> None:
+        """The next ``method`` call raises ``error`` (a network failure, a timeout)."""
+        self.queued[method].append(error)
 
     def _default(self, method: TelegramMethod[Any]) -> Any:
         name = type(method).__name__
@@ -69,7 +73,10 @@ class RecordingSession(BaseSession):
         self.requests.append(method)
         name = type(method).__name__
         if self.queued[name]:
-            status, body = self.queued[name].popleft()
+            queued = self.queued[name].popleft()
+            if isinstance(queued, Exception):
+                raise queued
+            status, body = queued
         else:
             status, body = 200, {"ok": True, "result": self._default(method)}
         response = self.check_response(

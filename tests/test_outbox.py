@@ -1,0 +1,298 @@
+"""The outbox sender against a recording session that answers like the Bot API: 429, 403, 400 and
+network failures on chosen calls; leases after a crash; two senders on one database. Time is
+virtual: the pacer's sleeps advance a counter, never the real clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.methods import SendMessage
+from sqlalchemy import select
+
+from bot.app import create_bot
+from bot.settings import Settings
+from db.models import Employee, OutboxMessage
+from db.session import SessionPool
+from jobs import outbox
+from jobs.outbox import CHAT_INTERVAL, Message, Pacer, Sender, enqueue
+from tests.telegram import RecordingSession
+
+DAY = date(2024, 6, 18)
+START = datetime(2024, 6, 18, 6, 0)  # 09:00 in Moscow, naive UTC
+MSK = ZoneInfo("Europe/Moscow")
+
+
+class VirtualTime:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    async def sleep(self, delay: float) -> None:
+        """Wake at ``now + delay``: let the others run first (asyncio resumes in FIFO order, which is
+        the order of the pacer's slots), then move the clock, never backwards."""
+        target = self.seconds + max(delay, 0.0)
+        await asyncio.sleep(0)
+        self.seconds = max(self.seconds, target)
+
+    def utc(self) -> datetime:
+        return START + timedelta(seconds=self.seconds)
+
+
+class TimedSession(RecordingSession):
+    """Records when (in virtual seconds) each request was made."""
+
+    def __init__(self, time: VirtualTime) -> None:
+        super().__init__()
+        self.time = time
+        self.at: list[tuple[float, object]] = []
+
+    async def make_request(self, bot, method, timeout=None):  # type: ignore[no-untyped-def]  # noqa: ASYNC109
+        self.at.append((self.time.seconds, method))
+        return await super().make_request(bot, method, timeout)
+
+
+def make_sender(pool: SessionPool, settings: Settings, time: VirtualTime, name: str = "test:1",
+                rate: float = 28.0) -> tuple[Sender, TimedSession]:  # fmt: skip
+    session = TimedSession(time)
+    sender = Sender(
+        create_bot(settings, session=session),
+        pool,
+        rate=rate,
+        lease_seconds=120,
+        zone=MSK,
+        clock=time.utc,
+        pacer=Pacer(rate, time.monotonic, time.sleep),
+        name=name,
+    )
+    return sender, session
+
+
+async def add_people(pool: SessionPool, managers: int) -> list[Employee]:
+    people = [
+        Employee(id=f"e{i:03d}", name=f"Менеджер {i:03d}", role="manager", team="A", telegram_id=5000 + i)
+        for i in range(managers)
+    ]
+    people.append(Employee(id="adm", name="Соколов Андрей", role="admin", team="", telegram_id=9000))
+    people.append(Employee(id="adm2", name="Орлова Анна", role="admin", team="", telegram_id=9001))
+    async with pool() as session, session.begin():
+        session.add_all(people)
+    return people
+
+
+def digest(employee: Employee, kind: str = "digest", day: date = DAY) -> Message:
+    return Message(employee.id, kind, day, employee.telegram_id or 0, f"Доброе утро, {employee.name}!")
+
+
+async def put(pool: SessionPool, messages: list[Message]) -> int:
+    async with pool() as session, session.begin():
+        return await enqueue(session, messages, START)
+
+
+async def rows(pool: SessionPool) -> list[OutboxMessage]:
+    async with pool() as session:
+        return list((await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars())
+
+
+def sends(session: TimedSession) -> list[SendMessage]:
+    return [m for _, m in session.at if isinstance(m, SendMessage)]
+
+
+# --- pacing ---------------------------------------------------------------------------------------------
+
+
+def test_pacer_spaces_all_sends_by_the_rate_and_one_chat_by_a_second() -> None:
+    time = VirtualTime()
+    pacer = Pacer(30, time.monotonic, time.sleep)
+    slots = [pacer.reserve(chat) for chat in range(60)]
+    assert slots == pytest.approx([i / 30 for i in range(60)])
+    again = pacer.reserve(0)  # chat 0 had slot 0; the next global slot is 2.0 s
+    assert again == pytest.approx(2.0)
+    assert pacer.reserve(0) == pytest.approx(2.0 + CHAT_INTERVAL)
+    pacer.pause(10)
+    assert pacer.reserve(99) == pytest.approx(10.0)
+
+
+# --- delivery -------------------------------------------------------------------------------------------
+
+
+async def test_each_message_is_sent_once_and_recorded(pool: SessionPool, settings: Settings) -> None:
+    people = await add_people(pool, 3)
+    assert await put(pool, [digest(p) for p in people]) == 5
+    assert await put(pool, [digest(p) for p in people]) == 0  # the unique key: enqueueing again adds nothing
+    time = VirtualTime()
+    sender, session = make_sender(pool, settings, time)
+    outcome = await sender.drain()
+    assert (outcome.sent, outcome.retried, outcome.failed) == (5, 0, 0)
+    assert sorted(m.chat_id for m in sends(session)) == sorted(p.telegram_id for p in people)
+    assert all(
+        m.text.startswith("Доброе утро, Менеджер") or "Соколов" in m.text or "Орлова" in m.text for m in sends(session)
+    )
+    stored = await rows(pool)
+    assert {r.status for r in stored} == {"sent"}
+    assert all(r.telegram_message_id and r.sent_at and r.claimed_until is None for r in stored)
+    assert (await sender.drain()).sent == 0 and len(sends(session)) == 5
+
+
+async def test_sends_stay_under_telegrams_limits(pool: SessionPool, settings: Settings) -> None:
+    people = await add_people(pool, 40)
+    messages = [digest(p, kind) for p in people for kind in ("digest", "statement")]
+    await put(pool, messages)
+    time = VirtualTime()
+    sender, session = make_sender(pool, settings, time, rate=28)
+    assert (await sender.drain()).sent == len(messages)
+    moments = sorted(t for t, m in session.at if isinstance(m, SendMessage))
+    window = [sum(1 for t in moments if start <= t < start + 1 - 1e-9) for start in moments]
+    assert max(window) <= 28
+    by_chat: dict[int, list[float]] = {}
+    for t, m in session.at:
+        if isinstance(m, SendMessage):
+            by_chat.setdefault(int(m.chat_id), []).append(t)
+    for chat_moments in by_chat.values():
+        assert len(chat_moments) == 2 and chat_moments[1] - chat_moments[0] >= CHAT_INTERVAL - 1e-9
+    # 84 messages at 28/s take 3 s: the floor, not more
+    assert moments[-1] == pytest.approx((len(messages) - 1) / 28, abs=0.05)
+
+
+async def test_429_waits_retry_after_for_everyone_then_sends_once(pool: SessionPool, settings: Settings) -> None:
+    people = await add_people(pool, 4)
+    await put(pool, [digest(p) for p in people])
+    time = VirtualTime()
+    sender, session = make_sender(pool, settings, time)
+    session.queue_error("SendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
+    outcome = await sender.drain()
+    assert outcome.sent == 6 and outcome.retried == 1
+    sent = sends(session)
+    assert len(sent) == 7  # six rows, one of them twice: the first try was refused
+    first_chat = sent[0].chat_id
+    assert [m.chat_id for m in sent].count(first_chat) == 2
+    later = [t for t, m in session.at if isinstance(m, SendMessage)][1:]
+    assert min(later) >= 7.0  # nobody was sent to during the pause
+    assert {r.status for r in await rows(pool)} == {"sent"}
+
+
+async def test_403_marks_the_employee_unreachable_and_tells_the_admins_once(
+    pool: SessionPool, settings: Settings
+) -> None:
+    people = await add_people(pool, 2)
+    blocked = people[0]
+    await put(pool, [digest(blocked), digest(blocked, "statement"), digest(people[1])])
+    time = VirtualTime()
+    sender, session = make_sender(pool, settings, time)
+    session.queue_error("SendMessage", 403, "Forbidden: bot was blocked by the user")
+    await sender.drain()
+    assert [m.chat_id for m in sends(session)].count(blocked.telegram_id) == 1  # the statement was not tried
+    stored = await rows(pool)
+    by_key = {(r.employee_id, r.kind): r for r in stored}
+    assert by_key[(blocked.id, "digest")].status == "failed"
+    assert by_key[(blocked.id, "statement")].status == "failed"
+    assert "blocked by the user" in (by_key[(blocked.id, "digest")].error or "")
+    notices = [r for r in stored if r.kind == f"blocked:{blocked.id}"]
+    assert sorted(r.employee_id for r in notices) == ["adm", "adm2"]  # each admin once, not once per row
+    assert all(r.status == "sent" and blocked.name in r.text for r in notices)
+    async with pool() as db:
+        assert (await db.get(Employee, blocked.id)).unreachable_since == START  # type: ignore[union-attr]
+    # a later 403 for the same person tells nobody again
+    await put(pool, [digest(blocked, day=date(2024, 6, 19))])
+    session.queue_error("SendMessage", 403, "Forbidden: bot was blocked by the user")
+    await sender.drain()
+    assert len([r for r in await rows(pool) if r.kind.startswith("blocked:")]) == 2
+
+
+async def test_network_errors_back_off_then_deliver(pool: SessionPool, settings: Settings) -> None:
+    people = await add_people(pool, 0)
+    await put(pool, [digest(people[0])])
+    time = VirtualTime()
+    sender, session = make_sender(pool, settings, time)
+    for _ in range(3):
+        session.queue_exception("SendMessage", TelegramNetworkError(SendMessage(chat_id=1, text="x"), "timeout"))
+    waits = []
+    for _ in range(3):
+        assert (await sender.drain()).retried == 1
+        (row,) = await rows(pool)
+        assert row.status == "pending" and "timeout" in (row.error or "")
+        waits.append((row.not_before - time.utc()).total_seconds())
+        await time.sleep(waits[-1])
+    assert waits == [2.0, 4.0, 8.0]  # exponential backoff
+    assert (await sender.drain()).sent == 1
+    (row,) = await rows(pool)
+    assert row.status == "sent" and row.attempts == 4 and row.error is None
+
+
+async def test_a_row_is_given_up_after_max_attempts(pool: SessionPool, settings: Settings,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setattr(outbox, "MAX_ATTEMPTS", 2)
+    people = await add_people(pool, 0)
+    await put(pool, [digest(people[0])])
+    time = VirtualTime()
+    sender, session = make_sender(pool, settings, time)
+    for _ in range(2):
+        session.queue_exception("SendMessage", TelegramNetworkError(SendMessage(chat_id=1, text="x"), "reset"))
+    await sender.drain()
+    await time.sleep(60)
+    assert (await sender.drain()).failed == 1
+    (row,) = await rows(pool)
+    assert row.status == "failed" and "gave up after 2 attempts" in (row.error or "")
+
+
+async def test_400_fails_the_row_and_goes_on(pool: SessionPool, settings: Settings) -> None:
+    people = await add_people(pool, 1)
+    await put(pool, [digest(p) for p in people])
+    time = VirtualTime()
+    sender, session = make_sender(pool, settings, time)
+    session.queue_error("SendMessage", 400, "Bad Request: chat not found")
+    outcome = await sender.drain()
+    assert (outcome.sent, outcome.failed) == (2, 1)
+    failed = [r for r in await rows(pool) if r.status == "failed"]
+    assert len(failed) == 1 and "chat not found" in (failed[0].error or "")
+
+
+# --- crashes and two processes --------------------------------------------------------------------------
+
+
+async def test_a_crashed_senders_rows_wait_for_the_lease_then_go_out_once(
+    pool: SessionPool, settings: Settings
+) -> None:
+    people = await add_people(pool, 3)
+    await put(pool, [digest(p) for p in people])
+    time = VirtualTime()
+    dead, dead_session = make_sender(pool, settings, time, name="host:111")
+    claimed = await dead.claim(2)  # ... and the process is killed before sending
+    assert len(claimed) == 2 and not dead_session.requests
+    alive, session = make_sender(pool, settings, time, name="host:222")
+    assert (await alive.drain()).sent == 3  # the three rows nobody holds
+    assert {r.status for r in await rows(pool)} == {"sent", "sending"}
+    await time.sleep(121)  # the lease (120 s) runs out
+    assert (await alive.drain()).sent == 2
+    assert sorted(m.chat_id for m in sends(session)) == sorted(p.telegram_id for p in people)
+
+
+async def test_two_senders_on_one_database_never_send_a_row_twice(pool: SessionPool, settings: Settings) -> None:
+    people = await add_people(pool, 60)
+    await put(pool, [digest(p) for p in people])
+    time_a, time_b = VirtualTime(), VirtualTime()
+    first, session_a = make_sender(pool, settings, time_a, name="host:1")
+    second, session_b = make_sender(pool, settings, time_b, name="host:2")
+    a, b = await asyncio.gather(first.drain(), second.drain())
+    assert a.sent + b.sent == 62
+    chats = [m.chat_id for m in sends(session_a) + sends(session_b)]
+    assert len(chats) == len(set(chats)) == 62
+    assert {r.status for r in await rows(pool)} == {"sent"}
+
+
+async def test_stopping_gives_claimed_rows_back(pool: SessionPool, settings: Settings) -> None:
+    people = await add_people(pool, 2)
+    await put(pool, [digest(p) for p in people])
+    time = VirtualTime()
+    sender, session = make_sender(pool, settings, time)
+    claimed = await sender.claim(10)
+    sender.stopping = True
+    outcome = await sender.send_batch(claimed)
+    assert outcome.sent == 0 and not session.requests
+    stored = await rows(pool)
+    assert {r.status for r in stored} == {"pending"} and all(r.attempts == 0 for r in stored)
