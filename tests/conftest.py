@@ -21,6 +21,7 @@ from bot.settings import Settings, load_settings
 from db.migrate import upgrade
 from db.models import Base
 from db.session import SessionPool, create_engine, create_session_pool
+from tests.world import MSK, World, link_all
 
 POSTGRES_URL = os.environ.get("KPIBOT_TEST_POSTGRES_URL", "").strip()
 REQUIRE_POSTGRES = os.environ.get("KPIBOT_REQUIRE_POSTGRES") == "1"
@@ -126,3 +127,14 @@ def demo_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("demo-exports")
     write_exports(folder)
     return folder
+
+
+@pytest.fixture
+async def world(pool: SessionPool, settings: Settings, demo_exports: Path) -> World:
+    """The demo data imported (as of the demo morning) and every demo employee linked."""
+    from bot.demo import DEMO_IMPORTED_AT_UTC
+    from db.importer import import_paths
+
+    await import_paths(pool, [demo_exports], zone=MSK, now=DEMO_IMPORTED_AT_UTC)
+    await link_all(pool)
+    return World(pool, settings)

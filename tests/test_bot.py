@@ -6,14 +6,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-from aiogram import Bot
-from sqlalchemy import update
 
 from bot import texts
-from bot.app import create_bot, create_dispatcher
 from bot.demo import DEMO_IMPORTED_AT_UTC, DEMO_TODAY
 from bot.keyboards import ContractCard, ManagerView, ScopeView, TeamView, View, button
 from bot.settings import Settings
@@ -24,42 +20,8 @@ from db.session import SessionPool
 from handlers.middlewares import ThrottleMiddleware
 from jobs.digests import build_digest
 from tests.factories import CONTRACTS_HEADER, EMPLOYEES_HEADER, PAYMENTS_HEADER, write_csv
-from tests.telegram import Client, RecordingSession, answers_of, texts_of
-
-MSK = ZoneInfo("Europe/Moscow")
-NOW = datetime(2019, 2, 25, 10, 0, tzinfo=MSK)
-ARAKELYAN, IVANOV, SMIRNOVA, SUPERVISOR, ADMIN = "000000001", "000000002", "000000003", "000000010", "000000099"
-TELEGRAM = {ARAKELYAN: 1001, IVANOV: 1002, SMIRNOVA: 1003, SUPERVISOR: 1010, ADMIN: 1099}
-
-
-class World:
-    def __init__(self, pool: SessionPool, settings: Settings, throttle: ThrottleMiddleware | None = None) -> None:
-        self.pool = pool
-        self.settings = settings
-        self.session = RecordingSession()
-        self.bot: Bot = create_bot(settings, session=self.session)
-        self.dp = create_dispatcher(settings, pool, clock=lambda: NOW,
-                                    throttle=throttle or ThrottleMiddleware(burst=1000))  # fmt: skip
-
-    def user(self, telegram_id: int) -> Client:
-        return Client(self.dp, self.bot, self.session, telegram_id)
-
-    def employee(self, employee_id: str) -> Client:
-        return self.user(TELEGRAM[employee_id])
-
-
-async def link_all(pool: SessionPool) -> None:
-    async with pool() as session, session.begin():
-        for employee_id, telegram_id in TELEGRAM.items():
-            await session.execute(update(Employee).where(Employee.id == employee_id).values(telegram_id=telegram_id))
-
-
-@pytest.fixture
-async def world(pool: SessionPool, settings: Settings, demo_exports: Path) -> World:
-    await import_paths(pool, [demo_exports], zone=MSK, now=DEMO_IMPORTED_AT_UTC)
-    await link_all(pool)
-    return World(pool, settings)
-
+from tests.telegram import answers_of, texts_of
+from tests.world import ADMIN, ARAKELYAN, IVANOV, MSK, SMIRNOVA, SUPERVISOR, World, link_all
 
 # --- access ---------------------------------------------------------------------------------------------
 
