@@ -202,10 +202,8 @@ async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs.outbox import history
-
     async with open_database(settings) as pool, pool() as session:
-        rows = await history(session, args.date)
+        rows = await queries.outbox_history(session, args.date)
     if not rows:
         print("the outbox is empty" + (f" for {args.date:%d.%m.%Y}" if args.date else ""))
         return 0

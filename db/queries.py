@@ -411,3 +411,12 @@ async def previous_figures(session: AsyncSession, today: date) -> dict[str, Dail
         .order_by(DailyFigure.day)
     )
     return {figure.manager_id: figure for figure in (await session.execute(statement)).scalars()}
+
+
+async def outbox_history(session: AsyncSession, day: date | None = None) -> list[tuple[OutboxMessage, str]]:
+    """The outbox rows (of ``day``, or all), with the employee's name, oldest first."""
+    statement = select(OutboxMessage, Employee.name).join(Employee, Employee.id == OutboxMessage.employee_id)
+    if day is not None:
+        statement = statement.where(OutboxMessage.day == day)
+    statement = statement.order_by(OutboxMessage.day, OutboxMessage.created_at, OutboxMessage.id)
+    return [(row, name) for row, name in (await session.execute(statement)).all()]

@@ -427,12 +427,3 @@ async def drain_day(sender: Sender, day: date, patience: float = 60.0) -> tuple[
         if soonest > now + timedelta(seconds=patience):
             return total, len(waiting)
         await asyncio.sleep(max((soonest - now).total_seconds(), 0.05))
-
-
-async def history(session: AsyncSession, day: date | None = None) -> list[tuple[OutboxMessage, str]]:
-    """The outbox rows (of ``day``, or all), with the employee's name, oldest first."""
-    statement = select(OutboxMessage, Employee.name).join(Employee, Employee.id == OutboxMessage.employee_id)
-    if day is not None:
-        statement = statement.where(OutboxMessage.day == day)
-    statement = statement.order_by(OutboxMessage.day, OutboxMessage.created_at, OutboxMessage.id)
-    return [(row, name) for row, name in (await session.execute(statement)).all()]

@@ -19,7 +19,29 @@ BOT_USER = {"id": 42, "is_bot": True, "first_name": "KPI", "username": "kpi_test
 
 
 class FakeBotApi:
-    def __init__(self) -> None:
+    """``rate``: sendMessage calls allowed per second overall (sliding window), like Telegram's flood
+    control, and one per ``chat_interval`` per chat; over it the call gets 429 with ``retry_after``.
+    ``refuse_first``: so many first sendMessage calls get 429 anyway. ``blocked``: chats answering
+    403. ``delay``: seconds each sendMessage takes; the message counts as delivered when it arrives
+    (as in Telegram, which delivers before it answers), so a client killed meanwhile never learns."""
+
+    def __init__(
+        self,
+        *,
+        rate: int | None = None,
+        chat_interval: float = 0.8,
+        refuse_first: int = 0,
+        blocked: set[int] | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        self.rate = rate
+        self.chat_interval = chat_interval
+        self.refuse_first = refuse_first
+        self.blocked = blocked or set()
+        self.delay = delay
+        self.recent: list[float] = []
+        self.last_to_chat: dict[int, float] = {}
+        self.refused: list[dict[str, Any]] = []  # 429 and 403 answers
         self.updates: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.next_update_id = 1
@@ -77,9 +99,35 @@ class FakeBotApi:
             params = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
         if method == "getUpdates":
             return await self.get_updates(params)
+        if method == "sendMessage":
+            refusal = self.refusal(params)
+            if refusal is not None:
+                self.refused.append({**params, "error_code": refusal["error_code"]})
+                return web.json_response(refusal, status=refusal["error_code"])  # aiogram reads the status
         self.calls.append((method, params))
+        if method == "sendMessage" and self.delay:
+            await asyncio.sleep(self.delay)
         result = self.reply(method, params)
         return web.json_response({"ok": True, "result": result})
+
+    def refusal(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        chat = int(params["chat_id"])
+        if chat in self.blocked:
+            return {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+        now = time.monotonic()
+        self.recent = [t for t in self.recent if t > now - 1.0]
+        flood = self.refuse_first > 0
+        if self.rate is not None and len(self.recent) >= self.rate:
+            flood = True
+        if self.rate is not None and now - self.last_to_chat.get(chat, -10.0) < self.chat_interval:
+            flood = True
+        if flood:
+            self.refuse_first = max(self.refuse_first - 1, 0)
+            return {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1}}  # fmt: skip
+        self.recent.append(now)
+        self.last_to_chat[chat] = now
+        return None
 
     def reply(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
