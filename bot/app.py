@@ -21,7 +21,19 @@ from aiogram.types import ErrorEvent
 from bot import texts
 from bot.settings import Settings
 from db.session import SessionPool
-from handlers import access, contracts, debtors, digest_buttons, fallback, invite, kpi, preferences, start, team
+from handlers import (
+    access,
+    contracts,
+    debtors,
+    digest_buttons,
+    discipline,
+    fallback,
+    invite,
+    kpi,
+    preferences,
+    start,
+    team,
+)
 from handlers.middlewares import DatabaseMiddleware, ThrottleMiddleware
 
 log = logging.getLogger(__name__)
@@ -73,6 +85,7 @@ def create_dispatcher(
         debtors.setup(),
         contracts.setup(),
         team.setup(),
+        discipline.setup(),
         invite.setup(),
         preferences.setup(),
         digest_buttons.setup(),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from bot.rules import Month
 
@@ -114,3 +115,55 @@ def parse_pause(text: str, today: date) -> date:
     if (until - today).days > MAX_PAUSE_DAYS:
         raise BadArgument("пауза — не больше года; для бессрочной напишите просто «/settings пауза»")
     return until
+
+
+# --- /calls ----------------------------------------------------------------------------------------
+
+CALLS_EXAMPLES = "/calls, /calls неделя, /calls 25.02.2019, /calls февраль"
+WEEK_WORDS = {"неделя", "неделю", "week", "7"}
+YESTERDAY_WORDS = {"вчера", "yesterday"}
+
+
+@dataclass(frozen=True)
+class CallsPeriod:
+    """What /calls shows: the findings of the digest days ``first_day`` … ``last_day``, and of
+    those only what happened between ``start`` and ``end`` (``None``: all of them)."""
+
+    code: str  # for the page buttons
+    first_day: date
+    last_day: date
+    start: date | None = None
+    end: date | None = None  # exclusive
+
+
+def calls_period(text: str, today: date) -> CallsPeriod:
+    """``""`` / ``вчера``: today's digest (since the previous working day); ``неделя``: the last 7 days;
+    a date; a month. Raises BadArgument."""
+    raw = text.strip().lower()
+    if not raw or raw in YESTERDAY_WORDS:
+        return CallsPeriod("", today, today)
+    if raw in WEEK_WORDS:
+        return CallsPeriod("w", today - timedelta(days=6), today)
+    if re.fullmatch(r"\d{1,2}\.\d{1,2}(\.\d{2}|\.\d{4})?|\d{4}-\d{2}-\d{2}", raw):  # a day, not 02.2019
+        day = parse_day(raw, today)
+        if day > today:
+            day = day.replace(year=day.year - 1) if day.replace(year=day.year - 1) <= today else day
+        return CallsPeriod(f"d{day:%Y%m%d}", day, day + timedelta(days=14), day, day + timedelta(days=1))
+    month = parse_month(raw, today)
+    first = month.first_day()
+    after = month.shift(1).first_day()
+    return CallsPeriod(f"m{month.year}{month.month:02d}", first, after + timedelta(days=14), first, after)
+
+
+def calls_period_of_code(code: str, today: date) -> CallsPeriod:
+    """From our own button data; anything unreadable falls back to the default."""
+    try:
+        if code == "w":
+            return calls_period("неделя", today)
+        if code.startswith("d") and len(code) == 9:
+            return calls_period(f"{code[1:5]}-{code[5:7]}-{code[7:9]}", today)
+        if code.startswith("m") and len(code) == 7:
+            return calls_period(f"{code[1:5]}-{code[5:7]}", today)
+    except (BadArgument, ValueError):
+        pass
+    return calls_period("", today)

@@ -107,3 +107,17 @@ class Preference(CallbackData, prefix="p1"):
 
     action: str
     value: str = ""
+
+
+class CallsView(CallbackData, prefix="k1"):
+    """A page of the presser's /calls for a period: "" (since the previous working day), "w" (7 days),
+    "d20190225" (a day), "m201902" (a month)."""
+
+    period: str = ""
+    page: int = 0
+
+
+class DocsView(CallbackData, prefix="q1"):
+    """A page of the presser's /docs."""
+
+    page: int = 0

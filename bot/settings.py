@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.rules import DEFAULT_TIERS, Tier, parse_tiers
+from bot.rules import DEFAULT_TIERS, Thresholds, Tier, parse_tiers
 from bot.workdays import MODES, CalendarFileError, WorkCalendar, parse_extra_days
 
 
@@ -39,6 +39,19 @@ class Settings(BaseSettings):
     escalate_after_days: int = Field(45, ge=1, le=3650)
     send_rate: float = Field(28.0, gt=0, le=30)
     outbox_lease_seconds: int = Field(120, ge=1, le=86400)
+    call_min_seconds: int = Field(20, ge=0, le=86400)
+    call_max_seconds: int = Field(1800, ge=1, le=86400)
+    callback_hours: int = Field(4, ge=1, le=168)
+    originals_grace_days: int = Field(5, ge=0, le=3650)
+    originals_escalate_days: int = Field(30, ge=1, le=3650)
+
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> Settings:
+        if self.call_min_seconds >= self.call_max_seconds:
+            raise ValueError("CALL_MIN_SECONDS must be less than CALL_MAX_SECONDS")
+        if self.originals_grace_days >= self.originals_escalate_days:
+            raise ValueError("ORIGINALS_GRACE_DAYS must be less than ORIGINALS_ESCALATE_DAYS")
+        return self
 
     @field_validator("database_url")
     @classmethod
@@ -131,6 +144,16 @@ class Settings(BaseSettings):
         return path
 
     @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(
+            self.call_min_seconds,
+            self.call_max_seconds,
+            self.callback_hours,
+            self.originals_grace_days,
+            self.originals_escalate_days,
+        )
+
+    @property
     def calendar(self) -> WorkCalendar:
         path = self.work_calendar_file
         return _calendar(self.work_calendar, path, path.stat().st_mtime_ns if path is not None else 0)
@@ -158,9 +181,11 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as error:
         lines = []
         for problem in error.errors():
-            name = str(problem["loc"][0]).upper() if problem["loc"] else "?"
             reason = str(problem["msg"]).removeprefix("Value error, ")
-            lines.append(f"Setting {name}: {reason}")
+            if problem["loc"]:
+                lines.append(f"Setting {str(problem['loc'][0]).upper()}: {reason}")
+            else:  # a rule across settings: the reason names them
+                lines.append(f"Settings: {reason}")
         raise ConfigError("; ".join(lines)) from None
 
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
-from bot.rules import Collection, Month
+from bot.rules import Collection, Finding, Month, Rule
 
 LOCALE = "ru_RU"
 MAX_MESSAGE = 4096
@@ -169,12 +169,13 @@ def gap_lines(collection: Collection, clients: dict[str, str], fees: dict[str, i
     return lines
 
 
-def team_line(name: str, collection: Collection, below_first_tier: bool) -> str:
+def team_line(name: str, collection: Collection, below_first_tier: bool, discipline: str = "") -> str:
     mark = "🔻 " if below_first_tier else ""
     return (
         f"{mark}{q(name)}: {percent(collection.percent)}, KPI {coefficient(collection.coefficient)}, "
         f"оплачено {money(collection.paid)} из {money(collection.base)}"
         + (f", долг {money(collection.debt)}" if collection.debt else "")
+        + (f" · {discipline}" if discipline else "")
     )
 
 
@@ -214,7 +215,7 @@ def team_digest(
     name: str,
     title: str,
     total: Collection,
-    members: Sequence[tuple[str, Collection, bool]],
+    members: Sequence[tuple[str, Collection, bool, str]],
     imported_at: datetime | None,
     extra_blocks: Sequence[str] = (),
     *,
@@ -229,7 +230,7 @@ def team_digest(
         "",
     ]
     tail = [*extra_blocks, f"<i>{freshness(imported_at)}</i>"]
-    rows = [team_line(member, collection, low) for member, collection, low in members]
+    rows = [team_line(member, collection, low, discipline) for member, collection, low, discipline in members]
     if not rows:
         rows = ["В команде нет менеджеров."]
     return fit("\n".join(head), rows, "\n\n".join(tail))
@@ -338,6 +339,8 @@ MANAGER_COMMANDS = [
     ("kpi", "сбор и KPI за месяц: /kpi, /kpi 2019-02, /kpi январь"),
     ("debtors", "должники и ожидаемые оплаты"),
     ("contracts", "мои договоры, поиск: /contracts Ромашка"),
+    ("calls", "замечания по звонкам и встречам: /calls, /calls неделя"),
+    ("docs", "документы, оригиналы которых не вернулись"),
     ("settings", "время утренней сводки и пауза на отпуск"),
     ("help", "список команд"),
 ]
@@ -545,3 +548,110 @@ def settings_view(default_time: str, personal_time: str | None, paused_until: da
 
 def bad_settings(reason: str, examples: str) -> str:
     return f"Не понял: {q(reason)}.\nПримеры: {q(examples)}"
+
+
+# --- discipline ----------------------------------------------------------------------------------------
+
+RULE_TITLES = {
+    Rule.NOT_DONE: "не выполнены в срок",
+    Rule.DURATION: "звонки аномальной длины",
+    Rule.NO_CONTACT: "без контактного лица",
+    Rule.NO_FOLLOW_UP: "без следующего шага",
+    Rule.MISSED: "пропущенные без перезвона",
+    Rule.ORIGINALS: "оригиналы не вернулись",
+}
+
+
+def seconds(n: int) -> str:
+    """``12 с``, ``31 мин 5 с``, ``1 ч 2 мин``."""
+    if n < 60:
+        return f"{n} с"
+    if n < 3600:
+        return f"{n // 60} мин {n % 60} с" if n % 60 else f"{n // 60} мин"
+    return f"{n // 3600} ч {n % 3600 // 60} мин"
+
+
+def discipline_block(counts: dict[Rule, int], since: date) -> str:
+    """The digest's block: the counts per rule, only the non-zero ones."""
+    if not counts:
+        return f"🧭 <b>Дисциплина</b> с {short_date(since)}: замечаний нет 👍"
+    parts = [f"{RULE_TITLES[rule]} — {n}" for rule, n in counts.items()]
+    return (
+        f"🧭 <b>Дисциплина</b> с {short_date(since)}:\n"
+        + "\n".join(f"• {p}" for p in parts)
+        + "\nПодробнее: /calls, /docs"
+    )
+
+
+def discipline_column(today: int, week: int, previous_week: int) -> str:
+    """For /team and the supervisor's digest: ``замечаний 3, за неделю 12 ↑``."""
+    trend = "↑" if week > previous_week else "↓" if week < previous_week else "="
+    return f"замечаний {today}, за неделю {week} {trend}"
+
+
+def what_is_wrong(finding: Finding) -> str:
+    if finding.rule is Rule.NOT_DONE:
+        return "запланировано, не выполнено и не отменено"
+    if finding.rule is Rule.DURATION:
+        return f"длительность {seconds(finding.value)}" + (" (по АТС)" if finding.source == "pbx" else "")
+    if finding.rule is Rule.NO_CONTACT:
+        return "не указано контактное лицо"
+    if finding.rule is Rule.NO_FOLLOW_UP:
+        return "не запланирован следующий контакт"
+    if finding.rule is Rule.MISSED:
+        return f"пропущенный, не перезвонили за {finding.value} ч"
+    return f"{days(finding.value)} без подписанного оригинала"
+
+
+def finding_line(number: int, finding: Finding, manager: str | None = None) -> str:
+    who = [q(finding.client) if finding.client else "клиент не указан"]
+    if finding.contact:
+        who.append(q(finding.contact))
+    tail = f" ({q(manager)})" if manager else ""
+    return f"{number}. {stamp(finding.at)} · {' · '.join(who)} — {what_is_wrong(finding)}{tail}"
+
+
+def calls_page(title: str, period: str, groups: Sequence[tuple[Rule, int, Sequence[str]]], total: int) -> str:
+    """``groups``: (rule, its count over the whole period, this page's lines of it)."""
+    if not total:
+        return f"<b>{q(title)}</b> — {q(period)}\nЗамечаний нет 👍"
+    parts = [f"<b>{q(title)}</b> — {q(period)}: {total} {plural(total, 'замечание', 'замечания', 'замечаний')}"]
+    for rule, count, lines in groups:
+        parts.append(f"\n<b>{RULE_TITLES[rule].capitalize()}</b> ({count})\n" + "\n".join(lines))
+    return "\n".join(parts)
+
+
+def document_line(number: int, kind: str, doc_number: str, doc_date: date, client: str, amount: int | None,
+                  age: int, grace: int, escalate: int) -> str:  # fmt: skip
+    mark = "🔴 " if age > escalate else "⚠️ " if age > grace else ""
+    name = " ".join(part for part in (q(kind) or "Документ", f"№ {q(doc_number)}" if doc_number else "") if part)
+    money_part = f" · {money(amount)}" if amount is not None else ""
+    who = q(client) or "клиент не указан"
+    return f"{number}. {mark}{name} от {short_date(doc_date)} · {who}{money_part} · {days(age)}"
+
+
+def docs_page(title: str, rows: Sequence[str], total: int, overdue: int, grace: int) -> str:
+    if not total:
+        return f"<b>{q(title)}</b>\nВсе подписанные оригиналы вернулись 👍"
+    return (
+        f"<b>{q(title)}</b>: {total}, из них дольше {days(grace)} — {overdue}\n"
+        "Старые сверху. ⚠️ — пора вернуть, 🔴 — уже у руководителя.\n\n" + "\n".join(rows)
+    )
+
+
+def escalations_block(items: Sequence[str], limit: int = 8) -> str | None:
+    if not items:
+        return None
+    lines = [f"• {item}" for item in items[:limit]]
+    if len(items) > limit:
+        lines.append(f"… и ещё {len(items) - limit}")
+    return "🚨 <b>Эскалации</b>\n" + "\n".join(lines)
+
+
+def overdue_originals_item(manager: str, count: int, oldest_age: int, limit: int) -> str:
+    return f"{q(manager)}: оригиналы старше {days(limit)} — {count} (самому старому {days(oldest_age)})"
+
+
+def every_day_item(manager: str, rules: Sequence[Rule]) -> str:
+    names = ", ".join(f"«{RULE_TITLES[rule]}»" for rule in rules)
+    return f"{q(manager)}: {names} — каждый рабочий день недели"

@@ -195,6 +195,37 @@ class DailyFigure(Base):
     percent: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
 
 
+class FindingRow(Base):
+    """A discipline finding (``bot.rules.Finding``) as reported in the digest of ``day``."""
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        UniqueConstraint("manager_id", "day", "rule", "subject_id"),
+        Index("ix_findings_day_manager", "day", "manager_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    manager_id: Mapped[str] = mapped_column(ForeignKey("employees.id"))
+    day: Mapped[date] = mapped_column(Date)
+    rule: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(160))
+    at: Mapped[datetime] = mapped_column(DateTime)  # local time of what happened
+    client: Mapped[str] = mapped_column(String(300), default="")
+    contact: Mapped[str] = mapped_column(String(300), default="")
+    value: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str] = mapped_column(String(8), default="1c")
+    escalate: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FindingRun(Base):
+    """The days whose findings were computed (a day with no findings is still a computed day)."""
+
+    __tablename__ = "finding_runs"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class KpiSnapshot(Base):
     """A finished month's KPI per manager, frozen so that late payments never rewrite it."""
 

@@ -19,11 +19,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules import (
+    Activity,
     Collection,
     ContractPosition,
     ContractTerms,
     Month,
+    Paper,
     PaymentRecord,
+    PhoneCall,
     Tier,
     collection_for,
 )
@@ -31,12 +34,17 @@ from db.models import (
     Client,
     Contract,
     DailyFigure,
+    Document,
     Employee,
+    FindingRow,
+    FindingRun,
     ImportRun,
+    Interaction,
     Invite,
     KpiSnapshot,
     OutboxMessage,
     Payment,
+    PbxCall,
 )
 
 CHUNK = 900  # ids per IN (...) list: well under SQLite's and asyncpg's parameter limits
@@ -420,3 +428,67 @@ async def outbox_history(session: AsyncSession, day: date | None = None) -> list
         statement = statement.where(OutboxMessage.day == day)
     statement = statement.order_by(OutboxMessage.day, OutboxMessage.created_at, OutboxMessage.id)
     return [(row, name) for row, name in (await session.execute(statement)).all()]
+
+
+# --------------------------------------------------------------------------------------------------
+# Discipline: the raw records the rules read, and the stored findings
+# --------------------------------------------------------------------------------------------------
+
+
+async def activities_since(session: AsyncSession, since: datetime) -> list[Activity]:
+    """Every call and meeting planned or done at ``since`` or later (local time)."""
+    statement = select(Interaction).where(or_(Interaction.planned_at >= since, Interaction.done_at >= since))
+    return [
+        Activity(i.id, i.kind, i.manager_id, i.client_id, i.client_name, i.contact, i.planned_at, i.done_at,
+                 i.duration_s, i.status, i.next_at)
+        for i in (await session.execute(statement)).scalars()
+    ]  # fmt: skip
+
+
+async def phone_calls_between(session: AsyncSession, since: datetime, until: datetime) -> list[PhoneCall]:
+    """PBX records from ``since`` to ``until`` (local), internal calls left out. The other party's
+    number is ``src`` of an incoming (or unmatched) call and ``dst`` of an outgoing one."""
+    statement = select(PbxCall).where(
+        PbxCall.started_at >= since, PbxCall.started_at <= until, PbxCall.direction != "internal"
+    )
+    return [
+        PhoneCall(c.id, c.employee_id or "", c.direction, c.started_at, c.disposition, c.billsec,
+                  c.dst if c.direction == "out" else c.src)
+        for c in (await session.execute(statement)).scalars()
+    ]  # fmt: skip
+
+
+async def papers_without_originals(session: AsyncSession, manager_ids: Sequence[str] | None = None) -> list[Paper]:
+    statement = select(Document).where(Document.original_received.is_(False))
+    if manager_ids is not None:
+        statement = statement.where(Document.manager_id.in_(list(manager_ids)))
+    return [
+        Paper(d.id, d.manager_id, d.client_name, d.kind, d.number, d.doc_date, d.amount, d.original_received)
+        for d in (await session.execute(statement.order_by(Document.doc_date, Document.id))).scalars()
+    ]
+
+
+async def has_discipline_data(session: AsyncSession) -> bool:
+    """Were any calls, meetings, documents or PBX records ever imported? (Without them the digest says
+    nothing about discipline rather than a misleading "no findings".)"""
+    for model in (Interaction, Document, PbxCall):
+        if (await session.execute(select(model.id).limit(1))).first() is not None:
+            return True
+    return False
+
+
+async def finding_run(session: AsyncSession, day: date) -> FindingRun | None:
+    return await session.get(FindingRun, day)
+
+
+async def findings_between(
+    session: AsyncSession, manager_ids: Sequence[str], first_day: date, last_day: date
+) -> list[FindingRow]:
+    """Stored findings of the digest days ``first_day`` … ``last_day`` for these managers."""
+    rows: list[FindingRow] = []
+    for chunk in _chunks(list(manager_ids)):
+        statement = select(FindingRow).where(
+            FindingRow.manager_id.in_(chunk), FindingRow.day >= first_day, FindingRow.day <= last_day
+        )
+        rows.extend((await session.execute(statement)).scalars())
+    return sorted(rows, key=lambda r: (r.day, r.at, r.id))

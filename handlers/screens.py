@@ -13,9 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.access import Person
+from bot.arguments import CallsPeriod
 from bot.keyboards import (
     PAGE_SIZE,
+    CallsView,
     ContractCard,
+    DocsView,
     ManagerView,
     ScopeView,
     TeamView,
@@ -25,11 +28,12 @@ from bot.keyboards import (
     page_slice,
     pager,
 )
-from bot.rules import Collection, Month, allocate, months_between, position
+from bot.rules import RULE_ORDER, Collection, Month, Rule, allocate, months_between, position
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
-from jobs.digests import below_first_tier, local_time, team_total, worst_first
+from jobs.digests import below_first_tier, column, local_time, team_total, worst_first
+from jobs.discipline import as_finding, discipline_of, ensure_findings
 
 TEAM_PAGE = 20
 CARD_MONTHS = 6
@@ -231,10 +235,92 @@ async def team_screen(
     total = team_total(month, list(figures.values()), settings.kpi_tiers)
     ordered = worst_first(figures, names)
     shown, page, pages = page_slice(ordered, page, TEAM_PAGE)
-    rows = [texts.team_line(name, c, below_first_tier(c, settings.kpi_tiers)) for name, _, c in shown]
+    team = None
+    if month == Month.of(today) and await queries.has_discipline_data(session):
+        await ensure_findings(session, today, settings, datetime.combine(today, settings.digest_time))
+        team = await discipline_of(session, [mid for _, mid, _ in shown], today, settings)
+    rows = [texts.team_line(name, c, below_first_tier(c, settings.kpi_tiers), column(team, mid))
+            for name, mid, c in shown]  # fmt: skip
     title = f"Команда «{viewer.team}»" if viewer.role == "supervisor" else "Все команды"
     text = texts.team_view(title, total, rows, await _imported_at(session, settings), page, pages)
     buttons = [button(name, ManagerView(view=View.KPI, manager=mid, month=str(month))) for name, mid, _ in shown]
     keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     keyboard.append(pager(page, pages, TeamView, month=str(month)))
     return Screen(text, markup(keyboard))
+
+
+# --- /calls and /docs --------------------------------------------------------------------------------------
+
+
+async def calls_screen(
+    session: AsyncSession,
+    viewer: Employee,
+    period: CallsPeriod,
+    page: int,
+    today: date,
+    now: datetime,
+    settings: Settings,
+) -> Screen:
+    """The findings of the viewer's scope for ``period``, grouped by rule (originals are /docs)."""
+    managers = await queries.managers_in_scope(session, viewer)
+    names = {m.id: m.name for m in managers}
+    if await queries.has_discipline_data(session):
+        await ensure_findings(session, today, settings, now)
+    rows = await queries.findings_between(session, list(names), period.first_day, period.last_day)
+    seen: set[tuple[str, str]] = set()
+    findings = []
+    for row in rows:
+        finding = as_finding(row)
+        key = (row.rule, row.subject_id)
+        if finding.rule is Rule.ORIGINALS or key in seen:
+            continue
+        if period.start is not None and period.end is not None and not period.start <= row.at.date() < period.end:
+            continue
+        seen.add(key)
+        findings.append(finding)
+    order = {rule: n for n, rule in enumerate(RULE_ORDER)}
+    findings.sort(key=lambda f: (order[f.rule], f.at, f.subject_id))
+    shown, page, pages = page_slice(findings, page)
+    counts = {rule: sum(1 for f in findings if f.rule is rule) for rule in RULE_ORDER}
+    groups: list[tuple[Rule, int, list[str]]] = []
+    for offset, finding in enumerate(shown):
+        who = names.get(finding.manager_id) if len(names) > 1 else None
+        line = texts.finding_line(page * PAGE_SIZE + offset + 1, finding, who)
+        if not groups or groups[-1][0] is not finding.rule:
+            groups.append((finding.rule, counts[finding.rule], []))
+        groups[-1][2].append(line)
+    title = "Ваши звонки и встречи" if viewer.role == "manager" else "Звонки и встречи команды"
+    text = texts.calls_page(title, calls_period_title(period, today, settings), groups, len(findings))
+    return Screen(text, markup([pager(page, pages, CallsView, period=period.code)]))
+
+
+def calls_period_title(period: CallsPeriod, today: date, settings: Settings) -> str:
+    if period.code == "":
+        since = settings.calendar.previous_working_day(today)
+        return f"с {texts.short_date(since)}" if since else "за вчера"
+    if period.code == "w":
+        return "за 7 дней"
+    if period.code.startswith("d") and period.start is not None:
+        return texts.short_date(period.start)
+    return texts.month_name(Month.of(period.first_day))
+
+
+async def docs_screen(session: AsyncSession, viewer: Employee, page: int, today: date, settings: Settings) -> Screen:
+    """Documents waiting for their signed originals, oldest first, with age and amount."""
+    managers = await queries.managers_in_scope(session, viewer)
+    names = {m.id: m.name for m in managers}
+    papers = await queries.papers_without_originals(session, list(names))
+    limits = settings.thresholds
+    overdue = sum(1 for p in papers if (today - p.doc_date).days > limits.originals_grace_days)
+    shown, page, pages = page_slice(papers, page)
+    rows = []
+    for offset, paper in enumerate(shown):
+        line = texts.document_line(page * PAGE_SIZE + offset + 1, paper.kind, paper.number, paper.doc_date,
+                                   paper.client, paper.amount, (today - paper.doc_date).days,
+                                   limits.originals_grace_days, limits.originals_escalate_days)  # fmt: skip
+        if len(names) > 1:
+            line += f" ({texts.q(names[paper.manager_id])})"
+        rows.append(line)
+    title = "Оригиналы, которые ждём" if viewer.role == "manager" else "Оригиналы, которые ждёт команда"
+    text = texts.docs_page(title, rows, len(papers), overdue, limits.originals_grace_days)
+    return Screen(text, markup([pager(page, pages, DocsView)]))

@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.rules import Collection, ContractPosition, Month, Tier, summarize
+from bot.rules import RULE_ORDER, Collection, ContractPosition, Month, Rule, Tier, summarize
 from bot.settings import Settings
 from db import queries
 from db.models import DailyFigure, Employee
+from jobs.discipline import Discipline, discipline_of, ensure_findings, period_of
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Morning:
     stale: bool
     previous: dict[str, DailyFigure]
     figures: dict[str, queries.ManagerMonth] = field(default_factory=dict)
+    discipline: dict[str, Discipline] | None = None  # None: no calls, meetings or documents imported yet
+    since: date | None = None  # the start of the discipline period
 
 
 def local_time(moment_utc: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -78,10 +81,27 @@ def change_since(collection: Collection, previous: DailyFigure | None) -> Decima
     return collection.percent - Decimal(previous.percent).quantize(Decimal("0.01"))
 
 
-async def morning(session: AsyncSession, today: date, settings: Settings) -> Morning:
+async def morning(session: AsyncSession, today: date, settings: Settings, now: datetime | None = None) -> Morning:
+    """``now`` (local) defaults to the digest time of ``today``, so a replayed day reads the same."""
     imported_at = local_time(await queries.last_import_at(session), settings.zone)
     stale = is_stale(imported_at, settings.calendar.previous_working_day(today))
-    return Morning(today, imported_at, stale, await queries.previous_figures(session, today))
+    context = Morning(today, imported_at, stale, await queries.previous_figures(session, today))
+    if await queries.has_discipline_data(session):
+        await ensure_findings(session, today, settings, now or datetime.combine(today, settings.digest_time))
+        context.discipline = {}
+        context.since = period_of(today, settings).start.date()
+    return context
+
+
+async def discipline_for(
+    session: AsyncSession, context: Morning, manager_ids: list[str], settings: Settings
+) -> dict[str, Discipline] | None:
+    if context.discipline is None:
+        return None
+    missing = [m for m in manager_ids if m not in context.discipline]
+    if missing:
+        context.discipline.update(await discipline_of(session, missing, context.today, settings))
+    return {m: context.discipline[m] for m in manager_ids}
 
 
 async def figures_of(
@@ -105,12 +125,15 @@ async def build_digest(
         figure = (await figures_of(session, context, [employee.id], settings))[employee.id]
         clients = {cid: info.client for cid, info in figure.contracts.items()}
         awaiting = {p.contract_id: p.awaiting for p in figure.positions}
+        own = await discipline_for(session, context, [employee.id], settings)
+        blocks = [texts.discipline_block(own[employee.id].counts, context.since)] if own and context.since else []
         text = texts.manager_digest(
             employee.name,
             figure.collection,
             clients,
             awaiting,
             context.imported_at,
+            blocks,
             warning=warning,
             change=change_since(figure.collection, context.previous.get(employee.id)),
         )
@@ -122,16 +145,40 @@ async def build_digest(
         total = team_total(Month.of(today), list(figures.values()), tiers)
         members = worst_first(figures, names)
         attention = attention_of(members, figures, names, context, settings.escalate_after_days)
+        team = await discipline_for(session, context, [m.id for m in managers], settings)
+        escalations = texts.escalations_block(escalation_items(team, names, settings)) if team else None
         text = texts.team_digest(
             employee.name,
             title,
             total,
-            [(name, c, below_first_tier(c, tiers)) for name, _, c in members],
+            [(name, c, below_first_tier(c, tiers), column(team, mid)) for name, mid, c in members],
             context.imported_at,
-            [attention] if attention else [],
+            [block for block in (attention, escalations) if block],
             warning=warning,
         )
     return Digest(employee.id, employee.name, employee.role, text)
+
+
+def column(team: dict[str, Discipline] | None, manager_id: str) -> str:
+    if not team:
+        return ""
+    own = team[manager_id]
+    return texts.discipline_column(own.total, own.week, own.previous_week)
+
+
+def escalation_items(team: dict[str, Discipline], names: dict[str, str], settings: Settings) -> list[str]:
+    """Originals past ORIGINALS_ESCALATE_DAYS, and rules a manager broke every working day of a week."""
+    items = []
+    for manager_id in sorted(team, key=lambda m: (names[m], m)):
+        own = team[manager_id]
+        if own.originals_overdue:
+            oldest = max(f.value for f in own.originals_overdue)
+            items.append(texts.overdue_originals_item(names[manager_id], len(own.originals_overdue), oldest,
+                                                      settings.originals_escalate_days))  # fmt: skip
+        repeated = [rule for rule in RULE_ORDER if rule in own.every_day and rule is not Rule.ORIGINALS]
+        if repeated:
+            items.append(texts.every_day_item(names[manager_id], repeated))
+    return items
 
 
 def attention_of(

@@ -119,7 +119,7 @@ async def enqueue_digests(
             return Enqueued(today, working_day=True)
         if freeze:
             await queries.freeze_month(session, Month.of(today).shift(-1), today, settings.kpi_tiers, utc)
-        context = await morning(session, today, settings)
+        context = await morning(session, today, settings, now)
         if not await queries.figures_recorded(session, today):  # for tomorrow's "since the previous digest"
             managers = [e.id for e in await queries.list_employees(session, active_only=True) if e.role == "manager"]
             figures = await figures_of(session, context, managers, settings)

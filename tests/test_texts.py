@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from bot import texts
-from bot.rules import DEFAULT_TIERS, Collection, Month, summarize
+from bot.rules import DEFAULT_TIERS, Collection, Month, Rule, summarize
 
 
 def test_money_is_russian_with_kopecks_only_when_there_are_any() -> None:
@@ -57,9 +57,11 @@ def test_hostile_names_are_escaped_in_digests() -> None:
 
 
 def test_team_digest_of_a_thousand_managers_fits_in_one_message() -> None:
-    members = [(f"Менеджер {i} <i>", _collection(i % 100), True) for i in range(1000)]
+    members = [(f"Менеджер {i} <i>", _collection(i % 100), True, "замечаний 3, за неделю 12 ↑") for i in range(1000)]
     total = summarize(Month(2019, 2), [], DEFAULT_TIERS)
-    text = texts.team_digest("Соколов Андрей", "Все команды", total, members, None, ["<b>Внимание</b>"])
+    escalations = texts.escalations_block([texts.every_day_item(f"Менеджер {i}", list(Rule)) for i in range(1000)])
+    assert escalations is not None and escalations.count("\n") == 9  # capped
+    text = texts.team_digest("Соколов Андрей", "Все команды", total, members, None, ["<b>Внимание</b>", escalations])
     assert len(text) <= texts.MAX_MESSAGE
     assert "… и ещё" in text and "полный список — /team" in text
     assert text.endswith("<i>данные 1С ещё не загружались</i>")
