@@ -23,12 +23,14 @@ TELEGRAM = {ARAKELYAN: 1001, IVANOV: 1002, SMIRNOVA: 1003, SUPERVISOR: 1010, ADM
 
 
 class World:
-    def __init__(self, pool: SessionPool, settings: Settings, throttle: ThrottleMiddleware | None = None) -> None:
+    def __init__(
+        self, pool: SessionPool, settings: Settings, throttle: ThrottleMiddleware | None = None, now: datetime = NOW
+    ) -> None:
         self.pool = pool
         self.settings = settings
         self.session = RecordingSession()
         self.bot: Bot = create_bot(settings, session=self.session)
-        self.dp = create_dispatcher(settings, pool, clock=lambda: NOW,
+        self.dp = create_dispatcher(settings, pool, clock=lambda: now,
                                     throttle=throttle or ThrottleMiddleware(burst=1000))  # fmt: skip
 
     def user(self, telegram_id: int) -> Client:
