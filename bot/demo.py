@@ -213,4 +213,79 @@ def write_exports(folder: Path, seed: int = 2019) -> list[Path]:
                 [f"ПП-{contract.id[2:]}-{number:03d}", contract.id, _date_1c(day), _amount(kopecks), period]
             )
     payments = write("payments.csv", ["Номер", "Код договора", "Дата", "Сумма", "Период"], payment_rows)
-    return [employees, contract_file, payments]
+    clients = {m: [(c.client_id, c.client) for c in contracts if c.manager_id == m][:4] for m, *_ in EMPLOYEES}
+    interactions = write(
+        "interactions.csv",
+        ["Код", "Вид", "Направление", "Код менеджера", "Код контрагента", "Контрагент", "Контактное лицо",
+         "Запланировано", "Выполнено", "Длительность (сек)", "Состояние", "Следующий контакт", "Тема"],
+        _interactions(clients),
+    )  # fmt: skip
+    documents = write(
+        "documents.csv",
+        ["Код", "Вид документа", "Номер", "Дата", "Код контрагента", "Контрагент", "Код менеджера", "Сумма",
+         "Оригинал получен", "Дата получения"],
+        _documents(clients),
+    )  # fmt: skip
+    master = folder / "Master.csv"
+    with master.open("w", encoding="utf-8", newline="") as handle:  # Asterisk cdr_csv: no header, all quoted
+        csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(_pbx())
+    return [employees, contract_file, payments, interactions, documents, master]
+
+
+# The demo's discipline day: Friday 22.02.2019, reported in Monday's digest (23–24.02 are days off).
+_FRIDAY = "22.02.2019"
+
+
+def _interactions(clients: dict[str, list[tuple[str, str]]]) -> list[list[str]]:
+    """Аракелян works cleanly, except for one missed call the PBX shows (below); Иванов leaves a call
+    undone, types an 8-second call and forgets a contact; Смирнова meets without a contact and plans
+    nothing after a call."""
+    a, i, s = clients["000000001"], clients["000000002"], clients["000000003"]
+    done, planned = "Выполнено", "Запланировано"
+    return [
+        ["В-001", "Звонок", "Исходящий", "000000001", *a[0], "Петрова Анна", "", f"{_FRIDAY} 10:05", "420", done,
+         "01.03.2019 10:00", "продление ИТС"],
+        ["В-002", "Встреча", "", "000000001", *a[1], "Ким Олег", "", f"{_FRIDAY} 14:00", "3600", done,
+         "28.02.2019 11:00", "обучение ЗУП"],
+        ["В-003", "Звонок", "Исходящий", "000000002", *i[0], "Орлов Д.", f"{_FRIDAY} 11:00", "", "", planned, "",
+         "счёт за март"],
+        ["В-004", "Звонок", "Исходящий", "000000002", *i[1], "Белова Н.", "", f"{_FRIDAY} 12:10", "8", done,
+         "26.02.2019 12:00", "напоминание об оплате"],
+        ["В-005", "Звонок", "Входящий", "000000002", *i[2], "", "", f"{_FRIDAY} 15:30", "240", done,
+         "27.02.2019 10:00", "вопрос по отчётности"],
+        ["В-006", "Встреча", "", "000000003", *s[0], "", "", f"{_FRIDAY} 10:00", "5400", done, "04.03.2019 10:00",
+         "внедрение"],
+        ["В-007", "Звонок", "Исходящий", "000000003", *s[1], "Зайцев П.", "", f"{_FRIDAY} 16:20", "180", done, "",
+         "долг за январь"],
+    ]  # fmt: skip
+
+
+def _documents(clients: dict[str, list[tuple[str, str]]]) -> list[list[str]]:
+    a, i, s = clients["000000001"], clients["000000002"], clients["000000003"]
+    return [
+        ["Д-001", "Акт", "А-0128", "28.01.2019 0:00:00", *a[2], "000000001", _amount(300000), "Нет", ""],
+        ["Д-002", "Акт", "А-0131", "31.01.2019 0:00:00", *a[3], "000000001", _amount(290000), "Да", "08.02.2019"],
+        ["Д-003", "Акт", "А-0115", "15.01.2019 0:00:00", *i[3], "000000002", _amount(450000), "Нет", ""],
+        ["Д-004", "Счёт-фактура", "СФ-0218", "18.02.2019 0:00:00", *i[0], "000000002", _amount(300000), "Нет", ""],
+        ["Д-005", "Акт", "А-0222", "22.02.2019 0:00:00", *s[2], "000000003", _amount(280000), "Нет", ""],
+    ]  # fmt: skip
+
+
+def _pbx() -> list[list[str]]:
+    """Extension 101 (Аракелян) on Friday, in the 18-field shape: a call answered for 2 minutes, a
+    missed call from +7 916 111-22-33 at 14:40 never returned, an outgoing call of 5 minutes."""
+
+    def record(n: int, src: str, dst: str, start: str, answer: str, end: str, billsec: int, status: str) -> list[str]:
+        duration = 30 if not answer else billsec + 5
+        channel, dstchannel = (f"SIP/{src}-{n:08x}", f"SIP/trunk-{n:08x}") if src == "101" else (
+            f"SIP/trunk-{n:08x}", f"SIP/{dst}-{n:08x}")  # fmt: skip
+        return ["", src, dst, "from-trunk", f'"" <{src}>', channel, dstchannel, "Dial", "", start, answer, end,
+                str(duration), str(billsec), status, "DOCUMENTATION", f"1550822400.{n}", ""]  # fmt: skip
+
+    return [
+        record(1, "+79031234567", "101", "2019-02-22 09:40:00", "2019-02-22 09:40:04", "2019-02-22 09:42:09", 125,
+               "ANSWERED"),
+        record(2, "+79161112233", "101", "2019-02-22 14:40:00", "", "2019-02-22 14:40:30", 0, "NO ANSWER"),
+        record(3, "101", "84957654321", "2019-02-22 16:00:00", "2019-02-22 16:00:08", "2019-02-22 16:05:08", 300,
+               "ANSWERED"),
+    ]  # fmt: skip
