@@ -169,3 +169,30 @@ async def test_the_supervisor_sees_the_column_and_the_escalation(day: World) -> 
     assert "(Аракелян Наринэ)" not in calls  # one manager in scope: no names needed
     pressed = await day.user(M1_CHAT).press(CallsView(period="w", page=0).pack())
     assert ": 5 замечаний" in texts_of(pressed)[0]
+
+
+async def test_a_rule_broken_every_working_day_of_a_week_is_escalated(
+    pool: SessionPool, settings: Settings, tmp_path: Path
+) -> None:
+    from jobs.discipline import ensure_findings
+
+    folder = day_exports(tmp_path / "exports", 16)
+    days = [date(2019, 2, d) for d in (18, 19, 20, 21, 22)]  # 23.02 (Saturday) is a holiday, then Monday
+    write_csv(folder / "interactions.csv", INTERACTIONS_HEADER, [
+        [f"w{n}", "Встреча", "", "m1", "k1", "ООО «Ромашка»", "", "", f"{d:%d.%m.%Y} 11:00", "1800", "Выполнено",
+         "01.03.2019 10:00", ""]
+        for n, d in enumerate(days)
+    ])  # fmt: skip
+    (folder / "Master.csv").unlink()
+    await import_paths(pool, [folder], zone=MSK, now=datetime(2019, 2, 18, 3, 0))
+    async with pool() as session, session.begin():
+        for digest_day in [*days[1:], date(2019, 2, 25)]:  # each digest reports the day before
+            await ensure_findings(session, digest_day, settings, datetime.combine(digest_day, settings.digest_time))
+    async with pool() as session:
+        monday = date(2019, 2, 25)
+        context = await morning(session, monday, settings, datetime(2019, 2, 25, 9, 0))
+        supervisor = await session.get(Employee, "s1")
+        assert supervisor is not None
+        text = (await build_digest(session, supervisor, monday, settings, context)).text
+    assert "• Аракелян Наринэ: «без контактного лица» — каждый рабочий день недели" in text
+    assert "замечаний 2, за неделю 5 ↑" in text  # today: the meeting of Friday + the 36-day-old original (d1)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from bot.rules import DEFAULT_TIERS
-from bot.settings import ConfigError, load_settings
+from bot.settings import ConfigError, Settings, load_settings
 
 
 def test_defaults_match_env_example() -> None:
@@ -39,6 +40,11 @@ def test_values_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
         ("DIGEST_TIME", "25:00", "Setting DIGEST_TIME: '25:00' is not a time of day"),
         ("DATABASE_URL", "mysql://x", "Setting DATABASE_URL: must start with sqlite+aiosqlite://"),
         ("TELEGRAM_API_URL", "localhost:8081", "Setting TELEGRAM_API_URL: must be an http:// or https:// URL"),
+        ("SEND_RATE", "31", "Setting SEND_RATE: Input should be less than or equal to 30"),
+        ("CALL_MIN_SECONDS", "abc", "Setting CALL_MIN_SECONDS: Input should be a valid integer"),
+        ("CALL_MIN_SECONDS", "2000", "Settings: CALL_MIN_SECONDS must be less than CALL_MAX_SECONDS"),
+        ("ORIGINALS_GRACE_DAYS", "30", "Settings: ORIGINALS_GRACE_DAYS must be less than ORIGINALS_ESCALATE_DAYS"),
+        ("CALLBACK_HOURS", "0", "Setting CALLBACK_HOURS: Input should be greater than or equal to 1"),
     ],
 )
 def test_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
@@ -57,3 +63,22 @@ def test_settings_are_read_from_dotenv(tmp_path, monkeypatch: pytest.MonkeyPatch
 def test_empty_token_is_a_named_error() -> None:
     with pytest.raises(ConfigError, match="BOT_TOKEN"):
         load_settings().token()
+
+
+def test_every_setting_is_documented_with_its_default_in_env_example_and_readme(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = Path(__file__).resolve().parent.parent
+    example = {}
+    for line in (root / ".env.example").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            example[name] = value
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    names = {name.upper() for name in Settings.model_fields}
+    assert set(example) == names
+    assert all(f"`{name}`" in readme for name in names), [n for n in names if f"`{n}`" not in readme]
+    for name, value in example.items():
+        if value:
+            monkeypatch.setenv(name, value)
+    assert load_settings() == Settings(_env_file=None)  # type: ignore[call-arg]
