@@ -333,6 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("employee_id", metavar="EMPLOYEE_ID")
     inv.set_defaults(handler=cmd_invite)
 
+    bench = commands.add_parser("bench", help="benchmarks at a large network's size (see python -m bench --help)")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER, metavar="...")
+    bench.set_defaults(handler=None)
+
     demo = commands.add_parser("demo", help="build a fresh demo database and print the digests (no token)")
     demo.add_argument("--db", default="kpibot-demo.db", help="the demo SQLite file (replaced)")
     demo.add_argument("--exports", default="demo-exports", help="where to write the demo 1C exports")
@@ -343,6 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "bench":  # runs its own event loop and settings
+        from bench.run import main as bench_main
+
+        return bench_main(args.bench_args)
     try:
         settings = load_settings()
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
