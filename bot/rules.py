@@ -394,6 +394,16 @@ def summarize(month: Month, positions: Sequence[ContractPosition], tiers: Sequen
     )
 
 
+def collection_of_totals(
+    month: Month, base: Kopecks, paid: Kopecks, awaiting: Kopecks, debt: Kopecks, debtors: int, tiers: Sequence[Tier]
+) -> Collection:
+    """A collection rebuilt from stored totals (no plan to the next tier: that needs the contracts).
+    Percent and tier come from the same rules as ``summarize``, so the two always agree."""
+    tier = reached_tier(paid, base, tiers)
+    return Collection(month, base, paid, awaiting, debt, debtors, collection_percent(paid, base),
+                      tier.coefficient if tier else Decimal("0"), None)  # fmt: skip
+
+
 def collection_for(
     month: Month,
     today: date,

@@ -90,7 +90,11 @@ class Payment(Base):
 
 class Interaction(Base):
     __tablename__ = "interactions"
-    __table_args__ = (Index("ix_interactions_manager_planned", "manager_id", "planned_at"),)
+    __table_args__ = (
+        Index("ix_interactions_manager_planned", "manager_id", "planned_at"),
+        Index("ix_interactions_planned_at", "planned_at"),
+        Index("ix_interactions_done_at", "done_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # call | meeting
@@ -124,7 +128,10 @@ class Document(Base):
 
 class PbxCall(Base):
     __tablename__ = "pbx_calls"
-    __table_args__ = (Index("ix_pbx_calls_employee_started", "employee_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_pbx_calls_employee_started", "employee_id", "started_at"),
+        Index("ix_pbx_calls_started_at", "started_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(160), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(DateTime)
@@ -224,6 +231,25 @@ class FindingRun(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     computed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CollectionCache(Base):
+    """A manager's month totals as of one day and one import: /team and the team views read these
+    instead of recomputing every contract; a newer import or another day makes them stale."""
+
+    __tablename__ = "collection_cache"
+    __table_args__ = (UniqueConstraint("manager_id", "month", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    manager_id: Mapped[str] = mapped_column(ForeignKey("employees.id"))
+    month: Mapped[str] = mapped_column(String(7))
+    day: Mapped[date] = mapped_column(Date)
+    imported_at: Mapped[datetime | None] = mapped_column(DateTime)  # the import the totals were computed from
+    base: Mapped[int] = mapped_column(BigInteger)
+    paid: Mapped[int] = mapped_column(BigInteger)
+    awaiting: Mapped[int] = mapped_column(BigInteger)
+    debt: Mapped[int] = mapped_column(BigInteger)
+    debtors: Mapped[int] = mapped_column(Integer)
 
 
 class KpiSnapshot(Base):

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,9 +29,11 @@ from bot.rules import (
     PhoneCall,
     Tier,
     collection_for,
+    collection_of_totals,
 )
 from db.models import (
     Client,
+    CollectionCache,
     Contract,
     DailyFigure,
     Document,
@@ -227,6 +229,53 @@ async def collections(
         )
         result[manager_id] = ManagerMonth(manager_id, collection, positions, {i.id: i for i in own})
     return result
+
+
+async def collection_totals(
+    session: AsyncSession, manager_ids: Sequence[str], month: Month, today: date, tiers: Sequence[Tier]
+) -> dict[str, Collection]:
+    """Each manager's month without the per-contract detail, from the cache when it was computed
+    today from the latest import; the rest is computed, and cached."""
+    imported_at = await last_import_at(session)
+    found: dict[str, Collection] = {}
+    for chunk in _chunks(list(manager_ids)):
+        rows = await session.execute(
+            select(CollectionCache).where(
+                CollectionCache.manager_id.in_(chunk), CollectionCache.month == str(month), CollectionCache.day == today
+            )
+        )
+        for row in rows.scalars():
+            if row.imported_at == imported_at:
+                found[row.manager_id] = collection_of_totals(
+                    month, row.base, row.paid, row.awaiting, row.debt, row.debtors, tiers
+                )
+    missing = [m for m in manager_ids if m not in found]
+    if missing:
+        computed = await collections(session, missing, month, today, tiers)
+        await remember_totals(session, computed.values(), month, today, imported_at)
+        found.update({m: figure.collection for m, figure in computed.items()})
+    return {m: found[m] for m in manager_ids}
+
+
+async def remember_totals(
+    session: AsyncSession, figures: Iterable[ManagerMonth], month: Month, today: date, imported_at: datetime | None
+) -> None:
+    figures = list(figures)
+    ids = [f.manager_id for f in figures]
+    for chunk in _chunks(ids):
+        await session.execute(
+            delete(CollectionCache).where(
+                CollectionCache.manager_id.in_(chunk), CollectionCache.month == str(month), CollectionCache.day == today
+            )
+        )
+    rows = [
+        {"manager_id": f.manager_id, "month": str(month), "day": today, "imported_at": imported_at,
+         "base": f.collection.base, "paid": f.collection.paid, "awaiting": f.collection.awaiting,
+         "debt": f.collection.debt, "debtors": f.collection.debtors}
+        for f in figures
+    ]  # fmt: skip
+    for start in range(0, len(rows), 500):
+        await session.execute(insert_ignoring_duplicates(session, CollectionCache), rows[start : start + 500])
 
 
 async def collection_of(

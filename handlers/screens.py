@@ -32,7 +32,7 @@ from bot.rules import RULE_ORDER, Collection, Month, Rule, allocate, months_betw
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
-from jobs.digests import below_first_tier, column, local_time, team_total, worst_first
+from jobs.digests import below_first_tier, column, local_time, totals_of_team, worst_first
 from jobs.discipline import as_finding, discipline_of, ensure_findings
 
 TEAM_PAGE = 20
@@ -230,10 +230,10 @@ async def team_screen(
     session: AsyncSession, viewer: Employee, month: Month, page: int, today: date, settings: Settings
 ) -> Screen:
     managers = await queries.managers_in_scope(session, viewer)
-    figures = await queries.collections(session, [m.id for m in managers], month, today, settings.kpi_tiers)
+    totals = await queries.collection_totals(session, [m.id for m in managers], month, today, settings.kpi_tiers)
     names = {m.id: m.name for m in managers}
-    total = team_total(month, list(figures.values()), settings.kpi_tiers)
-    ordered = worst_first(figures, names)
+    total = totals_of_team(month, list(totals.values()), settings.kpi_tiers)
+    ordered = worst_first(totals, names)
     shown, page, pages = page_slice(ordered, page, TEAM_PAGE)
     team = None
     if month == Month.of(today) and await queries.has_discipline_data(session):

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.rules import RULE_ORDER, Collection, ContractPosition, Month, Rule, Tier, summarize
+from bot.rules import RULE_ORDER, Collection, ContractPosition, Month, Rule, Tier, collection_of_totals, summarize
 from bot.settings import Settings
 from db import queries
 from db.models import DailyFigure, Employee
@@ -65,11 +65,24 @@ def team_total(month: Month, members: list[queries.ManagerMonth], tiers: tuple[T
     return summarize(month, positions, tiers)
 
 
-def worst_first(figures: dict[str, queries.ManagerMonth], names: dict[str, str]) -> list[tuple[str, str, Collection]]:
+def totals_of_team(month: Month, members: list[Collection], tiers: tuple[Tier, ...]) -> Collection:
+    """The team's collection from its managers' totals (equal to ``team_total`` without the plan)."""
+    return collection_of_totals(
+        month,
+        sum(c.base for c in members),
+        sum(c.paid for c in members),
+        sum(c.awaiting for c in members),
+        sum(c.debt for c in members),
+        sum(c.debtors for c in members),
+        tiers,
+    )
+
+
+def worst_first(collections: dict[str, Collection], names: dict[str, str]) -> list[tuple[str, str, Collection]]:
     """(name, manager id, collection), lowest percent first, managers without base last, ties by name
     then id. The digest and /team both order by this, so they always list managers alike."""
     return sorted(
-        ((names[mid], mid, figure.collection) for mid, figure in figures.items()),
+        ((names[mid], mid, collection) for mid, collection in collections.items()),
         key=lambda item: (item[2].percent is None, item[2].percent or 0, item[0], item[1]),
     )
 
@@ -143,7 +156,7 @@ async def build_digest(
         names = {m.id: m.name for m in managers}
         title = f"Команда «{employee.team}»" if employee.role == "supervisor" else "Все команды"
         total = team_total(Month.of(today), list(figures.values()), tiers)
-        members = worst_first(figures, names)
+        members = worst_first({m: f.collection for m, f in figures.items()}, names)
         attention = attention_of(members, figures, names, context, settings.escalate_after_days)
         team = await discipline_for(session, context, [m.id for m in managers], settings)
         escalations = texts.escalations_block(escalation_items(team, names, settings)) if team else None

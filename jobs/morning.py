@@ -124,6 +124,8 @@ async def enqueue_digests(
             managers = [e.id for e in await queries.list_employees(session, active_only=True) if e.role == "manager"]
             figures = await figures_of(session, context, managers, settings)
             await queries.record_figures(session, today, figures.values())
+            imported_at = await queries.last_import_at(session)  # warm the cache /team reads all day
+            await queries.remember_totals(session, figures.values(), Month.of(today), today, imported_at)
         added = 0
         for employee in due:
             messages = await messages_for(session, employee, context, settings)

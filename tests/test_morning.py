@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -223,3 +224,37 @@ async def test_writing_to_the_bot_again_makes_a_blocked_user_reachable(world: Wo
         employee = await session.get(Employee, IVANOV)
         assert employee is not None and employee.unreachable_since is None
     assert (await enqueue_digests(world.pool, world.settings, at(MONDAY + timedelta(days=1), 9))).employees == 5
+
+
+async def test_team_totals_from_the_cache_equal_the_full_computation_and_a_new_import_refreshes_them(
+    world: World, tmp_path: Path
+) -> None:
+    from bot.rules import Month
+    from db import queries
+    from db.importer import import_paths
+    from tests.factories import PAYMENTS_HEADER, write_csv
+
+    month, today, tiers = Month(2019, 2), MONDAY, world.settings.kpi_tiers
+    managers = [ARAKELYAN, IVANOV, SMIRNOVA]
+    async with world.pool() as session, session.begin():
+        full = await queries.collections(session, managers, month, today, tiers)
+        first = await queries.collection_totals(session, managers, month, today, tiers)  # computes, caches
+        cached = await queries.collection_totals(session, managers, month, today, tiers)  # reads the cache
+    for manager in managers:
+        expected = full[manager].collection
+        for got in (first[manager], cached[manager]):
+            assert (got.base, got.paid, got.awaiting, got.debt, got.debtors, got.percent, got.coefficient) == (
+                expected.base, expected.paid, expected.awaiting, expected.debt, expected.debtors, expected.percent,
+                expected.coefficient)  # fmt: skip
+    before = texts_of(await world.employee(SUPERVISOR).send("/team"))[0]
+    assert "Смирнова Ольга: 67,53 %" in before
+    async with world.pool() as session:
+        contract = next(
+            c for c in await queries.contracts_of(session, [SMIRNOVA]) if c.client.startswith("ИП «Фортуна")
+        )
+    write_csv(
+        tmp_path / "payments.csv", PAYMENTS_HEADER, [["late-1", contract.id, "25.02.2019", "2 900,00", "02.2019"]]
+    )
+    await import_paths(world.pool, [tmp_path / "payments.csv"], zone=MSK, now=datetime(2019, 2, 25, 8, 0))
+    after = texts_of(await world.employee(SUPERVISOR).send("/team"))[0]
+    assert "Смирнова Ольга: 67,53 %" not in after and "Смирнова Ольга: 71,70 %" in after
