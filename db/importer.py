@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Column, MetaData, String, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -204,7 +204,11 @@ class Row:
 
     def get(self, column: str, parse: Callable[[v.Cell], Any] = v.text, *, required: bool = False) -> Any:
         cell = self.cells.get(column)
-        if cell is None or (isinstance(cell, str) and not cell.strip()):
+        if isinstance(cell, str):
+            cell = cell.strip()
+            if cell and parse is v.text:  # the common case, without the general parser's checks
+                return cell
+        if cell is None or cell == "":
             if required:
                 self.problem(column, "", "required value is empty")
             return None
@@ -494,17 +498,82 @@ def _table_rows(source: Source, rows: Iterator[tuple[int, list[v.Cell]]], proble
         yield line, {name: cells[i] if i < len(cells) else None for i, name in mapping.items()}
 
 
+SEEN = Table(  # a temporary table per import: duplicate ids are found without holding every id in memory
+    "kpibot_import_seen",
+    MetaData(),
+    Column("entity", String(16), primary_key=True),
+    Column("id", String(200), primary_key=True),
+)
+
+
+class SeenIds:
+    """The ids read so far in this import, per entity, in a temporary table on the import's own
+    connection, so memory stays flat however long the file is."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.postgres = conn.dialect.name == "postgresql"  # plain driver SQL: this runs once per row
+
+    async def start(self) -> None:
+        await self.conn.exec_driver_sql(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS kpibot_import_seen "
+            "(entity VARCHAR(16) NOT NULL, id VARCHAR(200) NOT NULL, PRIMARY KEY (entity, id))"
+        )
+        await self.conn.exec_driver_sql("DELETE FROM kpibot_import_seen")
+
+    async def finish(self) -> None:
+        await self.conn.exec_driver_sql("DROP TABLE IF EXISTS kpibot_import_seen")
+
+    async def check(self, entity: str, pending: list[tuple[str, Row]]) -> None:
+        """Record the ids; a row whose id came earlier in the import gets a problem."""
+        first: dict[str, Row] = {}
+        for row_id, row in pending:
+            if row_id in first:
+                row.problem("id", row_id, "duplicate id: this id appears earlier in the import")
+            else:
+                first[row_id] = row
+        ids = list(first)
+        driver = (await self.conn.get_raw_connection()).driver_connection  # aiosqlite or asyncpg, directly
+        if self.conn.dialect.name == "postgresql":
+            earlier = await driver.fetch(
+                "SELECT id FROM kpibot_import_seen WHERE entity = $1 AND id = ANY($2::varchar[])", entity, ids
+            )
+            await driver.executemany(
+                "INSERT INTO kpibot_import_seen (entity, id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                [(entity, i) for i in ids],
+            )
+            repeated = [record[0] for record in earlier]
+        else:
+            marks = ", ".join("?" * len(ids))
+            cursor = await driver.execute(
+                f"SELECT id FROM kpibot_import_seen WHERE entity = ? AND id IN ({marks})", (entity, *ids)
+            )
+            repeated = [record[0] for record in await cursor.fetchall()]
+            await driver.executemany(
+                "INSERT OR IGNORE INTO kpibot_import_seen (entity, id) VALUES (?, ?)", [(entity, i) for i in ids]
+            )
+        for row_id in repeated:
+            first[row_id].problem("id", row_id, "duplicate id: this id appears earlier in the import")
+
+    async def absent(self, entity: str, table: Table) -> list[str]:
+        """Ids in ``table`` that this import did not read."""
+        seen = select(SEEN.c.id).where(SEEN.c.entity == entity)
+        rows = await self.conn.execute(select(table.c.id).where(table.c.id.not_in(seen)).order_by(table.c.id))
+        return list(rows.scalars())
+
+
 async def _import_source(
     conn: AsyncConnection,
     source: Source,
     ctx: Context,
-    seen: set[str],
+    seen: SeenIds,
     counts: Counts,
     problems: list[Problem],
     progress: Progress | None,
 ) -> None:
     spec = SPECS[source.entity]
     batch: list[dict[str, Any]] = []
+    pending: list[tuple[str, Row]] = []
     raw_rows = source.rows(progress.update if progress else None)
     reader = _pbx_rows if source.entity == "pbx" else _table_rows
     try:
@@ -513,19 +582,21 @@ async def _import_source(
             values = spec.build(row, ctx)
             row_id = values.get("id")
             if row_id is not None:
-                if row_id in seen:
-                    row.problem("id", row_id, "duplicate id: this id appears earlier in the import")
-                seen.add(row_id)
+                pending.append((row_id, row))
                 if source.entity in ctx.known:
                     ctx.known[source.entity].add(row_id)
-            if problems:
-                continue  # keep reading to report every problem, but write nothing more
-            batch.append(values)
-            if len(batch) >= BATCH:
-                await _flush(conn, source.entity, batch, ctx, counts)
+            if not problems:
+                batch.append(values)
+            if len(pending) >= BATCH:
+                await seen.check(source.entity, pending)
+                pending = []
+                if not problems:  # keep reading to report every problem, but write nothing more
+                    await _flush(conn, source.entity, batch, ctx, counts)
                 batch = []
     except SourceError as error:
         problems.append(Problem(source.label, error.line, "(file)", "", error.reason))
+    if pending:
+        await seen.check(source.entity, pending)
     if not problems:
         await _flush(conn, source.entity, batch, ctx, counts)
 
@@ -539,10 +610,10 @@ async def _flush(conn: AsyncConnection, entity: str, batch: list[dict[str, Any]]
 
 
 async def _remove_absent(
-    conn: AsyncConnection, entity: str, seen: set[str], counts: Counts, problems: list[Problem]
+    conn: AsyncConnection, entity: str, seen: SeenIds, counts: Counts, problems: list[Problem]
 ) -> None:
     table = SPECS[entity].table
-    absent = sorted(await _known_ids(conn, table) - seen)
+    absent = await seen.absent(entity, table)
     for start in range(0, len(absent), 500):
         chunk = absent[start : start + 500]
         try:
@@ -596,7 +667,8 @@ async def import_paths(
             ctx.known[entity] = await _known_ids(conn, SPECS[entity].table)
         linked = await conn.execute(select(Employee.telegram_id, Employee.id).where(Employee.telegram_id.is_not(None)))
         ctx.telegram_ids = {telegram_id: employee for telegram_id, employee in linked}
-        seen: dict[str, set[str]] = {e: set() for e in given}
+        seen = SeenIds(conn)
+        await seen.start()
         for source in sources:
             if source.entity == "pbx" and not ctx.extensions:
                 rows = await conn.execute(
@@ -605,19 +677,22 @@ async def import_paths(
                 ctx.extensions = {ext: employee for employee, ext in rows if ext}
             bar = progress(source) if progress else None
             try:
-                await _import_source(conn, source, ctx, seen[source.entity], counts[source.entity], problems, bar)
+                await _import_source(conn, source, ctx, seen, counts[source.entity], problems, bar)
             finally:
                 if bar is not None:
                     bar.close()
         if not problems:
             for entity in reversed(ENTITIES):
                 if entity in full:
-                    await _remove_absent(conn, entity, seen[entity], counts[entity], problems)
+                    await _remove_absent(conn, entity, seen, counts[entity], problems)
                     if problems:
                         break
         if problems:
             await session.rollback()
+            order = {source.label: n for n, source in enumerate(sources)}  # file by file, line by line
+            problems.sort(key=lambda p: (order.get(p.label, len(order)), p.line))
             raise ImportFailed([str(p) for p in problems])
+        await seen.finish()
         files = [s.label for s in sources]
         summary = {entity: c.as_dict() for entity, c in counts.items()}
         session.add(ImportRun(finished_at=now, files=json.dumps(files, ensure_ascii=False),

@@ -8,14 +8,16 @@ Russian-agnostic English reason that the importer prints as ``file:line: column:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.rules import Month
 
 Cell = str | int | float | datetime | date | bool | None
+T = TypeVar("T")
 
 
 class BadValue(ValueError):
@@ -25,6 +27,30 @@ class BadValue(ValueError):
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007']")
 _CURRENCY = re.compile(r"(₽|руб\.?|р\.|rub)$", re.IGNORECASE)
 _MONEY = re.compile(r"^\d+([.,]\d+)?$")
+
+
+_MEMO_LIMIT = 1 << 16
+
+
+def _memo(parse: Callable[[Cell], T]) -> Callable[[Cell], T]:
+    """Remember what a text cell parsed to: exports repeat the same dates, months and amounts on
+    thousands of rows. Only successes are kept; the memory is bounded (cleared when full)."""
+    memory: dict[str, T] = {}
+
+    def parse_cell(cell: Cell) -> T:
+        if not isinstance(cell, str):
+            return parse(cell)
+        found = memory.get(cell)
+        if found is None:
+            found = parse(cell)
+            if len(memory) >= _MEMO_LIMIT:
+                memory.clear()
+            memory[cell] = found
+        return found
+
+    parse_cell.__doc__ = parse.__doc__
+    parse_cell.__name__ = parse.__name__
+    return parse_cell
 
 
 def text(cell: Cell) -> str:
@@ -40,6 +66,7 @@ def text(cell: Cell) -> str:
     return str(cell).strip()
 
 
+@_memo
 def money(cell: Cell) -> int:
     """Kopecks from ``2 818,50``, ``2818.50``, ``2 818,50 ₽`` or a number cell; never negative."""
     if isinstance(cell, bool):
@@ -120,6 +147,7 @@ def _time_part(raw: str) -> time:
         raise BadValue("no such time of day") from None
 
 
+@_memo
 def day(cell: Cell) -> date:
     """A date: ``23.02.2019``, ``2019-02-23``, ``23.02.2019 0:00:00`` (1C's own) or a date cell."""
     if isinstance(cell, datetime):
@@ -154,6 +182,7 @@ def moment(cell: Cell, zone: ZoneInfo) -> datetime:
     return datetime.combine(the_day, _time_part(parts[1].strip()))
 
 
+@_memo
 def period(cell: Cell) -> Month:
     """A month paid for: ``2019-02``, ``02.2019``, or any date in it."""
     if isinstance(cell, date | datetime):
