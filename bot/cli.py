@@ -103,6 +103,8 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     for entity, counts in report.counts.items():
         print(f"{entity:<14}{counts.added:>10}{counts.updated:>10}{counts.unchanged:>11}{counts.removed:>10}")
     print(f"imported {len(report.files)} file(s): {', '.join(report.files)}")
+    if report.skipped:
+        print(f"unchanged since the last import, not read again: {', '.join(report.skipped)}")
     return 0
 
 

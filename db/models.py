@@ -252,6 +252,18 @@ class CollectionCache(Base):
     debtors: Mapped[int] = mapped_column(Integer)
 
 
+class ImportedFile(Base):
+    """The last file imported for each entity, by content: the same bytes again are skipped."""
+
+    __tablename__ = "imported_files"
+
+    entity: Mapped[str] = mapped_column(String(16), primary_key=True)
+    label: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)  # rows the file holds (added + updated + unchanged)
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class KpiSnapshot(Base):
     """A finished month's KPI per manager, frozen so that late payments never rewrite it."""
 

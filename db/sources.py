@@ -80,6 +80,7 @@ class Source:
     size: int  # bytes, for the progress bar (0: unknown, rows are counted instead)
     rows: Callable[[Callable[[int], None] | None], Iterator[tuple[int, list[Cell]]]]
     has_header: bool = True
+    path: Path | None = None  # the file it comes from
 
 
 def detect_encoding(path: Path) -> str:
@@ -179,9 +180,11 @@ def discover(paths: list[Path]) -> tuple[list[Source], list[str]]:
                     f"(expected one of: {', '.join(n + '.csv' for n in ENTITIES[:-1])}, Master.csv)"
                 )
             elif entity == "pbx":
-                sources.append(Source(file.name, "pbx", file.stat().st_size, csv_rows(file, ","), has_header=False))
+                sources.append(
+                    Source(file.name, "pbx", file.stat().st_size, csv_rows(file, ","), has_header=False, path=file)
+                )
             else:
-                sources.append(Source(file.name, entity, file.stat().st_size, csv_rows(file)))
+                sources.append(Source(file.name, entity, file.stat().st_size, csv_rows(file), path=file))
         else:
             problems.append(f"{file.name}: not a CSV or XLSX file")
     order = {entity: index for index, entity in enumerate(ENTITIES)}
@@ -207,7 +210,7 @@ def _xlsx_sources(file: Path, problems: list[str]) -> list[Source]:
             entity = entity_of(file.stem)
         if entity is None or entity == "pbx":
             continue
-        found.append(Source(f"{file.name}[{sheet}]", entity, 0, xlsx_rows(file, sheet)))
+        found.append(Source(f"{file.name}[{sheet}]", entity, 0, xlsx_rows(file, sheet), path=file))
     if not found:
         problems.append(
             f"{file.name}: no sheet named like an export (employees, contracts, payments, interactions, documents)"

@@ -56,6 +56,22 @@ async def test_reimport_of_the_same_folder_reports_everything_unchanged(pool: Se
     for entity, counts in second.counts.items():
         assert counts.added == counts.updated == counts.removed == 0, entity
         assert counts.unchanged == first.counts[entity].added, entity
+    assert sorted(second.skipped) == sorted(first.files)  # byte-identical files are not read again
+
+
+async def test_a_file_is_skipped_only_when_it_is_the_entitys_last_import_byte_for_byte(
+    pool: SessionPool, tmp_path: Path
+) -> None:
+    base = small_exports(tmp_path / "a")
+    await run_import(pool, base)
+    payments = base / "payments.csv"
+    assert (await run_import(pool, payments)).skipped == ["payments.csv"]
+    other = write_csv(tmp_path / "b" / "payments.csv", PAYMENTS_HEADER, [["p1", "c1", "05.01.2019", "2 000,00", ""]])
+    changed = await run_import(pool, other)  # another payments file changes p1
+    assert changed.skipped == [] and changed.counts["payments"].updated == 1
+    again = await run_import(pool, payments)  # the first file is no longer the last: read, p1 restored
+    assert again.skipped == [] and again.counts["payments"].updated == 1
+    assert (await run_import(pool, payments, full=("payments",))).skipped == []  # --full always reads
 
 
 async def test_a_bad_row_imports_nothing_and_names_file_line_column_and_reason(

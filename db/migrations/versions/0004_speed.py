@@ -1,4 +1,4 @@
-"""collection cache for team views; indexes the morning's discipline queries need
+"""collection cache for team views, imported file digests; indexes for the morning's reads
 
 Revision ID: 0004
 Revises: 0003
@@ -33,6 +33,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_collection_cache")),
         sa.UniqueConstraint("manager_id", "month", "day", name=op.f("uq_collection_cache_manager_id_month_day")),
     )
+    op.create_table(
+        "imported_files",
+        sa.Column("entity", sa.String(length=16), nullable=False),
+        sa.Column("label", sa.String(length=300), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("imported_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("entity", name=op.f("pk_imported_files")),
+    )
     with op.batch_alter_table("interactions") as batch_op:
         batch_op.create_index("ix_interactions_planned_at", ["planned_at"], unique=False)
         batch_op.create_index("ix_interactions_done_at", ["done_at"], unique=False)
@@ -46,4 +55,5 @@ def downgrade() -> None:
     with op.batch_alter_table("interactions") as batch_op:
         batch_op.drop_index("ix_interactions_done_at")
         batch_op.drop_index("ix_interactions_planned_at")
+    op.drop_table("imported_files")
     op.drop_table("collection_cache")
