@@ -40,7 +40,7 @@ class Month:
 
     @classmethod
     def of(cls, day: date) -> Month:
-        return cls(day.year, day.month)
+        return cls.from_index(day.year * 12 + day.month - 1)
 
     @property
     def index(self) -> int:
@@ -48,7 +48,12 @@ class Month:
 
     @classmethod
     def from_index(cls, index: int) -> Month:
-        return cls(index // 12, index % 12 + 1)
+        """The month, shared: the rules look months up in dicts millions of times, and a shared
+        object is found by identity before any comparison."""
+        month = _MONTHS.get(index)
+        if month is None:
+            month = _MONTHS.setdefault(index, cls(index // 12, index % 12 + 1))
+        return month
 
     def shift(self, months: int) -> Month:
         return Month.from_index(self.index + months)
@@ -61,6 +66,9 @@ class Month:
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
+
+
+_MONTHS: dict[int, Month] = {}
 
 
 def months_between(first: Month, last: Month) -> list[Month]:
@@ -239,14 +247,25 @@ class ContractLedger:
 
     def unpaid_months_before(self, month: Month) -> list[Month]:
         """Active months before ``month`` that are not fully paid, oldest first."""
-        last = month.shift(-1)
-        end = self.terms.last_month()
-        if end is not None and end < last:
-            last = end
-        return [m for m in months_between(self.terms.start, last) if self.unpaid(m) > 0]
+        return [m for m, _ in self._unpaid_before(month)]
 
     def debt_before(self, month: Month) -> Kopecks:
-        return sum(self.unpaid(m) for m in self.unpaid_months_before(month))
+        return sum(unpaid for _, unpaid in self._unpaid_before(month))
+
+    def _unpaid_before(self, month: Month) -> list[tuple[Month, Kopecks]]:
+        # every month from the start to the contract's last month is active (see ``is_active``)
+        last = month.index - 1
+        end = self.terms.last_month()
+        if end is not None and end.index < last:
+            last = end.index
+        fee, allocated = self.terms.monthly_fee, self.allocated
+        owed = []
+        for index in range(self.terms.start.index, last + 1):
+            m = Month.from_index(index)
+            unpaid = fee - min(fee, allocated.get(m, 0))
+            if unpaid > 0:
+                owed.append((m, unpaid))
+        return owed
 
 
 def allocate(terms: ContractTerms, payments: Iterable[PaymentRecord], horizon: Month) -> ContractLedger:
@@ -274,15 +293,14 @@ def allocate(terms: ContractTerms, payments: Iterable[PaymentRecord], horizon: M
     last = terms.last_month()
     if last is None or last > horizon:
         last = horizon
-    for month in months_between(terms.start, last):
+    for month in months_between(terms.start, last):  # all active: ``last`` is within the contract
         if pool <= 0 or fee <= 0:
             break
-        if terms.is_active(month):
-            room = fee - min(fee, ledger.allocated.get(month, 0))
-            take = min(room, pool)
-            if take > 0:
-                ledger.allocated[month] = ledger.allocated.get(month, 0) + take
-                pool -= take
+        room = fee - min(fee, ledger.allocated.get(month, 0))
+        take = min(room, pool)
+        if take > 0:
+            ledger.allocated[month] = ledger.allocated.get(month, 0) + take
+            pool -= take
     ledger.credit = pool
     return ledger
 
@@ -307,14 +325,14 @@ class ContractPosition:
 
 def position(ledger: ContractLedger, month: Month, today: date) -> ContractPosition:
     current = Month.of(today)
-    unpaid_months = ledger.unpaid_months_before(current)
-    oldest = unpaid_months[0] if unpaid_months else None
+    owed = ledger._unpaid_before(current)
+    oldest = owed[0][0] if owed else None
     return ContractPosition(
         contract_id=ledger.terms.id,
         base=ledger.base(month),
         paid=ledger.paid(month),
         awaiting=ledger.unpaid(month) if month == current else 0,
-        debt=sum(ledger.unpaid(m) for m in unpaid_months),
+        debt=sum(unpaid for _, unpaid in owed),
         oldest_unpaid=oldest,
         debt_age_days=(today - oldest.first_day()).days if oldest else 0,
     )

@@ -165,13 +165,7 @@ async def payments_of_managers(session: AsyncSession, manager_ids: Sequence[str]
             .where(Contract.manager_id.in_(chunk))
         )
         records.extend(
-            PaymentRecord(
-                id=pid,
-                contract_id=contract_id,
-                paid_on=paid_on,
-                amount=amount,
-                period=Month.of(period) if period else None,
-            )
+            PaymentRecord(pid, contract_id, paid_on, amount, Month.of(period) if period else None)
             for pid, contract_id, paid_on, amount, period in rows
         )
     return records
