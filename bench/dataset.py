@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from bot.demo import amount_1c as _amount
+from bot.demo import date_1c as _day
 from bot.rules import Month
 
 TODAY = date(2024, 6, 18)  # a Tuesday: the benchmark's morning
@@ -44,15 +46,6 @@ class Size:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
-
-
-def _amount(kopecks: int) -> str:
-    roubles, kop = divmod(kopecks, 100)
-    return f"{roubles:,}".replace(",", "\u00a0") + f",{kop:02d}"
-
-
-def _day(d: date) -> str:
-    return f"{d:%d.%m.%Y} 0:00:00"
 
 
 def _moment(m: datetime) -> str:

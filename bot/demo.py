@@ -164,13 +164,13 @@ def demo_contracts(seed: int = 2019) -> list[DemoContract]:
     return contracts
 
 
-def _amount(kopecks: int) -> str:
+def amount_1c(kopecks: int) -> str:
     """As 1C writes it: ``263 492,00`` with a no-break space."""
     roubles, kop = divmod(kopecks, 100)
     return f"{roubles:,}".replace(",", "\u00a0") + f",{kop:02d}"
 
 
-def _date_1c(day: date) -> str:
+def date_1c(day: date) -> str:
     return f"{day:%d.%m.%Y} 0:00:00"
 
 
@@ -203,14 +203,14 @@ def write_exports(folder: Path, seed: int = 2019) -> list[Path]:
         "contracts.csv",
         ["Код", "Номер", "Код контрагента", "Контрагент", "Код менеджера", "Дата начала", "Срок (мес.)",
          "Сумма в месяц", "Наименование", "Дата закрытия"],
-        [[c.id, f"РС-{c.id[2:]}", c.client_id, c.client, c.manager_id, _date_1c(c.start), "",
-          _amount(c.fee * 100), "Регулярное сопровождение 1С", ""] for c in contracts],
+        [[c.id, f"РС-{c.id[2:]}", c.client_id, c.client, c.manager_id, date_1c(c.start), "",
+          amount_1c(c.fee * 100), "Регулярное сопровождение 1С", ""] for c in contracts],
     )  # fmt: skip
     payment_rows: list[list[str]] = []
     for contract in contracts:
         for number, (day, kopecks, period) in enumerate(sorted(contract.payments), start=1):
             payment_rows.append(
-                [f"ПП-{contract.id[2:]}-{number:03d}", contract.id, _date_1c(day), _amount(kopecks), period]
+                [f"ПП-{contract.id[2:]}-{number:03d}", contract.id, date_1c(day), amount_1c(kopecks), period]
             )
     payments = write("payments.csv", ["Номер", "Код договора", "Дата", "Сумма", "Период"], payment_rows)
     clients = {m: [(c.client_id, c.client) for c in contracts if c.manager_id == m][:4] for m, *_ in EMPLOYEES}
@@ -263,11 +263,11 @@ def _interactions(clients: dict[str, list[tuple[str, str]]]) -> list[list[str]]:
 def _documents(clients: dict[str, list[tuple[str, str]]]) -> list[list[str]]:
     a, i, s = clients["000000001"], clients["000000002"], clients["000000003"]
     return [
-        ["Д-001", "Акт", "А-0128", "28.01.2019 0:00:00", *a[2], "000000001", _amount(300000), "Нет", ""],
-        ["Д-002", "Акт", "А-0131", "31.01.2019 0:00:00", *a[3], "000000001", _amount(290000), "Да", "08.02.2019"],
-        ["Д-003", "Акт", "А-0115", "15.01.2019 0:00:00", *i[3], "000000002", _amount(450000), "Нет", ""],
-        ["Д-004", "Счёт-фактура", "СФ-0218", "18.02.2019 0:00:00", *i[0], "000000002", _amount(300000), "Нет", ""],
-        ["Д-005", "Акт", "А-0222", "22.02.2019 0:00:00", *s[2], "000000003", _amount(280000), "Нет", ""],
+        ["Д-001", "Акт", "А-0128", "28.01.2019 0:00:00", *a[2], "000000001", amount_1c(300000), "Нет", ""],
+        ["Д-002", "Акт", "А-0131", "31.01.2019 0:00:00", *a[3], "000000001", amount_1c(290000), "Да", "08.02.2019"],
+        ["Д-003", "Акт", "А-0115", "15.01.2019 0:00:00", *i[3], "000000002", amount_1c(450000), "Нет", ""],
+        ["Д-004", "Счёт-фактура", "СФ-0218", "18.02.2019 0:00:00", *i[0], "000000002", amount_1c(300000), "Нет", ""],
+        ["Д-005", "Акт", "А-0222", "22.02.2019 0:00:00", *s[2], "000000003", amount_1c(280000), "Нет", ""],
     ]  # fmt: skip
 
 
