@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from functools import cache
 
 Kopecks = int
 
@@ -146,6 +147,7 @@ def collection_percent(paid: Kopecks, base: Kopecks) -> Decimal | None:
     return Decimal(percent_hundredths(paid, base)) / 100
 
 
+@cache
 def _threshold_hundredths(threshold: Decimal) -> int:
     """The smallest whole number of hundredths that is at least ``threshold`` percent."""
     return math.ceil(Fraction(threshold) * 100)
