@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -124,6 +125,7 @@ _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$")
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 
 
+@lru_cache(maxsize=_MEMO_LIMIT)  # dates and times of day repeat across the rows of an export
 def _date_part(raw: str) -> date:
     for pattern, order in _DATE_PATTERNS:
         found = pattern.match(raw)
@@ -136,6 +138,7 @@ def _date_part(raw: str) -> date:
     raise BadValue("not a date (e.g. 23.02.2019 or 2019-02-23)")
 
 
+@lru_cache(maxsize=_MEMO_LIMIT)
 def _time_part(raw: str) -> time:
     found = _TIME.match(raw)
     if not found:
