@@ -537,14 +537,15 @@ class SeenIds:
         ids = list(first)
         driver = (await self.conn.get_raw_connection()).driver_connection  # aiosqlite or asyncpg, directly
         if self.conn.dialect.name == "postgresql":
-            earlier = await driver.fetch(
-                "SELECT id FROM kpibot_import_seen WHERE entity = $1 AND id = ANY($2::varchar[])", entity, ids
+            # one statement, the primary key decides: what it does not return was seen before
+            inserted = await driver.fetch(
+                "INSERT INTO kpibot_import_seen (entity, id) SELECT $1, unnest($2::varchar[]) "
+                "ON CONFLICT DO NOTHING RETURNING id",
+                entity,
+                ids,
             )
-            await driver.executemany(
-                "INSERT INTO kpibot_import_seen (entity, id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                [(entity, i) for i in ids],
-            )
-            repeated = [record[0] for record in earlier]
+            new = {record[0] for record in inserted}
+            repeated = [i for i in ids if i not in new]
         else:
             marks = ", ".join("?" * len(ids))
             cursor = await driver.execute(
