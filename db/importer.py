@@ -672,6 +672,10 @@ async def import_paths(
             ctx.known[entity] = await _known_ids(conn, SPECS[entity].table)
         linked = await conn.execute(select(Employee.telegram_id, Employee.id).where(Employee.telegram_id.is_not(None)))
         ctx.telegram_ids = {telegram_id: employee for telegram_id, employee in linked}
+        if conn.dialect.name == "postgresql":
+            # the tables fill up during this transaction: a generic plan cached for the prepared
+            # "id IN (…)" lookups while a table was empty would scan it for every later batch
+            await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
         seen = SeenIds(conn)
         await seen.start()
         per_entity = {e: sum(1 for s in sources if s.entity == e) for e in given}
