@@ -1,0 +1,108 @@
+"""The business rules of kpibot, one module per domain. Pure: plain dataclasses in, plain dataclasses out,
+no I/O, no aiogram, no SQLAlchemy. Every amount of money is an ``int`` number of kopecks, every percent a
+``Decimal``; there is no float anywhere. This is the package to read first.
+
+- ``months``: the billing month.
+- ``collection``: KPI1, tiers, allocation, debt, the plan to the next tier (``docs/collection.md``).
+- ``discipline``: the control checks on calls, meetings and documents (``docs/discipline.md``).
+
+Importing from ``bot.rules`` keeps working for every public name.
+"""
+
+from __future__ import annotations
+
+from bot.rules.collection import (
+    DEFAULT_TIERS,
+    Collection,
+    ContractLedger,
+    ContractPosition,
+    ContractTerms,
+    GapPlan,
+    PaymentRecord,
+    Tier,
+    allocate,
+    amount_to_reach,
+    collection_for,
+    collection_of_totals,
+    collection_percent,
+    parse_tiers,
+    percent_hundredths,
+    plan_to_reach,
+    position,
+    reached_tier,
+    reaches,
+    summarize,
+)
+from bot.rules.discipline import (
+    MISSED_DISPOSITIONS,
+    RULE_ORDER,
+    Activity,
+    Finding,
+    Paper,
+    Period,
+    PhoneCall,
+    Rule,
+    Thresholds,
+    abnormal_durations,
+    counts_by_rule,
+    day_period,
+    discipline,
+    every_day,
+    missed_not_returned,
+    no_contact,
+    no_follow_up,
+    not_done,
+    originals_missing,
+    phone_key,
+)
+from bot.rules.months import (
+    Kopecks,
+    Month,
+    months_between,
+)
+
+__all__ = [
+    "DEFAULT_TIERS",
+    "MISSED_DISPOSITIONS",
+    "RULE_ORDER",
+    "Activity",
+    "Collection",
+    "ContractLedger",
+    "ContractPosition",
+    "ContractTerms",
+    "Finding",
+    "GapPlan",
+    "Kopecks",
+    "Month",
+    "Paper",
+    "PaymentRecord",
+    "Period",
+    "PhoneCall",
+    "Rule",
+    "Thresholds",
+    "Tier",
+    "abnormal_durations",
+    "allocate",
+    "amount_to_reach",
+    "collection_for",
+    "collection_of_totals",
+    "collection_percent",
+    "counts_by_rule",
+    "day_period",
+    "discipline",
+    "every_day",
+    "missed_not_returned",
+    "months_between",
+    "no_contact",
+    "no_follow_up",
+    "not_done",
+    "originals_missing",
+    "parse_tiers",
+    "percent_hundredths",
+    "phone_key",
+    "plan_to_reach",
+    "position",
+    "reached_tier",
+    "reaches",
+    "summarize",
+]
