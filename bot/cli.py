@@ -23,9 +23,9 @@ from bot.rules import Month
 from bot.settings import ConfigError, Settings, load_settings
 from db import queries
 from db.importer import FULL_ENTITIES, MAX_PRINTED_PROBLEMS, ImportFailed, import_paths
+from db.importer.sources import Source
 from db.migrate import upgrade
 from db.session import SessionPool, create_engine, create_session_pool
-from db.sources import Source
 
 log = logging.getLogger("kpibot")
 

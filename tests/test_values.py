@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.rules import Month
-from db import values as v
+from db.importer import values as v
 
 MSK = ZoneInfo("Europe/Moscow")
 

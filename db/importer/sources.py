@@ -8,58 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from db.values import Cell
-
-ENTITIES = ("employees", "contracts", "payments", "interactions", "documents", "pbx")
-
-# Normalized file or sheet names (see ``normalize``) for each entity.
-ENTITY_NAMES: dict[str, tuple[str, ...]] = {
-    "employees": ("employees", "сотрудники", "пользователи", "менеджеры"),
-    "contracts": ("contracts", "договоры", "договора", "договоры сопровождения"),
-    "payments": ("payments", "оплаты", "платежи", "поступления"),
-    "interactions": ("interactions", "взаимодействия", "звонки и встречи", "события"),
-    "documents": ("documents", "документы", "реализации"),
-    "pbx": ("master", "cdr", "pbx"),
-}
-
-# Asterisk cdr_csv columns, in order; uniqueid/userfield with loguniqueid/loguserfield, and
-# peeraccount/linkedid/sequence with newcdrcolumns.
-CDR_BASE = (
-    "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
-    "start", "answer", "end", "duration", "billsec", "disposition", "amaflags",
-)  # fmt: skip
-CDR_SHAPES = {
-    16: CDR_BASE,
-    17: (*CDR_BASE, "uniqueid"),
-    18: (*CDR_BASE, "uniqueid", "userfield"),
-    19: (*CDR_BASE, "peeraccount", "linkedid", "sequence"),
-    20: (*CDR_BASE, "uniqueid", "peeraccount", "linkedid", "sequence"),
-    21: (*CDR_BASE, "uniqueid", "userfield", "peeraccount", "linkedid", "sequence"),
-}
-
-
-def normalize(name: str) -> str:
-    """Lower case, ``ё`` as ``е``, only letters and digits: ``"Срок (мес.)"`` → ``"срокмес"``."""
-    return re.sub(r"[^0-9a-zа-я]", "", name.lower().replace("ё", "е"))
-
-
-_ENTITY_BY_NAME = {normalize(alias): entity for entity, names in ENTITY_NAMES.items() for alias in names}
-
-
-def entity_of(name: str) -> str | None:
-    """Which entity a file stem or sheet name holds, or ``None``."""
-    key = normalize(name)
-    if key in _ENTITY_BY_NAME:
-        return _ENTITY_BY_NAME[key]
-    for alias, entity in _ENTITY_BY_NAME.items():
-        if key.startswith(alias):  # contracts_2019-02.csv, Master-2019.csv
-            return entity
-    return None
+from db.importer.values import Cell
+from db.importer.vocabulary import ENTITIES, entity_of
 
 
 class SourceError(Exception):
