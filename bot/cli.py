@@ -89,6 +89,7 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 [Path(p) for p in args.paths],
                 zone=settings.zone,
                 now=utc_now(),
+                pbx_zone=settings.pbx_zone,
                 full=args.full or (),
                 progress=_progress_factory(),
             )

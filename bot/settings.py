@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///kpibot.db"
     telegram_api_url: str | None = None
     timezone: str = "Europe/Moscow"
+    pbx_timezone: str | None = None  # the zone of the PBX's CDR times; None: TIMEZONE
     digest_time: time = time(9, 0)
     kpi_tiers: Annotated[tuple[Tier, ...], NoDecode] = DEFAULT_TIERS
     log_level: str = "INFO"
@@ -90,6 +91,18 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone '{value}' (e.g. Europe/Moscow)") from None
+        return value
+
+    @field_validator("pbx_timezone", mode="before")
+    @classmethod
+    def _pbx_timezone(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        value = str(value).strip()
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}' (e.g. UTC when cdr.conf has usegmtime=yes)") from None
         return value
 
     @field_validator("digest_time", mode="before")
@@ -161,6 +174,11 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def pbx_zone(self) -> ZoneInfo:
+        """The zone the PBX writes its CDR times in (``PBX_TIMEZONE``, default ``TIMEZONE``)."""
+        return ZoneInfo(self.pbx_timezone) if self.pbx_timezone else self.zone
 
     def token(self) -> str:
         if self.bot_token is None or not self.bot_token.get_secret_value().strip():

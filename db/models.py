@@ -147,6 +147,12 @@ class PbxCall(Base):
     dstchannel: Mapped[str] = mapped_column(String(200), default="")
     direction: Mapped[str] = mapped_column(String(8))  # in | out | internal | external
     employee_id: Mapped[str | None] = mapped_column(ForeignKey("employees.id"))
+    # The legs of one call share ``uniqueid`` (ring groups, transfers) or ``linkedid`` (queues'
+    # Local channels, newer shapes); ``lastapp`` tells a person (Dial, Queue with an agent) from an
+    # application (VoiceMail, Playback, an IVR). Empty when the shape does not carry them.
+    uniqueid: Mapped[str] = mapped_column(String(150), default="", server_default="")
+    linkedid: Mapped[str] = mapped_column(String(150), default="", server_default="")
+    lastapp: Mapped[str] = mapped_column(String(80), default="", server_default="")
 
 
 class Invite(Base):

@@ -10,7 +10,7 @@ import enum
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -19,19 +19,29 @@ from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import local_moment
 from bot.rules import (
     Activity,
     Collection,
     ContractPosition,
     ContractTerms,
+    Discipline,
+    Finding,
     Month,
     Paper,
     PaymentRecord,
+    Period,
     PhoneCall,
+    Rule,
+    Thresholds,
     Tier,
     collection_for,
     collection_of_totals,
+    discipline,
+    discipline_summary,
+    period_of,
 )
+from bot.rules.discipline import TREND_DAYS
 from db.models import (
     Client,
     CollectionCache,
@@ -516,24 +526,35 @@ async def activities_since(session: AsyncSession, since: datetime) -> list[Activ
 
 
 async def phone_calls_between(session: AsyncSession, since: datetime, until: datetime) -> list[PhoneCall]:
-    """PBX records from ``since`` to ``until`` (local), internal calls left out. The other party's
-    number is ``src`` of an incoming (or unmatched) call and ``dst`` of an outgoing one."""
+    """PBX legs from ``since`` to ``until`` (local, both inclusive), internal calls left out. The other
+    party's number is ``src`` of an incoming (or unmatched) leg and ``dst`` of an outgoing one."""
     statement = select(PbxCall).where(
         PbxCall.started_at >= since, PbxCall.started_at <= until, PbxCall.direction != "internal"
     )
     return [
         PhoneCall(c.id, c.employee_id or "", c.direction, c.started_at, c.disposition, c.billsec,
-                  c.dst if c.direction == "out" else c.src)
-        for c in (await session.execute(statement)).scalars()
+                  c.dst if c.direction == "out" else c.src, c.dstchannel, c.lastapp, c.uniqueid, c.linkedid,
+                  c.ended_at)
+        for c in (await session.execute(statement.order_by(PbxCall.started_at, PbxCall.id))).scalars()
     ]  # fmt: skip
 
 
-async def papers_without_originals(session: AsyncSession, manager_ids: Sequence[str] | None = None) -> list[Paper]:
-    statement = select(Document).where(Document.original_received.is_(False))
+async def papers_without_originals(
+    session: AsyncSession, manager_ids: Sequence[str] | None = None, as_of_day: date | None = None
+) -> list[Paper]:
+    """Documents whose signed original is not back; with ``as_of_day``, as that day saw them: an
+    original received after it (``received_on``) was not back yet, and documents dated after it
+    did not exist."""
+    waiting = Document.original_received.is_(False)
+    if as_of_day is not None:
+        waiting = or_(waiting, Document.received_on > as_of_day)
+    statement = select(Document).where(waiting)
+    if as_of_day is not None:
+        statement = statement.where(Document.doc_date <= as_of_day)
     if manager_ids is not None:
         statement = statement.where(Document.manager_id.in_(list(manager_ids)))
     return [
-        Paper(d.id, d.manager_id, d.client_name, d.kind, d.number, d.doc_date, d.amount, d.original_received)
+        Paper(d.id, d.manager_id, d.client_name, d.kind, d.number, d.doc_date, d.amount, False)
         for d in (await session.execute(statement.order_by(Document.doc_date, Document.id))).scalars()
     ]
 
@@ -562,3 +583,68 @@ async def findings_between(
         )
         rows.extend((await session.execute(statement)).scalars())
     return sorted(rows, key=lambda r: (r.day, r.at, r.id))
+
+
+def as_finding(row: FindingRow) -> Finding:
+    """A stored finding as the rules' record."""
+    return Finding(Rule(row.rule), row.manager_id, row.subject_id, row.at, row.client, row.contact, row.value,
+                   row.source, row.escalate)  # fmt: skip
+
+
+async def ensure_findings(
+    session: AsyncSession,
+    day: date,
+    *,
+    previous_working_day: date | None,
+    digest_time: time,
+    limits: Thresholds,
+    computed_at: datetime | None = None,
+) -> Period:
+    """Compute and store the findings of digest day ``day`` unless they are stored and no import came
+    since; return the day's period (``bot.rules.period_of``: from ``previous_working_day`` to ``day``).
+
+    The findings are ``bot.rules.discipline`` as of ``day`` at ``digest_time`` (local): whatever
+    happened after that moment is left out, so a replay of a past morning finds what it found.
+    ``computed_at`` (UTC, naive; default the real time, as imports are stamped) is compared with the
+    next import's time. Only managers' findings are stored."""
+    period = period_of(day, previous_working_day)
+    as_of = local_moment(day, digest_time)
+    computed_at = computed_at or datetime.now(UTC).replace(tzinfo=None)
+    run = await finding_run(session, day)
+    last_import = await last_import_at(session)
+    if run is not None and (last_import is None or last_import <= run.computed_at):
+        return period
+    since = period.start - timedelta(minutes=limits.call_match_minutes)  # a 1C/PBX pair across the start
+    activities = await activities_since(session, since)
+    calls = await phone_calls_between(session, since, as_of)
+    papers = await papers_without_originals(session, as_of_day=day)
+    managers = {e.id for e in await list_employees(session) if e.role == "manager"}
+    findings = [
+        f for f in discipline(activities, calls, papers, period, day, as_of, limits) if f.manager_id in managers
+    ]
+    if run is not None:
+        await session.execute(delete(FindingRow).where(FindingRow.day == day))
+        run.computed_at = computed_at
+    else:
+        await session.execute(insert_ignoring_duplicates(session, FindingRun).values(day=day, computed_at=computed_at))
+    rows = [
+        {"manager_id": f.manager_id, "day": day, "rule": f.rule.value, "subject_id": f.subject_id[:160], "at": f.at,
+         "client": f.client[:300], "contact": f.contact[:300], "value": f.value, "source": f.source,
+         "escalate": f.escalate}
+        for f in findings
+    ]  # fmt: skip
+    for start in range(0, len(rows), 500):
+        await session.execute(insert_ignoring_duplicates(session, FindingRow), rows[start : start + 500])
+    return period
+
+
+async def discipline_of(
+    session: AsyncSession, manager_ids: Sequence[str], day: date, week_days: Sequence[date]
+) -> dict[str, Discipline]:
+    """Each manager's discipline summary for ``day`` from the stored findings (reads only; the
+    findings are stored by ``ensure_findings``). ``week_days``: ``bot.rules.working_week(day)``."""
+    rows = await findings_between(session, manager_ids, day - timedelta(days=2 * TREND_DAYS - 1), day)
+    by_manager: dict[str, list[tuple[date, Finding]]] = {m: [] for m in manager_ids}
+    for row in rows:
+        by_manager.setdefault(row.manager_id, []).append((row.day, as_finding(row)))
+    return {m: discipline_summary(by_manager[m], day, week_days) for m in manager_ids}

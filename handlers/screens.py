@@ -28,12 +28,11 @@ from bot.keyboards import (
     page_slice,
     pager,
 )
-from bot.rules import RULE_ORDER, Collection, Month, Rule, allocate, months_between, position
+from bot.rules import RULE_ORDER, Collection, Month, Rule, allocate, months_between, position, working_week
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
 from jobs.digests import below_first_tier, column, local_time, totals_of_team, worst_first
-from jobs.discipline import as_finding, discipline_of, ensure_findings
 
 TEAM_PAGE = 20
 CARD_MONTHS = 6
@@ -237,8 +236,9 @@ async def team_screen(
     shown, page, pages = page_slice(ordered, page, TEAM_PAGE)
     team = None
     if month == Month.of(today) and await queries.has_discipline_data(session):
-        await ensure_findings(session, today, settings, datetime.combine(today, settings.digest_time))
-        team = await discipline_of(session, [mid for _, mid, _ in shown], today, settings)
+        await _ensure_findings(session, today, settings)
+        week = working_week(today, settings.calendar.previous_working_day)
+        team = await queries.discipline_of(session, [mid for _, mid, _ in shown], today, week)
     rows = [texts.team_line(name, c, below_first_tier(c, settings.kpi_tiers), column(team, mid))
             for name, mid, c in shown]  # fmt: skip
     title = f"Команда «{viewer.team}»" if viewer.role == "supervisor" else "Все команды"
@@ -250,6 +250,17 @@ async def team_screen(
 
 
 # --- /calls and /docs --------------------------------------------------------------------------------------
+
+
+async def _ensure_findings(session: AsyncSession, today: date, settings: Settings) -> None:
+    """Today's findings, as of today's digest moment (computed once; again after an import)."""
+    await queries.ensure_findings(
+        session,
+        today,
+        previous_working_day=settings.calendar.previous_working_day(today),
+        digest_time=settings.digest_time,
+        limits=settings.thresholds,
+    )
 
 
 async def calls_screen(
@@ -265,12 +276,12 @@ async def calls_screen(
     managers = await queries.managers_in_scope(session, viewer)
     names = {m.id: m.name for m in managers}
     if await queries.has_discipline_data(session):
-        await ensure_findings(session, today, settings, now)
+        await _ensure_findings(session, today, settings)
     rows = await queries.findings_between(session, list(names), period.first_day, period.last_day)
     seen: set[tuple[str, str]] = set()
     findings = []
     for row in rows:
-        finding = as_finding(row)
+        finding = queries.as_finding(row)
         key = (row.rule, row.subject_id)
         if finding.rule is Rule.ORIGINALS or key in seen:
             continue

@@ -6,18 +6,30 @@ No aiogram here: ``kpibot digest`` and ``kpibot demo`` print digests without pay
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.rules import RULE_ORDER, Collection, ContractPosition, Month, Rule, Tier, collection_of_totals, summarize
+from bot.clock import maybe_local_of_utc
+from bot.rules import (
+    RULE_ORDER,
+    Collection,
+    ContractPosition,
+    Discipline,
+    Month,
+    Period,
+    Rule,
+    Tier,
+    collection_of_totals,
+    summarize,
+    working_week,
+)
 from bot.settings import Settings
 from db import queries
 from db.models import DailyFigure, Employee
-from jobs.discipline import Discipline, discipline_of, ensure_findings, period_of
 
 
 @dataclass(frozen=True)
@@ -43,10 +55,8 @@ class Morning:
 
 
 def local_time(moment_utc: datetime | None, zone: ZoneInfo) -> datetime | None:
-    """A naive UTC timestamp from the database as naive local time in ``zone``."""
-    if moment_utc is None:
-        return None
-    return moment_utc.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
+    """A naive UTC timestamp from the database as naive local time in ``zone`` (``bot.clock``)."""
+    return maybe_local_of_utc(moment_utc, zone)
 
 
 def is_stale(imported_at: datetime | None, previous_working_day: date | None) -> bool:
@@ -95,15 +105,28 @@ def change_since(collection: Collection, previous: DailyFigure | None) -> Decima
 
 
 async def morning(session: AsyncSession, today: date, settings: Settings, now: datetime | None = None) -> Morning:
-    """``now`` (local) defaults to the digest time of ``today``, so a replayed day reads the same."""
+    """What ``today``'s digests share. Discipline is as of ``today``'s digest moment (``DIGEST_TIME``),
+    whatever ``now`` is, so a replayed day (``kpibot digest --date``) reads what that morning read."""
     imported_at = local_time(await queries.last_import_at(session), settings.zone)
     stale = is_stale(imported_at, settings.calendar.previous_working_day(today))
     context = Morning(today, imported_at, stale, await queries.previous_figures(session, today))
     if await queries.has_discipline_data(session):
-        await ensure_findings(session, today, settings, now or datetime.combine(today, settings.digest_time))
+        period = await store_findings(session, today, settings)
         context.discipline = {}
-        context.since = period_of(today, settings).start.date()
+        context.since = period.start.date()
     return context
+
+
+async def store_findings(session: AsyncSession, day: date, settings: Settings) -> Period:
+    """Compute and store ``day``'s discipline findings unless stored and no import came since: its
+    period (from the previous working day), as of its digest moment. Returns the period."""
+    return await queries.ensure_findings(
+        session,
+        day,
+        previous_working_day=settings.calendar.previous_working_day(day),
+        digest_time=settings.digest_time,
+        limits=settings.thresholds,
+    )
 
 
 async def discipline_for(
@@ -113,7 +136,8 @@ async def discipline_for(
         return None
     missing = [m for m in manager_ids if m not in context.discipline]
     if missing:
-        context.discipline.update(await discipline_of(session, missing, context.today, settings))
+        week = working_week(context.today, settings.calendar.previous_working_day)
+        context.discipline.update(await queries.discipline_of(session, missing, context.today, week))
     return {m: context.discipline[m] for m in manager_ids}
 
 

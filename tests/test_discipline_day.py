@@ -4,8 +4,9 @@ and the supervisor's column and escalations, each equal to what the rules give b
 
 The day: the digest of Tuesday 26.02.2019 reports Monday 25.02. Аракелян (m1, extension 101):
 - i4, a call planned for 11:00, neither done nor cancelled                       → not done
-- PBX: an answered incoming call from +7 903 555-00-00, 3 billed seconds         → abnormal duration
-  (i1, typed into 1C as 12 s, is not checked: m1's PBX records are the measure)
+- PBX: an answered incoming call from +7 903 555-00-00 at 09:30, 3 billed seconds → abnormal duration
+- i1, a call typed into 1C as 12 s at 10:00: no PBX call of 101 within 5 minutes, so
+  its typed duration is judged                                                  → abnormal duration
 - i3, a meeting done at 15:00 with no contact person                             → no contact
 - i5, a call done at 16:00 with nothing planned after it                         → no follow-up
   (i1 is followed by i2, planned for 27.02)
@@ -111,7 +112,7 @@ async def test_the_managers_digest_counts_each_rule(day: World) -> None:
     assert (
         "🧭 <b>Дисциплина</b> с 25.02.2019:\n"
         "• не выполнены в срок — 1\n"
-        "• звонки аномальной длины — 1\n"
+        "• звонки аномальной длины — 2\n"
         "• без контактного лица — 1\n"
         "• без следующего шага — 1\n"
         "• пропущенные без перезвона — 1\n"
@@ -126,21 +127,22 @@ async def test_the_managers_digest_counts_each_rule(day: World) -> None:
 async def test_calls_lists_each_finding_with_time_client_contact_and_what_is_wrong(day: World) -> None:
     sent = await day.user(M1_CHAT).send("/calls")
     (text,) = texts_of(sent)
-    assert text.startswith("<b>Ваши звонки и встречи</b> — с 25.02.2019: 5 замечаний")
+    assert text.startswith("<b>Ваши звонки и встречи</b> — с 25.02.2019: 6 замечаний")
     assert (
         "<b>Не выполнены в срок</b> (1)\n"
         "1. 25.02 11:00 · ИП Смирнов · Смирнов А. — запланировано, не выполнено и не отменено\n"
-        "\n<b>Звонки аномальной длины</b> (1)\n"
+        "\n<b>Звонки аномальной длины</b> (2)\n"
         "2. 25.02 09:30 · +79035550000 — длительность 3 с (по АТС)\n"
+        "3. 25.02 10:00 · ООО «Ромашка» · Иванов И. — длительность 12 с\n"
         "\n<b>Без контактного лица</b> (1)\n"
-        "3. 25.02 15:00 · ИП Смирнов — не указано контактное лицо\n"
+        "4. 25.02 15:00 · ИП Смирнов — не указано контактное лицо\n"
         "\n<b>Без следующего шага</b> (1)\n"
-        "4. 25.02 16:00 · АО «Вектор» · Сидорова Е. — не запланирован следующий контакт\n"
+        "5. 25.02 16:00 · АО «Вектор» · Сидорова Е. — не запланирован следующий контакт\n"
         "\n<b>Пропущенные без перезвона</b> (1)\n"
-        "5. 25.02 12:00 · +79161234567 — пропущенный, не перезвонили за 4 ч"
+        "6. 25.02 12:00 · +79161234567 — пропущенный, не перезвонили за 4 ч"
     ) in text
     week = texts_of(await day.user(M1_CHAT).send("/calls неделя"))[0]
-    assert ": 5 замечаний" in week
+    assert ": 6 замечаний" in week
     assert "Замечаний нет" in texts_of(await day.user(M1_CHAT).send("/calls 22.02.2019"))[0]
     assert texts_of(await day.user(M1_CHAT).send("/calls вчерашний день"))[0].startswith("Не понял")
 
@@ -160,21 +162,21 @@ async def test_docs_lists_the_originals_oldest_first(day: World) -> None:
 
 async def test_the_supervisor_sees_the_column_and_the_escalation(day: World) -> None:
     text = await digest_of(day, "s1")
-    assert "Аракелян Наринэ: " in text and "замечаний 7, за неделю 5 ↑" in text
+    assert "Аракелян Наринэ: " in text and "замечаний 8, за неделю 6 ↑" in text
     assert "Петров" not in text  # another team
     assert "🚨 <b>Эскалации</b>\n• Аракелян Наринэ: оригиналы старше 30 дней — 1 (самому старому 37 дней)" in text
     (team,) = texts_of(await day.user(S1_CHAT).send("/team"))
-    assert "замечаний 7, за неделю 5 ↑" in team
+    assert "замечаний 8, за неделю 6 ↑" in team
     (calls,) = texts_of(await day.user(S1_CHAT).send("/calls"))
     assert "(Аракелян Наринэ)" not in calls  # one manager in scope: no names needed
     pressed = await day.user(M1_CHAT).press(CallsView(period="w", page=0).pack())
-    assert ": 5 замечаний" in texts_of(pressed)[0]
+    assert ": 6 замечаний" in texts_of(pressed)[0]
 
 
 async def test_a_rule_broken_every_working_day_of_a_week_is_escalated(
     pool: SessionPool, settings: Settings, tmp_path: Path
 ) -> None:
-    from jobs.discipline import ensure_findings
+    from jobs.digests import store_findings
 
     folder = day_exports(tmp_path / "exports", 16)
     days = [date(2019, 2, d) for d in (18, 19, 20, 21, 22)]  # 23.02 (Saturday) is a holiday, then Monday
@@ -187,7 +189,7 @@ async def test_a_rule_broken_every_working_day_of_a_week_is_escalated(
     await import_paths(pool, [folder], zone=MSK, now=datetime(2019, 2, 18, 3, 0))
     async with pool() as session, session.begin():
         for digest_day in [*days[1:], date(2019, 2, 25)]:  # each digest reports the day before
-            await ensure_findings(session, digest_day, settings, datetime.combine(digest_day, settings.digest_time))
+            await store_findings(session, digest_day, settings)
     async with pool() as session:
         monday = date(2019, 2, 25)
         context = await morning(session, monday, settings, datetime(2019, 2, 25, 9, 0))

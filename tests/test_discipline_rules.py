@@ -43,8 +43,10 @@ def call(id: str = "i1", *, seconds: int | None = 60, contact: str = "Петро
 
 
 def pbx(id: str, *, at: datetime = FRIDAY, direction: str = "in", disposition: str = "ANSWERED", billsec: int = 60,
-        number: str = "+7 916 123-45-67", employee: str = "m1") -> PhoneCall:  # fmt: skip
-    return PhoneCall(id, employee, direction, at, disposition, billsec, number)
+        number: str = "+7 916 123-45-67", employee: str = "m1", dstchannel: str = "SIP/101-00000001",
+        lastapp: str = "Dial") -> PhoneCall:  # fmt: skip
+    """One leg, bridged to a phone (``dstchannel``) by Dial unless told otherwise."""
+    return PhoneCall(id, employee, direction, at, disposition, billsec, number, dstchannel, lastapp)
 
 
 # --- 1. planned but not done ---------------------------------------------------------------------------
@@ -71,18 +73,21 @@ def test_call_duration_boundaries_19_20_1800_1801() -> None:
     assert [(f.subject_id, f.value) for f in found] == [("s19", 19), ("s1801", 1801)]
 
 
-def test_pbx_billed_seconds_count_and_replace_the_typed_durations() -> None:
-    activities = [call("typed", seconds=5)]  # typed into 1C; the PBX measured the manager's calls
+def test_pbx_billed_seconds_judge_the_pbx_calls_and_an_unmatched_typed_call_keeps_its_own() -> None:
+    hour = timedelta(hours=1)
+    activities = [call("typed", seconds=5, at=FRIDAY + 5 * hour)]  # typed into 1C; no PBX call near 15:00
     calls = [
         pbx("hung-up", billsec=3),
-        pbx("fine", billsec=20),
-        pbx("long", billsec=1801, direction="out"),
-        pbx("missed", billsec=0, disposition="NO ANSWER"),  # not a conversation
+        pbx("fine", billsec=20, at=FRIDAY + hour, number="1"),
+        pbx("long", billsec=1801, direction="out", at=FRIDAY + 2 * hour),
+        pbx("missed", billsec=0, disposition="NO ANSWER", at=FRIDAY + 3 * hour, number="2"),  # not a conversation
     ]
     found = abnormal_durations(activities, calls, PERIOD, LIMITS)
-    assert [(f.subject_id, f.value, f.source) for f in found] == [("hung-up", 3, "pbx"), ("long", 1801, "pbx")]
+    assert [(f.subject_id, f.value, f.source) for f in found] == [
+        ("typed", 5, "1c"), ("hung-up", 3, "pbx"), ("long", 1801, "pbx")
+    ]  # fmt: skip
     other = abnormal_durations([call("typed", seconds=5, manager="m2")], calls, PERIOD, LIMITS)
-    assert [f.subject_id for f in other] == ["hung-up", "long", "typed"]  # m2 has no PBX records
+    assert [f.subject_id for f in other] == ["typed", "hung-up", "long"]  # m2's call: m1's PBX calls are not it
 
 
 @given(st.integers(min_value=0, max_value=10_000))
@@ -148,6 +153,7 @@ def test_callback_within_four_hours_boundaries() -> None:
 
 
 def test_busy_and_failed_count_as_missed_but_congestion_and_outgoing_do_not() -> None:
+    """CONGESTION: the PBX found no way to the phone, so no manager's phone rang."""
     calls = [
         pbx("busy", disposition="BUSY", billsec=0, number="1"),
         pbx("failed", disposition="FAILED", billsec=0, number="2"),

@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table
 
+from bot.clock import office_wall_time
 from db.importer import values as v
 from db.importer.report import Problem
 from db.importer.sources import Source
 from db.importer.vocabulary import (
+    CDR_KEY_PREFIX,
     CDR_SHAPES,
     DIRECTIONS,
     DISPOSITIONS,
@@ -76,11 +78,12 @@ class Row:
 
 @dataclass
 class Context:
-    zone: ZoneInfo
+    zone: ZoneInfo  # the office's: 1C's times are read in it, and the PBX's are converted to it
     known: dict[str, set[str]] = field(default_factory=dict)  # ids existing or imported, by entity
     extensions: dict[str, str] = field(default_factory=dict)  # phone_ext → employee id
     clients: dict[str, str] = field(default_factory=dict)  # client id → name, as imported now
     telegram_ids: dict[int, str] = field(default_factory=dict)  # telegram id → employee id
+    pbx_zone: ZoneInfo | None = None  # the zone the PBX writes its times in (PBX_TIMEZONE); None: ``zone``
 
 
 def _reference(row: Row, ctx: Context, column: str, value: str | None, entity: str, what: str) -> None:
@@ -194,9 +197,28 @@ def _channel_ext(channel: str) -> str:
     return found.group(1) if found else ""
 
 
+def cdr_key(cells: dict[str, v.Cell]) -> str:
+    """The key of one CDR record: a digest of every field it has, in its shape's order.
+
+    Asterisk writes one record per leg, and the legs of a ring group (``Dial(SIP/101&SIP/102)``),
+    a queue (``Local/…@from-queue``) or a transfer share ``uniqueid`` (and ``linkedid``), so no
+    field is a key by itself; the whole record is unique per leg and the same on every re-import,
+    and a record repeated in a rotated copy (``Master_20261127.csv``) has the same key, so it is one
+    row. For the 16-field shape this is the key kpibot always used.
+    """
+    shape = CDR_SHAPES[len(cells)] if len(cells) in CDR_SHAPES else tuple(cells)
+    raw = "\x1f".join(v.text(cells.get(name)) for name in shape)
+    return CDR_KEY_PREFIX + hashlib.sha1(raw.encode()).hexdigest()[:32]
+
+
 def pbx_row(row: Row, ctx: Context) -> dict[str, Any]:
+    """One CDR record (one leg of a call). Times are read in the PBX's zone (``PBX_TIMEZONE``) and
+    stored as the office's local time; the employee is found by extension in ``src``/``dst`` or in
+    the channel names."""
+    written_in = ctx.pbx_zone or ctx.zone
+
     def at(c: v.Cell) -> datetime:
-        return v.moment(c, ctx.zone)
+        return office_wall_time(v.moment(c, written_in), written_in, ctx.zone)
 
     src, dst = row.get("src") or "", row.get("dst") or ""
     channel, dstchannel = row.get("channel") or "", row.get("dstchannel") or ""
@@ -209,8 +231,13 @@ def pbx_row(row: Row, ctx: Context) -> dict[str, Any]:
         "disposition": row.get("disposition", lambda c: v.choice(c, {d.lower(): d for d in DISPOSITIONS}),
                                required=True),
         "src": src, "dst": dst, "clid": row.get("clid") or "", "channel": channel, "dstchannel": dstchannel,
+        "uniqueid": (row.get("uniqueid") or "")[:150], "linkedid": (row.get("linkedid") or "")[:150],
+        "lastapp": (row.get("lastapp") or "")[:80],
     }  # fmt: skip
-    caller = ctx.extensions.get(src) or ctx.extensions.get(_channel_ext(channel))
+    # A queue rings its agent through a Local channel pair: the second half (``Local/101@from-queue-…;2``)
+    # is the PBX calling 101 on the caller's behalf, not 101 calling, so a Local channel names no caller.
+    from_phone = "" if channel.lower().startswith("local/") else _channel_ext(channel)
+    caller = ctx.extensions.get(src) or ctx.extensions.get(from_phone)
     callee = ctx.extensions.get(dst) or ctx.extensions.get(_channel_ext(dstchannel))
     if caller and callee:
         values["direction"], values["employee_id"] = "internal", callee
@@ -220,13 +247,7 @@ def pbx_row(row: Row, ctx: Context) -> dict[str, Any]:
         values["direction"], values["employee_id"] = "out", caller
     else:
         values["direction"], values["employee_id"] = "external", None
-    uniqueid = row.get("uniqueid")
-    if uniqueid:
-        sequence = row.get("sequence")
-        values["id"] = f"{uniqueid}#{sequence}" if sequence else uniqueid
-    else:  # the 16-column shape has no id: a stable digest of the record stands in
-        raw = "\x1f".join(v.text(row.cells.get(name)) for name in CDR_SHAPES[16])
-        values["id"] = "cdr-" + hashlib.sha1(raw.encode()).hexdigest()[:32]
+    values["id"] = cdr_key(row.cells)
     return values
 
 

@@ -80,13 +80,16 @@ async def import_paths(
     *,
     zone: ZoneInfo,
     now: datetime,
+    pbx_zone: ZoneInfo | None = None,
     full: Iterable[str] = (),
     progress: Callable[[Source], Progress | None] | None = None,
     reread: bool = False,
 ) -> ImportReport:
     """Import files and folders in one transaction; raise :class:`ImportFailed` on any problem.
 
-    ``now`` (UTC, naive) is recorded as the time the 1C data was refreshed. A file byte-identical to
+    ``now`` (UTC, naive) is recorded as the time the 1C data was refreshed. ``zone`` is the office's
+    (1C's times are local to it); ``pbx_zone`` the zone the PBX writes its CDR times in
+    (``PBX_TIMEZONE``, default ``zone``), converted to ``zone`` on import. A file byte-identical to
     its entity's last imported file is not read again (unless ``reread`` or ``--full``).
     """
     full = tuple(dict.fromkeys(full))
@@ -109,7 +112,7 @@ async def import_paths(
     counts = {s.entity: Counts() for s in sources}
     async with pool() as session, session.begin():
         conn = await session.connection()
-        ctx = Context(zone=zone)
+        ctx = Context(zone=zone, pbx_zone=pbx_zone)
         for entity in ("employees", "contracts"):
             ctx.known[entity] = await known_ids(conn, SPECS[entity].table)
         linked = await conn.execute(select(Employee.telegram_id, Employee.id).where(Employee.telegram_id.is_not(None)))

@@ -31,6 +31,7 @@ CDR_SHAPES = {
     20: (*CDR_BASE, "uniqueid", "peeraccount", "linkedid", "sequence"),
     21: (*CDR_BASE, "uniqueid", "userfield", "peeraccount", "linkedid", "sequence"),
 }
+CDR_KEY_PREFIX = "cdr-"  # a PBX row's key: this and a digest of the record (``rows.cdr_key``)
 
 
 def normalize(name: str) -> str:
@@ -129,6 +130,7 @@ STATUSES = {
     "cancelled": "cancelled", "canceled": "cancelled", "отменено": "cancelled", "отменен": "cancelled",
     "отменена": "cancelled",
 }  # fmt: skip
+# What Asterisk writes in ``disposition``; ANSWERED may come with billsec 0 (see docs/discipline.md).
 DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION")
 
 

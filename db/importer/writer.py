@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.importer.report import Counts, Problem
 from db.importer.rows import SPECS, Context, Row
 from db.importer.sources import Source
+from db.importer.vocabulary import CDR_KEY_PREFIX
 from db.models import (
     Client,
     ImportedFile,
+    PbxCall,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -28,6 +30,9 @@ from db.models import (
 # Columns whose empty value in a file keeps what the database has: a Telegram account linked through
 # an invitation must survive the next employees.csv without a telegram_id column.
 KEEP_WHEN_EMPTY = {"employees": ("telegram_id",)}
+
+# Entities keyed by a digest of the whole record: the same id twice is the same record, not a clash.
+CONTENT_KEYED = frozenset({"pbx"})
 
 
 async def upsert(
@@ -107,11 +112,15 @@ class SeenIds:
         await self.conn.exec_driver_sql("DROP TABLE IF EXISTS kpibot_import_seen")
 
     async def check(self, entity: str, pending: list[tuple[str, Row]]) -> None:
-        """Record the ids; a row whose id came earlier in the import gets a problem."""
+        """Record the ids; a row whose id came earlier in the import gets a problem, except a PBX
+        record: its id is a digest of the whole record, so a repeat is the same record (``Master.csv``
+        beside its rotated copy), one row that ``flush`` writes once."""
+        repeat_is_same_row = entity in CONTENT_KEYED
         first: dict[str, Row] = {}
         for row_id, row in pending:
             if row_id in first:
-                row.problem("id", row_id, "duplicate id: this id appears earlier in the import")
+                if not repeat_is_same_row:
+                    row.problem("id", row_id, "duplicate id: this id appears earlier in the import")
             else:
                 first[row_id] = row
         ids = list(first)
@@ -135,6 +144,8 @@ class SeenIds:
             await driver.executemany(
                 "INSERT OR IGNORE INTO kpibot_import_seen (entity, id) VALUES (?, ?)", [(entity, i) for i in ids]
             )
+        if repeat_is_same_row:
+            return
         for row_id in repeated:
             first[row_id].problem("id", row_id, "duplicate id: this id appears earlier in the import")
 
@@ -146,11 +157,27 @@ class SeenIds:
 
 
 async def flush(conn: AsyncConnection, entity: str, batch: list[dict[str, Any]], ctx: Context, counts: Counts) -> None:
+    if entity in CONTENT_KEYED:
+        batch = list({row["id"]: row for row in batch}.values())  # a repeated record is one row
+    if entity == "pbx":
+        await _drop_legacy_pbx_keys(conn, batch)
     if entity == "contracts":
         clients = {row["client_id"]: ctx.clients[row["client_id"]] for row in batch}
         await upsert(conn, Client.__table__, [{"id": k, "name": n} for k, n in clients.items()],  # type: ignore[arg-type]
                       Counts())  # fmt: skip
     await upsert(conn, SPECS[entity].table, batch, counts, KEEP_WHEN_EMPTY.get(entity, ()))
+
+
+async def _drop_legacy_pbx_keys(conn: AsyncConnection, batch: list[dict[str, Any]]) -> None:
+    """Before migration 0006 a PBX row with a ``uniqueid`` was keyed by it; its leg is now written
+    under its digest key (``rows.cdr_key``), so the old row goes (migration 0006 filled its
+    ``uniqueid``)."""
+    uniqueids = sorted({row["uniqueid"] for row in batch if row.get("uniqueid")})
+    for start in range(0, len(uniqueids), 500):
+        chunk = uniqueids[start : start + 500]
+        await conn.execute(
+            delete(PbxCall).where(PbxCall.uniqueid.in_(chunk), PbxCall.id.not_like(f"{CDR_KEY_PREFIX}%"))
+        )
 
 
 async def remove_absent(
