@@ -191,6 +191,26 @@ def test_a_conversation_counts_once_whatever_the_sources(kinds: list[tuple[str, 
     assert by_conversation == expected
 
 
+def test_the_worked_example_of_call_length() -> None:
+    """docs/discipline.md, "Call length from both sources"."""
+    at = datetime(2026, 11, 27)
+    activities = [
+        typed("i1", at=at.replace(hour=11), seconds=5),
+        typed("i2", at=at.replace(hour=12, minute=2), seconds=60),
+        typed("i3", at=at.replace(hour=15), seconds=10),
+    ]
+    calls = [
+        leg("p-12:00", at=at.replace(hour=12), billsec=8, number="79160000001"),
+        leg("p-15:04", at=at.replace(hour=15, minute=4), billsec=300, number="79160000002"),
+        leg("p-14:00", at=at.replace(hour=14), billsec=2400, direction="out", number="79160000003"),
+        leg("p-16:00", at=at.replace(hour=16), billsec=6, lastapp="VoiceMail", dstchannel="", number="79160000004"),
+    ]
+    found = abnormal_durations(activities, calls, PERIOD, LIMITS)
+    assert [(f.subject_id, f.value, f.source) for f in found] == [
+        ("i1", 5, "1c"), ("i2", 8, "pbx"), ("p-14:00", 2400, "pbx")
+    ]  # fmt: skip
+
+
 # --- as of a moment ----------------------------------------------------------------------------------------
 
 
