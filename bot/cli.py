@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot import texts
+from bot.clock import local_of_utc, local_stamp
 from bot.rules import Month
 from bot.settings import ConfigError, Settings, load_settings
 from db import queries
@@ -225,10 +226,6 @@ async def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def local_stamp(moment_utc: datetime, zone: Any) -> str:
-    return moment_utc.replace(tzinfo=UTC).astimezone(zone).strftime("%d.%m.%Y %H:%M")
-
-
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot import demo
 
@@ -259,7 +256,7 @@ async def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
                 raise CommandError(f"employee {employee.id} ({employee.name}) is not active")
             invite = await queries.create_invite(session, employee.id, utc_now())
         username = settings.bot_username or await _ask_username(settings)
-    expires = invite.expires_at.replace(tzinfo=UTC).astimezone(settings.zone)
+    expires = local_of_utc(invite.expires_at, settings.zone)
     print(f"Invitation for {employee.name} (id {employee.id}), single use, valid until {expires:%d.%m.%Y %H:%M}:")
     print(invite_link(username, invite.token))
     return 0
