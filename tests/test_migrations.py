@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.migrate import downgrade, upgrade
@@ -30,3 +30,28 @@ async def test_models_match_the_migrations(engine: AsyncEngine) -> None:
             lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata)
         )
     assert diff == []
+
+
+async def test_0006_keeps_old_pbx_rows_and_fills_their_uniqueid(engine: AsyncEngine) -> None:
+    """Rows keyed by ``uniqueid`` (or ``uniqueid#sequence``) before 0006 keep their data and get their
+    ``uniqueid``, so the rules group them and the next import replaces them by their legs."""
+    await upgrade(engine)
+    await downgrade(engine, "0004")
+    async with engine.begin() as conn:
+        for key in ("1550819700.26", "1550819700.27#3", "cdr-0123456789abcdef0123456789abcdef"):
+            await conn.execute(
+                text(
+                    "INSERT INTO pbx_calls (id, started_at, duration_s, billsec, disposition, src, dst, clid, channel,"
+                    " dstchannel, direction) VALUES (:id, '2019-02-22 10:15:00', 9, 0, 'NO ANSWER', '79161234567',"
+                    " '101', '', 'SIP/trunk-1', 'SIP/101-1', 'in')"
+                ),
+                {"id": key},
+            )
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT id, uniqueid, linkedid, lastapp FROM pbx_calls ORDER BY id"))).all()
+    assert [tuple(r) for r in rows] == [
+        ("1550819700.26", "1550819700.26", "", ""),
+        ("1550819700.27#3", "1550819700.27", "", ""),
+        ("cdr-0123456789abcdef0123456789abcdef", "", "", ""),
+    ]
