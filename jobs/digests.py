@@ -21,7 +21,6 @@ from bot.rules import (
     Discipline,
     Month,
     Period,
-    Rule,
     Tier,
     collection_of_totals,
     summarize,
@@ -212,7 +211,7 @@ def escalation_items(team: dict[str, Discipline], names: dict[str, str], setting
             oldest = max(f.value for f in own.originals_overdue)
             items.append(texts.overdue_originals_item(names[manager_id], len(own.originals_overdue), oldest,
                                                       settings.originals_escalate_days))  # fmt: skip
-        repeated = [rule for rule in RULE_ORDER if rule in own.every_day and rule is not Rule.ORIGINALS]
+        repeated = [rule for rule in RULE_ORDER if rule in own.every_day]
         if repeated:
             items.append(texts.every_day_item(names[manager_id], repeated))
     return items

@@ -285,9 +285,10 @@ def test_the_summary_counts_today_the_trend_and_the_every_day_escalation() -> No
     week = working_week(DAY, lambda d: d - timedelta(days=3 if d.weekday() == 0 else 1))
     assert week == [DAY, date(2026, 11, 27), date(2026, 11, 26), date(2026, 11, 25), date(2026, 11, 24)]
     reported = [on(d, Rule.NO_CONTACT, f"i{n}") for n, d in enumerate(week)]
+    reported += [on(d, Rule.ORIGINALS, "d1") for d in week]  # a state: escalated by age, not every day
     reported += [on(DAY, Rule.MISSED, "p1"), on(date(2026, 11, 27), Rule.MISSED, "p1")]  # reported twice: one
     reported += [on(date(2026, 11, 20), Rule.NO_CONTACT, "old")]
     summary = discipline_summary(reported, DAY, week)
-    assert summary.counts == {Rule.NO_CONTACT: 1, Rule.MISSED: 1} and summary.total == 2
+    assert summary.counts == {Rule.NO_CONTACT: 1, Rule.MISSED: 1, Rule.ORIGINALS: 1} and summary.total == 3
     assert (summary.week, summary.previous_week) == (6, 1)
     assert summary.every_day == {Rule.NO_CONTACT}

@@ -530,7 +530,7 @@ class Discipline:
     total: int  # the day's findings
     week: int  # the findings of the last 7 days' digests (event rules; originals are a state)
     previous_week: int  # of the 7 days before
-    every_day: set[Rule]  # rules broken on each of the last WEEK working days
+    every_day: set[Rule]  # event rules (1–5) broken on each of the last WEEK working days
     originals_overdue: list[Finding]  # originals past ORIGINALS_ESCALATE_DAYS
 
 
@@ -538,7 +538,8 @@ def discipline_summary(reported: Iterable[tuple[date, Finding]], day: date, week
     """A manager's summary for ``day`` from the findings of the digests of its last 14 days
     (``(digest day, finding)``) and ``working_week(day)``. The trend counts distinct findings of
     rules 1–5 (an unchanged finding reported on two days is one) in the 7 days up to ``day``
-    against the 7 before; the escalation is a rule broken on each of ``WEEK`` working days."""
+    against the 7 before; the escalation is a rule of 1–5 broken on each of ``WEEK`` working days
+    (originals are a state, escalated by their age instead)."""
     own = list(reported)
     today = [f for d, f in own if d == day]
     events = [(d, f) for d, f in own if f.rule is not Rule.ORIGINALS]
@@ -551,6 +552,6 @@ def discipline_summary(reported: Iterable[tuple[date, Finding]], day: date, week
         total=sum(counts.values()),
         week=len(week),
         previous_week=len(before),
-        every_day=every_day(by_day) if len(week_days) == WEEK else set(),
+        every_day=every_day(by_day) - {Rule.ORIGINALS} if len(week_days) == WEEK else set(),
         originals_overdue=originals_overdue(today),
     )
