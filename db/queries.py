@@ -320,9 +320,13 @@ async def collection_of(
 # --------------------------------------------------------------------------------------------------
 
 
-async def last_import_at(session: AsyncSession) -> datetime | None:
-    """When the last successful import finished (UTC, naive), or ``None``."""
-    return (await session.execute(select(func.max(ImportRun.finished_at)))).scalar_one_or_none()
+async def last_import_at(session: AsyncSession, until: datetime | None = None) -> datetime | None:
+    """When the last successful import finished (UTC, naive), or ``None``; with ``until`` (UTC,
+    naive), the last one finished by then: how fresh the data was at that moment."""
+    statement = select(func.max(ImportRun.finished_at))
+    if until is not None:
+        statement = statement.where(ImportRun.finished_at <= until)
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def get_snapshot(session: AsyncSession, manager_id: str, month: Month) -> KpiSnapshot | None:

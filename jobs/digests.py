@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.clock import maybe_local_of_utc
+from bot.clock import local_moment, local_of_aware, maybe_local_of_utc, utc_of_local
 from bot.rules import (
     RULE_ORDER,
     Collection,
@@ -105,8 +105,12 @@ def change_since(collection: Collection, previous: DailyFigure | None) -> Decima
 
 async def morning(session: AsyncSession, today: date, settings: Settings, now: datetime | None = None) -> Morning:
     """What ``today``'s digests share. Discipline is as of ``today``'s digest moment (``DIGEST_TIME``),
-    whatever ``now`` is, so a replayed day (``kpibot digest --date``) reads what that morning read."""
-    imported_at = local_time(await queries.last_import_at(session), settings.zone)
+    whatever ``now`` is, so a replayed day (``kpibot digest --date``) reads what that morning read;
+    the data's freshness is judged as of ``now`` (aware, or naive local), by default that moment."""
+    as_of = local_of_aware(now, settings.zone) if now is not None else local_moment(today, settings.digest_time)
+    imported_at = local_time(
+        await queries.last_import_at(session, until=utc_of_local(as_of, settings.zone)), settings.zone
+    )
     stale = is_stale(imported_at, settings.calendar.previous_working_day(today))
     context = Morning(today, imported_at, stale, await queries.previous_figures(session, today))
     if await queries.has_discipline_data(session):

@@ -91,12 +91,18 @@ async def test_case_a_replayed_morning_sees_only_what_was_known_that_morning(
     pool: SessionPool, database_url: str
 ) -> None:
     """numbers/replay: the digest of 30.11 at 09:30, replayed after i2 (01.12) and i3's completion
-    (01.12) were imported: i1 had nothing after it, and i3 was still planned."""
-    await import_paths(pool, [CASES / "numbers" / "replay"], zone=MSK, now=datetime(2026, 12, 1, 15, 0))
-    block = discipline_block(await digest_text(pool, case_settings(database_url), "31", date(2026, 11, 30)))
+    (01.12) were imported: i1 had nothing after it, and i3 was still planned. The data's freshness
+    is judged at that morning too: the import of 30.11 06:00, not the one of 01.12."""
+    folder = CASES / "numbers" / "replay"
+    await import_paths(pool, [folder], zone=MSK, now=datetime(2026, 11, 30, 3, 0))
+    await import_paths(pool, [folder], zone=MSK, now=datetime(2026, 12, 1, 15, 0), reread=True)
+    text = await digest_text(pool, case_settings(database_url), "31", date(2026, 11, 30))
+    block = discipline_block(text)
     assert "без следующего шага — 1" in block
     assert "не выполнены в срок — 1" in block
     assert block.count("•") == 2
+    assert text.endswith("<i>данные 1С на 30.11 06:00</i>")
+    assert "не обновлялись" not in text
 
 
 # --- importing legs ------------------------------------------------------------------------------------------
