@@ -183,3 +183,19 @@ async def test_a_broken_leg_still_names_its_line(pool: SessionPool, tmp_path: Pa
     ]
     async with pool() as session:
         assert await session.scalar(select(func.count()).select_from(PbxCall)) == 0
+
+
+@pytest.mark.slow
+def test_case_voicemail_repro_through_the_kpibot_command(tmp_path: Path) -> None:
+    """realworld/05's repro.sh as a user runs it: import, import Master.csv, replay Monday's digest."""
+    from tests.test_cli import kpibot
+
+    folder = CASES / "realworld" / "05-cdr-voicemail-counts-as-answered"
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}"}
+    assert kpibot("import", str(folder / "base"), cwd=tmp_path, env=env).returncode == 0
+    imported = kpibot("import", str(folder / "Master.csv"), cwd=tmp_path, env=env)
+    assert imported.returncode == 0, imported.stderr
+    digest = kpibot("digest", "--date", "2019-02-25", "--employee", "001", cwd=tmp_path, env=env)
+    assert digest.returncode == 0, digest.stderr
+    assert "пропущенные без перезвона — 2" in digest.stdout
+    assert "аномальной длины" not in digest.stdout and "Traceback" not in digest.stderr
