@@ -292,3 +292,36 @@ def test_the_summary_counts_today_the_trend_and_the_every_day_escalation() -> No
     assert summary.counts == {Rule.NO_CONTACT: 1, Rule.MISSED: 1, Rule.ORIGINALS: 1} and summary.total == 3
     assert (summary.week, summary.previous_week) == (6, 1)
     assert summary.every_day == {Rule.NO_CONTACT}
+
+
+# --- grouping is a partition, whatever the order ---------------------------------------------------------------
+
+legs_strategy = st.lists(
+    st.builds(
+        lambda n, minute, number, uid, lid, direction, billsec: leg(
+            f"l{n}", at=FRIDAY + timedelta(seconds=minute), number=number, uniqueid=uid, linkedid=lid,
+            direction=direction, billsec=billsec),
+        st.integers(0, 10**6), st.integers(0, 600), st.sampled_from(["791600000001", "791600000002", ""]),
+        st.sampled_from(["", "U1", "U2"]), st.sampled_from(["", "L1"]), st.sampled_from(["in", "out", "external"]),
+        st.integers(0, 90),
+    ),
+    max_size=15,
+    unique_by=lambda x: x.id,
+)  # fmt: skip
+
+
+@given(legs_strategy, st.randoms())
+def test_every_leg_is_in_exactly_one_call_whatever_the_order(legs: list[PhoneCall], random: object) -> None:
+    calls = group_calls(legs)
+    assert sorted(x.id for call in calls for x in call.legs) == sorted(x.id for x in legs)
+    shuffled = list(legs)
+    random.shuffle(shuffled)  # type: ignore[attr-defined]
+    assert {frozenset(x.id for x in c.legs) for c in group_calls(shuffled)} == {
+        frozenset(x.id for x in c.legs) for c in calls
+    }
+    for call in calls:  # legs sharing an id are never split
+        for other in calls:
+            if other is not call:
+                assert not {x.uniqueid for x in call.legs if x.uniqueid} & {
+                    x.uniqueid for x in other.legs if x.uniqueid
+                }

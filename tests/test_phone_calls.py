@@ -10,10 +10,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.settings import ConfigError, Settings, load_settings
 from db.importer import ImportFailed, import_paths
+from db.importer.report import Problem
+from db.importer.rows import Context, Row, cdr_key, pbx_row
+from db.importer.vocabulary import CDR_SHAPES
 from db.models import Employee, PbxCall
 from db.session import SessionPool
 from jobs.digests import build_digest
@@ -199,3 +204,15 @@ def test_case_voicemail_repro_through_the_kpibot_command(tmp_path: Path) -> None
     assert digest.returncode == 0, digest.stderr
     assert "пропущенные без перезвона — 2" in digest.stdout
     assert "аномальной длины" not in digest.stdout and "Traceback" not in digest.stderr
+
+
+@given(st.sampled_from(sorted(CDR_SHAPES)).flatmap(lambda n: st.lists(st.text(max_size=30), min_size=n, max_size=n)))
+def test_any_cdr_record_gives_a_row_or_its_problems_never_an_exception(cells: list[str]) -> None:
+    """pbx_row on any text in any shape: a row with its digest key, or problems naming the line."""
+    problems: list[Problem] = []
+    row = Row("Master.csv", 7, dict(zip(CDR_SHAPES[len(cells)], cells, strict=True)), problems)
+    ctx = Context(zone=MSK, extensions={"101": "m1"}, pbx_zone=ZoneInfo("UTC"))
+    values = pbx_row(row, ctx)
+    assert values["id"] == cdr_key(row.cells) and values["id"].startswith("cdr-") and len(values["id"]) == 36
+    assert row.ok == (not problems)
+    assert all(p.label == "Master.csv" and p.line == 7 for p in problems)
