@@ -218,7 +218,10 @@ def pbx_row(row: Row, ctx: Context) -> dict[str, Any]:
     written_in = ctx.pbx_zone or ctx.zone
 
     def at(c: v.Cell) -> datetime:
-        return office_wall_time(v.moment(c, written_in), written_in, ctx.zone)
+        try:
+            return office_wall_time(v.moment(c, written_in), written_in, ctx.zone)
+        except OverflowError:  # 9999-12-31 23:00 UTC is past the calendar's end in Moscow
+            raise v.BadValue("a date-time out of range after converting PBX_TIMEZONE to TIMEZONE") from None
 
     src, dst = row.get("src") or "", row.get("dst") or ""
     channel, dstchannel = row.get("channel") or "", row.get("dstchannel") or ""
