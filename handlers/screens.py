@@ -28,7 +28,18 @@ from bot.keyboards import (
     page_slice,
     pager,
 )
-from bot.rules import RULE_ORDER, Collection, Month, Rule, allocate, months_between, position, working_week
+from bot.rules import (
+    RULE_ORDER,
+    Collection,
+    Month,
+    Rule,
+    allocate,
+    months_between,
+    original_age,
+    original_overdue,
+    position,
+    working_week,
+)
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
@@ -322,12 +333,12 @@ async def docs_screen(session: AsyncSession, viewer: Employee, page: int, today:
     names = {m.id: m.name for m in managers}
     papers = await queries.papers_without_originals(session, list(names))
     limits = settings.thresholds
-    overdue = sum(1 for p in papers if (today - p.doc_date).days > limits.originals_grace_days)
+    overdue = sum(1 for p in papers if original_overdue(p, today, limits))
     shown, page, pages = page_slice(papers, page)
     rows = []
     for offset, paper in enumerate(shown):
         line = texts.document_line(page * PAGE_SIZE + offset + 1, paper.kind, paper.number, paper.doc_date,
-                                   paper.client, paper.amount, (today - paper.doc_date).days,
+                                   paper.client, paper.amount, original_age(paper, today),
                                    limits.originals_grace_days, limits.originals_escalate_days)  # fmt: skip
         if len(names) > 1:
             line += f" ({texts.q(names[paper.manager_id])})"

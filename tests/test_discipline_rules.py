@@ -23,6 +23,8 @@ from bot.rules import (
     no_contact,
     no_follow_up,
     not_done,
+    original_escalated,
+    original_overdue,
     originals_missing,
     phone_key,
 )
@@ -202,3 +204,16 @@ def test_discipline_counts_in_the_rules_order_and_escalation_by_week() -> None:
     assert every_day(week) == {Rule.NO_CONTACT}
     assert every_day([*week[:4], set()]) == set()
     assert every_day([]) == set()
+
+
+def test_the_overdue_test_for_originals_is_one_rule_for_the_digest_and_docs() -> None:
+    """/docs counts and marks with ``original_overdue``/``original_escalated``; rule 6 reports the same."""
+
+    def paper(age: int, received: bool = False) -> Paper:
+        return Paper(f"d{age}", "m1", "Клиент", "Акт", "1", DAY - timedelta(days=age), None, received)
+
+    for age in range(0, 40):
+        found = originals_missing([paper(age)], DAY, LIMITS)
+        assert bool(found) == original_overdue(paper(age), DAY, LIMITS) == (age > 5)
+        assert (bool(found) and found[0].escalate) == original_escalated(paper(age), DAY, LIMITS) == (age > 30)
+        assert not original_overdue(paper(age, received=True), DAY, LIMITS)

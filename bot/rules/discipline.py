@@ -410,18 +410,32 @@ def missed_not_returned(calls: Sequence[PhoneCall], period: Period, now: datetim
     return findings
 
 
+def original_age(paper: Paper, today: date) -> int:
+    """Days since the document's date (the document of yesterday is 1 day old)."""
+    return (today - paper.doc_date).days
+
+
+def original_overdue(paper: Paper, today: date, limits: Thresholds) -> bool:
+    """The signed original is not back and the document is more than ``originals_grace_days`` old
+    (day 5 is still fine, day 6 is overdue)."""
+    return not paper.received and original_age(paper, today) > limits.originals_grace_days
+
+
+def original_escalated(paper: Paper, today: date, limits: Thresholds) -> bool:
+    """Overdue and more than ``originals_escalate_days`` old: the supervisor's business too."""
+    return not paper.received and original_age(paper, today) > limits.originals_escalate_days
+
+
 def originals_missing(papers: Iterable[Paper], today: date, limits: Thresholds) -> list[Finding]:
-    """Rule 6: the signed original is not back and the document is more than ``originals_grace_days``
-    old (day 5 is still fine, day 6 is a finding); more than ``originals_escalate_days`` old it goes
-    to the supervisor too. Oldest first."""
+    """Rule 6: every overdue original (``original_overdue``), escalated past ``originals_escalate_days``
+    (``original_escalated``). Oldest first."""
     findings = []
     for paper in papers:
-        age = (today - paper.doc_date).days
-        if not paper.received and age > limits.originals_grace_days:
+        if original_overdue(paper, today, limits):
             dated = datetime.combine(paper.doc_date, datetime.min.time())
-            escalate = age > limits.originals_escalate_days
-            findings.append(Finding(Rule.ORIGINALS, paper.manager_id, paper.id, dated, paper.client, value=age,
-                                    escalate=escalate))  # fmt: skip
+            findings.append(Finding(Rule.ORIGINALS, paper.manager_id, paper.id, dated, paper.client,
+                                    value=original_age(paper, today),
+                                    escalate=original_escalated(paper, today, limits)))  # fmt: skip
     return sorted(findings, key=lambda f: (f.at, f.subject_id))
 
 
