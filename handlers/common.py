@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, InaccessibleMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.access import can_view
+from bot.rules import can_view
 from db import queries
 from db.models import Employee
 from handlers.screens import Screen, person

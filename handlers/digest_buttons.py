@@ -10,9 +10,8 @@ from aiogram.types import CallbackQuery, InaccessibleMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.access import sees_team
 from bot.keyboards import Open
-from bot.rules import Month
+from bot.rules import Month, sees_team
 from bot.settings import Settings
 from db.models import Employee
 from handlers.common import linked_router, today_of

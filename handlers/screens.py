@@ -12,7 +12,6 @@ from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.access import Person
 from bot.arguments import CallsPeriod
 from bot.keyboards import (
     PAGE_SIZE,
@@ -28,7 +27,7 @@ from bot.keyboards import (
     page_slice,
     pager,
 )
-from bot.rules import RULE_ORDER, Collection, Month, Rule, allocate, months_between, position
+from bot.rules import RULE_ORDER, Collection, Month, Person, Rule, allocate, months_between, position
 from bot.settings import Settings
 from db import queries
 from db.models import Employee

@@ -11,9 +11,9 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.access import sees_team
 from bot.arguments import BadArgument, month_or_current, parse_month
 from bot.keyboards import TeamView
+from bot.rules import sees_team
 from bot.settings import Settings
 from db.models import Employee
 from handlers.common import linked_router, show, today_of

@@ -4,6 +4,7 @@ no I/O, no aiogram, no SQLAlchemy. Every amount of money is an ``int`` number of
 
 - ``months``: the billing month.
 - ``collection``: KPI1, tiers, allocation, debt, the plan to the next tier (``docs/collection.md``).
+- ``access``: who may see whom (``Role``, ``Scope``, ``scope_of``, ``can_view``).
 - ``discipline``: the control checks on calls, meetings and documents (``docs/discipline.md``).
 
 Importing from ``bot.rules`` keeps working for every public name.
@@ -11,6 +12,7 @@ Importing from ``bot.rules`` keeps working for every public name.
 
 from __future__ import annotations
 
+from bot.rules.access import NOBODY, Person, Role, Scope, can_view, scope_of, sees_team
 from bot.rules.collection import (
     DEFAULT_TIERS,
     Collection,
@@ -64,6 +66,7 @@ from bot.rules.months import (
 __all__ = [
     "DEFAULT_TIERS",
     "MISSED_DISPOSITIONS",
+    "NOBODY",
     "RULE_ORDER",
     "Activity",
     "Collection",
@@ -77,13 +80,17 @@ __all__ = [
     "Paper",
     "PaymentRecord",
     "Period",
+    "Person",
     "PhoneCall",
+    "Role",
     "Rule",
+    "Scope",
     "Thresholds",
     "Tier",
     "abnormal_durations",
     "allocate",
     "amount_to_reach",
+    "can_view",
     "collection_for",
     "collection_of_totals",
     "collection_percent",
@@ -104,5 +111,7 @@ __all__ = [
     "position",
     "reached_tier",
     "reaches",
+    "scope_of",
+    "sees_team",
     "summarize",
 ]
