@@ -8,13 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.arguments import CallsPeriod
 from bot.keyboards import (
     PAGE_SIZE,
+    Back,
     CallsView,
     ContractCard,
     DocsView,
@@ -24,7 +25,7 @@ from bot.keyboards import (
     View,
     button,
     markup,
-    page_slice,
+    owner_tag,
     pager,
 )
 from bot.rules import RULE_ORDER, Collection, Month, Person, Rule, allocate, months_between, position
@@ -46,7 +47,20 @@ class Screen:
 
 
 def person(employee: Employee) -> Person:
-    return Person(employee.id, employee.role, employee.team, employee.active)
+    return queries.person_of(employee)
+
+
+def page_of(rows: list[str], page: int, per_page: int = PAGE_SIZE) -> tuple[range, int, int]:
+    """The rows of ``page`` (clamped to the pages there are), the page and the number of pages; pages
+    are cut by count and by size (``texts.pages_by_size``), so a page of long names still fits."""
+    pages = texts.pages_by_size(rows, per_page)
+    page = min(max(page, 0), len(pages) - 1)
+    return pages[page], page, len(pages)
+
+
+def card_button(number: int, contract_id: str, manager_id: str, back: Back, page: int) -> InlineKeyboardButton | None:
+    """The numbered button that opens a contract card and remembers where to go back."""
+    return button(str(number), ContractCard(contract=contract_id, back=back, page=page, owner=owner_tag(manager_id)))
 
 
 async def _imported_at(session: AsyncSession, settings: Settings) -> datetime | None:
@@ -111,16 +125,19 @@ async def debtors_screen(
     settings: Settings,
     page_data: dict[str, object],
     page_callback: type[ManagerView] | type[ScopeView],
+    back: Back = Back.DEBTORS,
 ) -> Screen:
     month = Month.of(today)
     figures = await queries.collections(session, [m.id for m in managers], month, today, settings.kpi_tiers)
     debt_items: list[tuple[int, str, str]] = []  # (amount, client, contract id)
     awaiting_items: list[tuple[int, str, str]] = []
     positions = {}
+    owners: dict[str, str] = {}
     for figure in figures.values():
         for p in figure.positions:
             info = figure.contracts[p.contract_id]
             positions[p.contract_id] = p
+            owners[p.contract_id] = info.manager_id
             if p.debt:
                 debt_items.append((p.debt, info.client, p.contract_id))
             if p.awaiting:
@@ -128,16 +145,19 @@ async def debtors_screen(
     debt_items.sort(key=lambda item: (-item[0], item[1], item[2]))
     awaiting_items.sort(key=lambda item: (-item[0], item[1], item[2]))
     entries = [("debt", *item) for item in debt_items] + [("awaiting", *item) for item in awaiting_items]
-    shown, page, pages = page_slice(entries, page)
-    debt_rows, awaiting_rows, buttons = [], [], []
-    for offset, (kind, amount, client, contract_id) in enumerate(shown):
-        number = page * PAGE_SIZE + offset + 1
+    lines = []
+    for index, (kind, amount, client, contract_id) in enumerate(entries):
         if kind == "debt":
             p = positions[contract_id]
-            debt_rows.append(texts.debtor_line(number, client, amount, p.oldest_unpaid, p.debt_age_days))
+            lines.append(texts.debtor_line(index + 1, client, amount, p.oldest_unpaid, p.debt_age_days))
         else:
-            awaiting_rows.append(texts.awaiting_line(number, client, amount))
-        buttons.append(button(str(number), ContractCard(contract=contract_id)))
+            lines.append(texts.awaiting_line(index + 1, client, amount))
+    shown, page, pages = page_of(lines, page)
+    debt_rows, awaiting_rows, buttons = [], [], []
+    for index in shown:
+        kind, _, _, contract_id = entries[index]
+        (debt_rows if kind == "debt" else awaiting_rows).append(lines[index])
+        buttons.append(card_button(index + 1, contract_id, owners[contract_id], back, page))
     text = texts.debtors_page(
         title,
         debt_rows,
@@ -164,7 +184,11 @@ async def contracts_screen(
     query: str,
     page_data: dict[str, object],
     page_callback: type[ManagerView] | type[ScopeView],
+    back: Back = Back.CONTRACTS,
+    cut: bool = False,
 ) -> Screen:
+    """``query``: a search (not paged: the first ``SEARCH_LIMIT`` matches that fit); ``cut``: the
+    typed query was longer than ``query``."""
     month = Month.of(today)
     infos = await queries.contracts_of(session, [m.id for m in managers])
     active = [i for i in infos if queries.terms_of(i).is_active(month)]
@@ -172,19 +196,17 @@ async def contracts_screen(
     if key:
         active = [i for i in active if key in i.client.casefold().replace("ё", "е") or key in i.number.casefold()]
     active.sort(key=lambda i: (i.client.casefold(), i.id))
+    lines = [texts.contract_line(n + 1, i.client, i.number, i.monthly_fee) for n, i in enumerate(active)]
     if key:  # a search is not paged (the query would not fit into a button): the first matches
-        pages, page = 1, 0
-        shown = active[:SEARCH_LIMIT]
+        shown, page, pages = page_of(lines, 0, SEARCH_LIMIT)
+        pages = 1
     else:
-        shown, page, pages = page_slice(active, page)
-    rows_text, buttons = [], []
-    for offset, info in enumerate(shown):
-        number = page * PAGE_SIZE + offset + 1
-        rows_text.append(texts.contract_line(number, info.client, info.number, info.monthly_fee))
-        buttons.append(button(str(number), ContractCard(contract=info.id)))
-    text = texts.contracts_page(title, rows_text, len(active), query)
-    if key and len(active) > SEARCH_LIMIT:
-        text += f"\n\nПоказаны первые {SEARCH_LIMIT}: уточните запрос."
+        shown, page, pages = page_of(lines, page)
+    rows_text = [lines[n] for n in shown]
+    buttons = [card_button(n + 1, active[n].id, active[n].manager_id, back, page) for n in shown]
+    text = texts.contracts_page(title, rows_text, len(active), query, cut=cut)
+    if key and len(active) > len(shown):
+        text += "\n\n" + texts.search_shows_first(len(shown))
     keyboard = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
     keyboard.append(pager(page, pages, None if key else page_callback, **page_data))
     return Screen(text, markup(keyboard))
@@ -194,8 +216,14 @@ async def contracts_screen(
 
 
 async def contract_screen(
-    session: AsyncSession, info: queries.ContractInfo, manager: Employee, viewer: Employee, today: date
+    session: AsyncSession,
+    info: queries.ContractInfo,
+    manager: Employee,
+    today: date,
+    back: Back = Back.DEBTORS,
+    page: int = 0,
 ) -> Screen:
+    """The card, with a back button to the list it was opened from (``back``, at ``page``)."""
     current = Month.of(today)
     payments = await queries.payments_of_contract(session, info.id)
     terms = queries.terms_of(info)
@@ -216,10 +244,14 @@ async def contract_screen(
         place.debt_age_days,
         [(p.paid_on, p.amount, p.period) for p in payments[:CARD_PAYMENTS]],
     )
-    back = (
-        ScopeView(view=View.DEBTORS) if viewer.id == manager.id else ManagerView(view=View.DEBTORS, manager=manager.id)
+    view = View.CONTRACTS if back in {Back.CONTRACTS, Back.MANAGER_CONTRACTS} else View.DEBTORS
+    target: ScopeView | ManagerView = (
+        ScopeView(view=view, page=page)
+        if back in {Back.DEBTORS, Back.CONTRACTS}
+        else ManagerView(view=view, manager=manager.id, page=page)
     )
-    return Screen(text, markup([[button("◀ Должники", back)]]))
+    label = texts.BACK_TO_CONTRACTS if view == View.CONTRACTS else texts.BACK_TO_DEBTORS
+    return Screen(text, markup([[button(label, target)]]))
 
 
 # --- /team ------------------------------------------------------------------------------------------------
@@ -233,7 +265,10 @@ async def team_screen(
     names = {m.id: m.name for m in managers}
     total = totals_of_team(month, list(totals.values()), settings.kpi_tiers)
     ordered = worst_first(totals, names)
-    shown, page, pages = page_slice(ordered, page, TEAM_PAGE)
+    room = "·" * 40  # the discipline column, known only for the shown page
+    sized = [texts.team_line(name, c, True, room) for name, _, c in ordered]
+    indices, page, pages = page_of(sized, page, TEAM_PAGE)
+    shown = [ordered[n] for n in indices]
     team = None
     if month == Month.of(today) and await queries.has_discipline_data(session):
         await ensure_findings(session, today, settings, datetime.combine(today, settings.digest_time))
@@ -259,9 +294,11 @@ async def calls_screen(
     today: date,
     now: datetime,
     settings: Settings,
+    manager: Employee | None = None,
 ) -> Screen:
-    """The findings of the viewer's scope for ``period``, grouped by rule (originals are /docs)."""
-    managers = await queries.managers_in_scope(session, viewer)
+    """The findings of the viewer's scope (or of one ``manager`` in it, already checked) for
+    ``period``, grouped by rule (originals are /docs)."""
+    managers = [manager] if manager is not None else await queries.managers_in_scope(session, viewer)
     names = {m.id: m.name for m in managers}
     if await queries.has_discipline_data(session):
         await ensure_findings(session, today, settings, now)
@@ -279,18 +316,23 @@ async def calls_screen(
         findings.append(finding)
     order = {rule: n for n, rule in enumerate(RULE_ORDER)}
     findings.sort(key=lambda f: (order[f.rule], f.at, f.subject_id))
-    shown, page, pages = page_slice(findings, page)
+    several = len(names) > 1
+    lines = [texts.finding_line(n + 1, f, names.get(f.manager_id) if several else None) for n, f in enumerate(findings)]
+    shown, page, pages = page_of(lines, page)
     counts = {rule: sum(1 for f in findings if f.rule is rule) for rule in RULE_ORDER}
     groups: list[tuple[Rule, int, list[str]]] = []
-    for offset, finding in enumerate(shown):
-        who = names.get(finding.manager_id) if len(names) > 1 else None
-        line = texts.finding_line(page * PAGE_SIZE + offset + 1, finding, who)
+    for index in shown:
+        finding, line = findings[index], lines[index]
         if not groups or groups[-1][0] is not finding.rule:
             groups.append((finding.rule, counts[finding.rule], []))
         groups[-1][2].append(line)
-    title = "Ваши звонки и встречи" if viewer.role == "manager" else "Звонки и встречи команды"
+    if manager is not None:
+        title = texts.calls_of(manager.name)
+    else:
+        title = "Ваши звонки и встречи" if viewer.role == "manager" else "Звонки и встречи команды"
     text = texts.calls_page(title, calls_period_title(period, today, settings), groups, len(findings))
-    return Screen(text, markup([pager(page, pages, CallsView, period=period.code)]))
+    fixed = {"period": period.code, "manager": manager.id if manager is not None else ""}
+    return Screen(text, markup([pager(page, pages, CallsView, **fixed)]))
 
 
 def calls_period_title(period: CallsPeriod, today: date, settings: Settings) -> str:
@@ -311,15 +353,14 @@ async def docs_screen(session: AsyncSession, viewer: Employee, page: int, today:
     papers = await queries.papers_without_originals(session, list(names))
     limits = settings.thresholds
     overdue = sum(1 for p in papers if (today - p.doc_date).days > limits.originals_grace_days)
-    shown, page, pages = page_slice(papers, page)
-    rows = []
-    for offset, paper in enumerate(shown):
-        line = texts.document_line(page * PAGE_SIZE + offset + 1, paper.kind, paper.number, paper.doc_date,
+    lines = []
+    for n, paper in enumerate(papers):
+        line = texts.document_line(n + 1, paper.kind, paper.number, paper.doc_date,
                                    paper.client, paper.amount, (today - paper.doc_date).days,
                                    limits.originals_grace_days, limits.originals_escalate_days)  # fmt: skip
-        if len(names) > 1:
-            line += f" ({texts.q(names[paper.manager_id])})"
-        rows.append(line)
+        lines.append(line + (texts.whose(names[paper.manager_id]) if len(names) > 1 else ""))
+    shown, page, pages = page_of(lines, page)
+    rows = [lines[n] for n in shown]
     title = "Оригиналы, которые ждём" if viewer.role == "manager" else "Оригиналы, которые ждёт команда"
     text = texts.docs_page(title, rows, len(papers), overdue, limits.originals_grace_days)
     return Screen(text, markup([pager(page, pages, DocsView)]))
