@@ -479,7 +479,8 @@ def examples_for(command: str, today: date, *, team: bool = False) -> str:
         text = f"Примеры: /calls, /calls неделя, /calls {short_date(today)}, /calls февраль"
         return text + (f". {name_examples(command, year)}" if team else "")
     if command in {"kpi", "team", "debtors"}:
-        return month_examples(command, year) + (f" {name_examples(command, year)}" if team else "")
+        named = team and command != "team"
+        return month_examples(command, year) + (f" {name_examples(command, year)}" if named else "")
     return "Список команд — /help"
 
 
