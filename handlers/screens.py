@@ -28,12 +28,24 @@ from bot.keyboards import (
     owner_tag,
     pager,
 )
-from bot.rules import RULE_ORDER, Collection, Month, Person, Rule, allocate, months_between, position
+from bot.rules import (
+    RULE_ORDER,
+    Collection,
+    Month,
+    Person,
+    Rule,
+    allocate,
+    below_first_tier,
+    months_between,
+    position,
+    totals_of_team,
+    worst_first,
+)
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
-from jobs.digests import below_first_tier, column, local_time, totals_of_team, worst_first
-from jobs.discipline import as_finding, discipline_of, ensure_findings
+from jobs.digests import local_time
+from jobs.discipline import Discipline, as_finding, discipline_of, ensure_findings
 
 TEAM_PAGE = 20
 CARD_MONTHS = 6
@@ -44,6 +56,14 @@ CARD_PAYMENTS = 5
 class Screen:
     text: str
     markup: InlineKeyboardMarkup | None = None
+
+
+def column(team: dict[str, Discipline] | None, manager_id: str) -> str:
+    """A manager's discipline column in /team ("" when nothing about discipline was imported)."""
+    if not team:
+        return ""
+    own = team[manager_id]
+    return texts.discipline_column(own.total, own.week, own.previous_week)
 
 
 def person(employee: Employee) -> Person:

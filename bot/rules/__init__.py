@@ -5,6 +5,7 @@ no I/O, no aiogram, no SQLAlchemy. Every amount of money is an ``int`` number of
 - ``months``: the billing month.
 - ``collection``: KPI1, tiers, allocation, debt, the plan to the next tier (``docs/collection.md``).
 - ``access``: who may see whom (``Role``, ``Scope``, ``scope_of``, ``can_view``).
+- ``team``: worst first, below the first tier, the team's total.
 - ``discipline``: the control checks on calls, meetings and documents (``docs/discipline.md``).
 
 Importing from ``bot.rules`` keeps working for every public name.
@@ -62,6 +63,7 @@ from bot.rules.months import (
     Month,
     months_between,
 )
+from bot.rules.team import below_first_tier, totals_of_team, worst_first
 
 __all__ = [
     "DEFAULT_TIERS",
@@ -90,6 +92,7 @@ __all__ = [
     "abnormal_durations",
     "allocate",
     "amount_to_reach",
+    "below_first_tier",
     "can_view",
     "collection_for",
     "collection_of_totals",
@@ -114,4 +117,6 @@ __all__ = [
     "scope_of",
     "sees_team",
     "summarize",
+    "totals_of_team",
+    "worst_first",
 ]
