@@ -847,3 +847,29 @@ PAUSE_TWO_WEEKS_BUTTON = "⏸ На две недели"
 
 def default_time_button(default: str) -> str:
     return f"Общее время ({default})"
+
+
+DEFAULT_COMMANDS = [("start", "начать"), ("help", "команды")]  # the menu of a chat nobody linked yet
+DEBTORS_BUTTON = "Должники"
+CONTRACTS_BUTTON = "Договоры"
+BACK_TO_TEAM = "◀ Команда"
+ALL_TEAMS = "Все команды"
+OWN_CALLS = "Ваши звонки и встречи"
+TEAM_CALLS = "Звонки и встречи команды"
+OWN_ORIGINALS = "Оригиналы, которые ждём"
+TEAM_ORIGINALS = "Оригиналы, которые ждёт команда"
+YESTERDAY = "за вчера"
+LAST_WEEK = "за 7 дней"
+
+
+def team_title(team: str) -> str:
+    return f"Команда «{team}»"
+
+
+def since_day(day: date) -> str:
+    return f"с {short_date(day)}"
+
+
+def caption(text: str) -> str:
+    """A photo's or a document's caption: at most ``MAX_CAPTION`` UTF-16 units, cut by whole lines."""
+    return fit_lines(text, MAX_CAPTION)

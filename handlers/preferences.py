@@ -97,7 +97,7 @@ async def pause(
 ) -> None:  # fmt: skip
     value = callback_data.value
     if not value.isdigit() or not 0 < int(value) <= MAX_BUTTON_PAUSE_DAYS:
-        raise BadArgument(f"пауза на {value} дней")
+        raise BadArgument(value)  # our own button data: an old or forged button
     viewer.paused_until = today_of(clock) + timedelta(days=int(value) - 1)
     await session.flush()
     await show(callback, preferences_screen(viewer, settings, clock))

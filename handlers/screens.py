@@ -33,6 +33,7 @@ from bot.rules import (
     Collection,
     Month,
     Person,
+    Role,
     Rule,
     allocate,
     below_first_tier,
@@ -124,12 +125,12 @@ async def kpi_screen(
     )
     rows = [
         [
-            button("Должники", ManagerView(view=View.DEBTORS, manager=manager.id)),
-            button("Договоры", ManagerView(view=View.CONTRACTS, manager=manager.id)),
+            button(texts.DEBTORS_BUTTON, ManagerView(view=View.DEBTORS, manager=manager.id)),
+            button(texts.CONTRACTS_BUTTON, ManagerView(view=View.CONTRACTS, manager=manager.id)),
         ]
     ]
     if viewer.id != manager.id:
-        rows.append([button("◀ Команда", TeamView(month=str(month)))])
+        rows.append([button(texts.BACK_TO_TEAM, TeamView(month=str(month)))])
     return Screen(text, markup(rows))
 
 
@@ -295,7 +296,7 @@ async def team_screen(
         team = await discipline_of(session, [mid for _, mid, _ in shown], today, settings)
     rows = [texts.team_line(name, c, below_first_tier(c, settings.kpi_tiers), column(team, mid))
             for name, mid, c in shown]  # fmt: skip
-    title = f"Команда «{viewer.team}»" if viewer.role == "supervisor" else "Все команды"
+    title = texts.team_title(viewer.team) if viewer.role == Role.SUPERVISOR else texts.ALL_TEAMS
     text = texts.team_view(title, total, rows, await _imported_at(session, settings), page, pages)
     buttons = [button(name, ManagerView(view=View.KPI, manager=mid, month=str(month))) for name, mid, _ in shown]
     keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
@@ -349,7 +350,7 @@ async def calls_screen(
     if manager is not None:
         title = texts.calls_of(manager.name)
     else:
-        title = "Ваши звонки и встречи" if viewer.role == "manager" else "Звонки и встречи команды"
+        title = texts.OWN_CALLS if viewer.role == Role.MANAGER else texts.TEAM_CALLS
     text = texts.calls_page(title, calls_period_title(period, today, settings), groups, len(findings))
     fixed = {"period": period.code, "manager": manager.id if manager is not None else ""}
     return Screen(text, markup([pager(page, pages, CallsView, **fixed)]))
@@ -358,9 +359,9 @@ async def calls_screen(
 def calls_period_title(period: CallsPeriod, today: date, settings: Settings) -> str:
     if period.code == "":
         since = settings.calendar.previous_working_day(today)
-        return f"с {texts.short_date(since)}" if since else "за вчера"
+        return texts.since_day(since) if since else texts.YESTERDAY
     if period.code == "w":
-        return "за 7 дней"
+        return texts.LAST_WEEK
     if period.code.startswith("d") and period.start is not None:
         return texts.short_date(period.start)
     return texts.month_name(Month.of(period.first_day))
@@ -381,6 +382,6 @@ async def docs_screen(session: AsyncSession, viewer: Employee, page: int, today:
         lines.append(line + (texts.whose(names[paper.manager_id]) if len(names) > 1 else ""))
     shown, page, pages = page_of(lines, page)
     rows = [lines[n] for n in shown]
-    title = "Оригиналы, которые ждём" if viewer.role == "manager" else "Оригиналы, которые ждёт команда"
+    title = texts.OWN_ORIGINALS if viewer.role == Role.MANAGER else texts.TEAM_ORIGINALS
     text = texts.docs_page(title, rows, len(papers), overdue, limits.originals_grace_days)
     return Screen(text, markup([pager(page, pages, DocsView)]))
