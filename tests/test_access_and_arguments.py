@@ -113,3 +113,19 @@ def test_sql_scope_equals_the_button_check_on_random_org_charts(
             await engine.dispose()
 
     asyncio.run(check())
+
+
+def test_docs_worked_example() -> None:
+    """docs/bot.md, "Who sees whom": the org chart and what each person lists."""
+    chart = [Person("arakelyan", "manager", "A"), Person("ivanov", "manager", "A"), Person("petrov", "manager", ""),
+             Person("kuznetsova", "supervisor", "A"), Person("orlova", "supervisor", ""),
+             Person("sokolov", "admin", "")]  # fmt: skip
+    lists = {v.id: [s.id for s in chart if s.role == Role.MANAGER and can_view(v, s)] for v in chart}
+    assert lists == {
+        "arakelyan": ["arakelyan"],
+        "ivanov": ["ivanov"],
+        "petrov": ["petrov"],
+        "kuznetsova": ["arakelyan", "ivanov"],
+        "orlova": [],
+        "sokolov": ["arakelyan", "ivanov", "petrov"],
+    }
