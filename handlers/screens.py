@@ -1,6 +1,7 @@
 """Screens: what a command or a button shows. Each is queries → rules → texts + a keyboard.
 
-Scope is decided by the caller (``bot.access``) before a screen is built; screens only render.
+Scope is checked before a screen is built (the filters of ``handlers.common``, the rule of
+``bot.rules.access``); screens only render.
 """
 
 from __future__ import annotations
