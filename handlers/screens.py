@@ -72,10 +72,11 @@ def person(employee: Employee) -> Person:
     return queries.person_of(employee)
 
 
-def page_of(rows: list[str], page: int, per_page: int = PAGE_SIZE) -> tuple[range, int, int]:
+def page_of(sizes: list[int], page: int, per_page: int = PAGE_SIZE) -> tuple[range, int, int]:
     """The rows of ``page`` (clamped to the pages there are), the page and the number of pages; pages
-    are cut by count and by size (``texts.pages_by_size``), so a page of long names still fits."""
-    pages = texts.pages_by_size(rows, per_page)
+    are cut by count and by size (``texts.pages_by_size`` over each row's bound, ``texts.row_size``),
+    so a page of long names still fits, and only the page's rows are ever rendered."""
+    pages = texts.pages_by_size(sizes, per_page)
     page = min(max(page, 0), len(pages) - 1)
     return pages[page], page, len(pages)
 
@@ -167,18 +168,17 @@ async def debtors_screen(
     debt_items.sort(key=lambda item: (-item[0], item[1], item[2]))
     awaiting_items.sort(key=lambda item: (-item[0], item[1], item[2]))
     entries = [("debt", *item) for item in debt_items] + [("awaiting", *item) for item in awaiting_items]
-    lines = []
-    for index, (kind, amount, client, contract_id) in enumerate(entries):
-        if kind == "debt":
-            p = positions[contract_id]
-            lines.append(texts.debtor_line(index + 1, client, amount, p.oldest_unpaid, p.debt_age_days))
-        else:
-            lines.append(texts.awaiting_line(index + 1, client, amount))
-    shown, page, pages = page_of(lines, page)
+    sizes = [texts.row_size(texts.DEBTOR_ROW if kind == "debt" else texts.AWAITING_ROW, client)
+             for kind, _, client, _ in entries]  # fmt: skip
+    shown, page, pages = page_of(sizes, page)
     debt_rows, awaiting_rows, buttons = [], [], []
     for index in shown:
-        kind, _, _, contract_id = entries[index]
-        (debt_rows if kind == "debt" else awaiting_rows).append(lines[index])
+        kind, amount, client, contract_id = entries[index]
+        if kind == "debt":
+            p = positions[contract_id]
+            debt_rows.append(texts.debtor_line(index + 1, client, amount, p.oldest_unpaid, p.debt_age_days))
+        else:
+            awaiting_rows.append(texts.awaiting_line(index + 1, client, amount))
         buttons.append(card_button(index + 1, contract_id, owners[contract_id], back, page))
     text = texts.debtors_page(
         title,
@@ -218,13 +218,13 @@ async def contracts_screen(
     if key:
         active = [i for i in active if key in i.client.casefold().replace("ё", "е") or key in i.number.casefold()]
     active.sort(key=lambda i: (i.client.casefold(), i.id))
-    lines = [texts.contract_line(n + 1, i.client, i.number, i.monthly_fee) for n, i in enumerate(active)]
+    sizes = [texts.row_size(texts.CONTRACT_ROW, i.client, i.number) for i in active]
     if key:  # a search is not paged (the query would not fit into a button): the first matches
-        shown, page, pages = page_of(lines, 0, SEARCH_LIMIT)
+        shown, page, pages = page_of(sizes, 0, SEARCH_LIMIT)
         pages = 1
     else:
-        shown, page, pages = page_of(lines, page)
-    rows_text = [lines[n] for n in shown]
+        shown, page, pages = page_of(sizes, page)
+    rows_text = [texts.contract_line(n + 1, active[n].client, active[n].number, active[n].monthly_fee) for n in shown]
     buttons = [card_button(n + 1, active[n].id, active[n].manager_id, back, page) for n in shown]
     text = texts.contracts_page(title, rows_text, len(active), query, cut=cut)
     if key and len(active) > len(shown):
@@ -287,9 +287,7 @@ async def team_screen(
     names = {m.id: m.name for m in managers}
     total = totals_of_team(month, list(totals.values()), settings.kpi_tiers)
     ordered = worst_first(totals, names)
-    room = "·" * 40  # the discipline column, known only for the shown page
-    sized = [texts.team_line(name, c, True, room) for name, _, c in ordered]
-    indices, page, pages = page_of(sized, page, TEAM_PAGE)
+    indices, page, pages = page_of([texts.row_size(texts.TEAM_ROW, name) for name, _, _ in ordered], page, TEAM_PAGE)
     shown = [ordered[n] for n in indices]
     team = None
     if month == Month.of(today) and await queries.has_discipline_data(session):
@@ -339,12 +337,16 @@ async def calls_screen(
     order = {rule: n for n, rule in enumerate(RULE_ORDER)}
     findings.sort(key=lambda f: (order[f.rule], f.at, f.subject_id))
     several = len(names) > 1
-    lines = [texts.finding_line(n + 1, f, names.get(f.manager_id) if several else None) for n, f in enumerate(findings)]
-    shown, page, pages = page_of(lines, page)
+    whose = [names.get(f.manager_id, "") if several else "" for f in findings]
+    sizes = [
+        texts.row_size(texts.FINDING_ROW, f.client, f.contact, who) for f, who in zip(findings, whose, strict=True)
+    ]
+    shown, page, pages = page_of(sizes, page)
     counts = {rule: sum(1 for f in findings if f.rule is rule) for rule in RULE_ORDER}
     groups: list[tuple[Rule, int, list[str]]] = []
     for index in shown:
-        finding, line = findings[index], lines[index]
+        finding = findings[index]
+        line = texts.finding_line(index + 1, finding, whose[index] or None)
         if not groups or groups[-1][0] is not finding.rule:
             groups.append((finding.rule, counts[finding.rule], []))
         groups[-1][2].append(line)
@@ -375,14 +377,19 @@ async def docs_screen(session: AsyncSession, viewer: Employee, page: int, today:
     papers = await queries.papers_without_originals(session, list(names))
     limits = settings.thresholds
     overdue = sum(1 for p in papers if (today - p.doc_date).days > limits.originals_grace_days)
-    lines = []
-    for n, paper in enumerate(papers):
+    whose = [names[p.manager_id] if len(names) > 1 else "" for p in papers]
+    sizes = [
+        texts.row_size(texts.DOCUMENT_ROW, p.kind, p.number, p.client, who)
+        for p, who in zip(papers, whose, strict=True)
+    ]
+    shown, page, pages = page_of(sizes, page)
+    rows = []
+    for n in shown:
+        paper = papers[n]
         line = texts.document_line(n + 1, paper.kind, paper.number, paper.doc_date,
                                    paper.client, paper.amount, (today - paper.doc_date).days,
                                    limits.originals_grace_days, limits.originals_escalate_days)  # fmt: skip
-        lines.append(line + (texts.whose(names[paper.manager_id]) if len(names) > 1 else ""))
-    shown, page, pages = page_of(lines, page)
-    rows = [lines[n] for n in shown]
+        rows.append(line + (texts.whose(whose[n]) if whose[n] else ""))
     title = texts.OWN_ORIGINALS if viewer.role == Role.MANAGER else texts.TEAM_ORIGINALS
     text = texts.docs_page(title, rows, len(papers), overdue, limits.originals_grace_days)
     return Screen(text, markup([pager(page, pages, DocsView)]))

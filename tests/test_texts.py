@@ -99,13 +99,18 @@ def test_fit_keeps_the_whole_message_within_the_limit(rows: list[str], limit: in
     assert texts.utf16_len(text) <= limit
 
 
-@given(st.lists(st.text(alphabet="Ж😀", max_size=900), max_size=40), st.integers(1, 12))
-def test_pages_are_cut_by_count_and_by_size(rows: list[str], per_page: int) -> None:
-    pages = texts.pages_by_size(rows, per_page, 1000)
-    assert [n for page in pages for n in page] == list(range(len(rows)))
+@given(st.lists(st.integers(0, 900), max_size=40), st.integers(1, 12))
+def test_pages_are_cut_by_count_and_by_size(sizes: list[int], per_page: int) -> None:
+    pages = texts.pages_by_size(sizes, per_page, 1000)
+    assert [n for page in pages for n in page] == list(range(len(sizes)))
     for page in pages:
         assert len(page) <= per_page
-        assert len(page) == 1 or sum(texts.utf16_len(rows[n]) + 1 for n in page) <= 1000
+        assert len(page) == 1 or sum(sizes[n] + 1 for n in page) <= 1000
+
+
+@given(st.text(alphabet="Жa😀&<> \n", max_size=300), st.integers(2, 300))
+def test_a_rows_size_bound_is_never_below_what_is_shown(value: str, limit: int) -> None:
+    assert texts.utf16_len(texts.q(value, limit)) <= texts.shown_size(value, limit)
 
 
 def test_a_caption_is_cut_by_whole_lines() -> None:
