@@ -36,7 +36,7 @@ from handlers import (
     team,
 )
 from handlers.common import Refused
-from handlers.middlewares import CallbackAnswers, DatabaseMiddleware, ThrottleMiddleware
+from handlers.middlewares import CallbackAnswers, DatabaseMiddleware, ReplyScope, RetryReplies, ThrottleMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         session = AiohttpSession()
         if settings.telegram_api_url:
             session.api = TelegramAPIServer.from_base(settings.telegram_api_url)
+    session.middleware(RetryReplies())
     return Bot(settings.token(), session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
@@ -69,6 +70,7 @@ def create_dispatcher(
     **extra: Any,
 ) -> Dispatcher:
     dp = Dispatcher(settings=settings, clock=clock or system_clock(settings), **extra)
+    dp.update.outer_middleware(ReplyScope())
     dp.update.outer_middleware(throttle or ThrottleMiddleware())
     dp.update.outer_middleware(CallbackAnswers((Refused, BadArgument), refusal_text))
     dp.update.outer_middleware(DatabaseMiddleware(session_pool))

@@ -6,13 +6,17 @@ back, so a failed answer (the query is too old) can never undo work the person a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
 from aiogram import BaseMiddleware
-from aiogram.exceptions import TelegramAPIError
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, TelegramObject, Update, User
 from aiogram.utils.callback_answer import CallbackAnswer
 
@@ -20,8 +24,43 @@ from bot import texts
 from db import queries
 from db.session import SessionPool
 
+if TYPE_CHECKING:
+    from aiogram import Bot
+    from aiogram.methods import Response, TelegramMethod
+
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+REPLYING: ContextVar[bool] = ContextVar("replying", default=False)  # inside the handling of an update
+MAX_REPLY_WAIT = 10  # seconds a reply may wait for Telegram's flood control
+
+
+class ReplyScope(BaseMiddleware):
+    """Marks what is sent while an update is handled as a reply to a person (see ``RetryReplies``)."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        token = REPLYING.set(True)
+        try:
+            return await handler(event, data)
+        finally:
+            REPLYING.reset(token)
+
+
+class RetryReplies(BaseRequestMiddleware):
+    """A reply refused with 429 is sent again after ``retry_after`` (once, up to ``MAX_REPLY_WAIT``
+    seconds), as the digests are, so a reply is not lost to flood control. Only replies: the outbox
+    sender, outside any update, keeps its own pacing and sees every 429 itself."""
+
+    async def __call__(
+        self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot, method: TelegramMethod[TelegramType]
+    ) -> Response[TelegramType]:
+        try:
+            return await make_request(bot, method)
+        except TelegramRetryAfter as error:
+            if not REPLYING.get() or error.retry_after > MAX_REPLY_WAIT:
+                raise
+            log.info("reply %s waits %s s for flood control", type(method).__name__, error.retry_after)
+            await asyncio.sleep(error.retry_after)
+            return await make_request(bot, method)
 
 
 async def answer_callback(query: CallbackQuery, text: str | None = None, show_alert: bool | None = None) -> bool:

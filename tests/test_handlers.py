@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from aiogram.exceptions import TelegramRetryAfter
 from sqlalchemy import update
 
 from bot import texts
@@ -180,3 +181,27 @@ async def test_the_default_throttle_follows_telegrams_pace_for_one_chat(
     frozen[0] = 1.0
     assert "90,53 %" in texts_of(await paced.employee(ARAKELYAN).send("/kpi"))[0]
     assert texts_of(await paced.employee(ARAKELYAN).send("/kpi")) == [texts.TOO_FAST]  # a new streak
+
+
+# --- replies are delivered too -------------------------------------------------------------------------
+
+
+async def test_a_reply_refused_by_flood_control_is_sent_after_retry_after(world: World) -> None:
+    world.session.queue_error("SendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    sent = await world.employee(ARAKELYAN).send("/kpi")
+    assert len(world.session.of("SendMessage")) == 2  # refused, then sent again
+    assert "90,53 %" in texts_of(sent)[-1]
+
+
+async def test_the_something_went_wrong_answer_is_not_lost_to_flood_control(world: World) -> None:
+    world.session.queue_error("SendMessage", 400, "Bad Request: message to be replied not found")
+    world.session.queue_error("SendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    sent = await world.employee(ARAKELYAN).send("/kpi")
+    assert texts_of(sent)[-1] == texts.SOMETHING_WRONG and len(texts_of(sent)) == 3
+
+
+async def test_outside_an_update_a_429_is_left_to_the_sender(world: World) -> None:
+    world.session.queue_error("SendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    with pytest.raises(TelegramRetryAfter):
+        await world.bot.send_message(1001, "сводка")
+    assert len(world.session.of("SendMessage")) == 1
