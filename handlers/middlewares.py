@@ -1,5 +1,6 @@
-"""Middlewares on ``dp.update``, outermost first: a per-user throttle; the callback answer; one database
-transaction per update and the viewer (the linked, active employee behind the update, or ``None``).
+"""Middlewares on ``dp.update``, outermost first: the reply scope (replies wait out a 429, see
+``RetryReplies``); a per-user throttle; the callback answer; one database transaction per update and
+the viewer (the linked, active employee behind the update, or ``None``).
 
 The order matters: the callback is answered outside the transaction, after it committed or rolled
 back, so a failed answer (the query is too old) can never undo work the person already sees."""

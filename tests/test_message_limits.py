@@ -161,3 +161,26 @@ async def test_case_15_long_names_from_1c_fit_in_start_contracts_and_team(
         assert all(utf16(r) <= texts.MAX_MESSAGE for r in replies)
     finally:
         await engine.dispose()
+
+
+async def test_a_team_of_long_names_is_paged_by_size_and_every_page_fits(
+    engine: AsyncEngine, pool: SessionPool, settings: Settings
+) -> None:
+    """30 managers whose names fill their column: /team cuts its pages by size (fewer than 20 a page),
+    every page fits, and paging forward reaches the last manager."""
+    length = 4000 if engine.dialect.name == "sqlite" else 200
+    async with pool() as session, session.begin():
+        session.add(Employee(id="a1", name="Админ", role="admin", team="", telegram_id=ADMIN))
+        for n in range(30):
+            session.add(Employee(id=f"m{n:02d}", name=f"{n:02d} " + hostile(n, length - 3), role="manager", team="T"))
+    world = World(pool, settings)
+    admin = world.user(ADMIN)
+    sent = await admin.send("/team")
+    pages = 1
+    while any(b.text == "▶" for m in sent if isinstance(getattr(m, "reply_markup", None), InlineKeyboardMarkup)
+              for row in m.reply_markup.inline_keyboard for b in row):  # fmt: skip
+        sent = await admin.click(sent, "▶")
+        pages += 1
+    assert world.session.violations == []
+    assert pages > 2  # 20 a page by count; the size cut makes more pages
+    assert "29 ООО «Рога &amp; Копыта»" in texts_of(sent)[0]  # the last manager, on the last page
