@@ -16,9 +16,9 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.types import ErrorEvent
 
 from bot import texts
+from bot.arguments import BadArgument
 from bot.settings import Settings
 from db.session import SessionPool
 from handlers import (
@@ -27,6 +27,7 @@ from handlers import (
     debtors,
     digest_buttons,
     discipline,
+    errors,
     fallback,
     invite,
     kpi,
@@ -34,7 +35,8 @@ from handlers import (
     start,
     team,
 )
-from handlers.middlewares import DatabaseMiddleware, ThrottleMiddleware
+from handlers.common import Refused
+from handlers.middlewares import CallbackAnswers, DatabaseMiddleware, ReplyScope, RetryReplies, ThrottleMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         session = AiohttpSession()
         if settings.telegram_api_url:
             session.api = TelegramAPIServer.from_base(settings.telegram_api_url)
+    session.middleware(RetryReplies())
     return Bot(settings.token(), session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
@@ -52,18 +55,10 @@ def system_clock(settings: Settings) -> Callable[[], datetime]:
     return lambda: datetime.now(zone)
 
 
-async def on_error(event: ErrorEvent) -> bool:
-    """Log with the update id; tell the user something went wrong; keep polling."""
-    update = event.update
-    log.error("update %s failed: %r", update.update_id, event.exception, exc_info=event.exception)
-    try:
-        if update.callback_query is not None:
-            await update.callback_query.answer(texts.SOMETHING_WRONG, show_alert=True)
-        elif update.message is not None:
-            await update.message.answer(texts.SOMETHING_WRONG)
-    except Exception:  # the error report must never raise on its own
-        log.exception("could not tell the user about the failure of update %s", update.update_id)
-    return True
+def refusal_text(error: Exception) -> str:
+    """What a refused button press shows: the refusal's own text; an unreadable argument in callback
+    data (ours, so it is an old button) says the data are no longer available."""
+    return error.text if isinstance(error, Refused) else texts.STALE
 
 
 def create_dispatcher(
@@ -75,10 +70,12 @@ def create_dispatcher(
     **extra: Any,
 ) -> Dispatcher:
     dp = Dispatcher(settings=settings, clock=clock or system_clock(settings), **extra)
+    dp.update.outer_middleware(ReplyScope())
     dp.update.outer_middleware(throttle or ThrottleMiddleware())
+    dp.update.outer_middleware(CallbackAnswers((Refused, BadArgument), refusal_text))
     dp.update.outer_middleware(DatabaseMiddleware(session_pool))
-    dp.errors.register(on_error)
     dp.include_routers(
+        errors.setup(),
         start.setup(),
         access.setup(),
         kpi.setup(),

@@ -1,10 +1,15 @@
-"""Parsing what people type after a command: months for /kpi and /team."""
+"""Parsing what people type after a command: months, days, times, periods and a manager's name.
+
+Every parser raises :class:`BadArgument` with the reason; the one error handler
+(``handlers/errors.py``) answers it with the reason and how to write the argument."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 
 from bot.rules import Month
 
@@ -15,11 +20,37 @@ _MONTH_STEMS = {
 }  # fmt: skip
 _ENDINGS = ("ь", "я", "е", "ю", "ём", "ем", "а", "")
 
-MONTH_EXAMPLES = "2019-02, 02.2019, февраль или «февраль 2019»"
+
+T = TypeVar("T")
 
 
 class BadArgument(ValueError):
-    """The argument cannot be read; the message says what was expected."""
+    """The argument cannot be read; ``reason`` says what was wrong (the error handler adds how to
+    write the command's argument)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def name_and_rest(text: str, parse: Callable[[str], T]) -> tuple[str, T]:
+    """``"Иванов январь"`` → ``("Иванов", parse("январь"))``: the whole text if ``parse`` reads it (no
+    name), else the longest tail of at most two words that it reads after a name, else the whole text
+    as a name and ``parse("")``. Raises BadArgument only when ``parse("")`` does."""
+    words = text.split()
+    try:
+        return "", parse(text)
+    except BadArgument:
+        pass
+    for size in (2, 1):
+        if len(words) > size:
+            try:
+                return " ".join(words[:-size]), parse(" ".join(words[-size:]))
+            except BadArgument:
+                continue
+    if not any(char.isalpha() for char in text):  # "2019-13" is a bad month, not a name
+        parse(text)
+    return " ".join(words), parse("")
 
 
 def _month_number(word: str) -> int | None:
@@ -54,10 +85,10 @@ def parse_month(text: str, today: date) -> Month:
     words = raw.split()
     number = _month_number(words[0]) if words else None
     if number is None or len(words) > 2:
-        raise BadArgument(f"не понял месяц «{raw}»")
+        raise BadArgument(f"«{raw}» — не месяц")
     if len(words) == 2:
         if not re.fullmatch(r"\d{2}|\d{4}", words[1]):
-            raise BadArgument(f"не понял год «{words[1]}»")
+            raise BadArgument(f"«{words[1]}» — не год")
         year = int(words[1]) + (2000 if len(words[1]) == 2 else 0)
         return Month(year, number)
     candidate = Month(current.year, number)
@@ -76,7 +107,6 @@ def month_or_current(text: str, today: date) -> Month:
 
 FOREVER = date(9999, 12, 31)  # "pause until I resume"
 MAX_PAUSE_DAYS = 366
-SETTINGS_EXAMPLES = "/settings 08:30, /settings пауза 15.12.2026, /settings пауза, /settings возобновить"
 
 
 def parse_time(text: str) -> str:
@@ -101,7 +131,7 @@ def parse_day(text: str, today: date) -> date:
             return day if day >= today else date(today.year + 1, parts[1], parts[0])
     except ValueError:
         pass
-    raise BadArgument(f"«{text}» — не дата. Например: 15.12.2026")
+    raise BadArgument(f"«{text}» — не дата")
 
 
 def parse_pause(text: str, today: date) -> date:
@@ -119,7 +149,6 @@ def parse_pause(text: str, today: date) -> date:
 
 # --- /calls ----------------------------------------------------------------------------------------
 
-CALLS_EXAMPLES = "/calls, /calls неделя, /calls 25.02.2019, /calls февраль"
 WEEK_WORDS = {"неделя", "неделю", "week", "7"}
 YESTERDAY_WORDS = {"вчера", "yesterday"}
 

@@ -7,11 +7,14 @@ than sent broken. Scope is checked again when a button is pressed, never trusted
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 from typing import TypeVar
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.texts import MAX_BUTTON, shorten
 
 MAX_CALLBACK_BYTES = 64
 T = TypeVar("T")
@@ -40,8 +43,28 @@ class ScopeView(CallbackData, prefix="s1"):
     page: int = 0
 
 
-class ContractCard(CallbackData, prefix="c1"):
+class Back(StrEnum):
+    """Where a contract card was opened from, so its back button returns there."""
+
+    DEBTORS = "d"  # the presser's own /debtors
+    CONTRACTS = "c"  # the presser's own /contracts
+    MANAGER_DEBTORS = "md"  # a manager's debtors, opened from /team
+    MANAGER_CONTRACTS = "mc"
+
+
+class ContractCard(CallbackData, prefix="c2"):
+    """A contract card. ``owner`` is a short tag of the manager the contract had when the button was
+    drawn (``owner_tag``): a press after 1C moved the contract to someone else says it moved."""
+
     contract: str
+    back: Back = Back.DEBTORS
+    page: int = 0
+    owner: str = ""
+
+
+def owner_tag(manager_id: str) -> str:
+    """4 hex digits of the manager id's SHA-1: enough to tell "moved" from "never yours"."""
+    return hashlib.sha1(manager_id.encode()).hexdigest()[:4]
 
 
 class TeamView(CallbackData, prefix="t1"):
@@ -49,24 +72,35 @@ class TeamView(CallbackData, prefix="t1"):
     page: int = 0
 
 
+class OpenScreen(StrEnum):
+    """What a button under a digest opens."""
+
+    KPI = "k"
+    DEBTORS = "d"
+    CONTRACTS = "c"
+    TEAM = "t"
+    SETTINGS = "s"
+
+
 class Open(CallbackData, prefix="o1"):
     """A button under a digest or a notice: opens a screen as a new message, so the digest stays."""
 
-    view: str  # k (KPI), d (debtors), c (contracts), t (team), s (settings)
+    view: OpenScreen
 
 
 NOOP = "noop"  # the page counter between ◀ and ▶: answered, does nothing
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton | None:
-    """A button, or ``None`` when its packed data would exceed Telegram's 64 bytes."""
+    """A button, or ``None`` when its packed data would exceed Telegram's 64 bytes. A long label is
+    shortened with "…" to ``MAX_BUTTON`` UTF-16 units."""
     try:
         packed = data.pack()
     except ValueError:
         return None
     if len(packed.encode()) > MAX_CALLBACK_BYTES:
         return None
-    return InlineKeyboardButton(text=text, callback_data=packed)
+    return InlineKeyboardButton(text=shorten(" ".join(text.split()) or "…", MAX_BUTTON), callback_data=packed)
 
 
 def markup(rows: list[list[InlineKeyboardButton | None]]) -> InlineKeyboardMarkup | None:
@@ -101,11 +135,19 @@ def page_slice(items: list[T], page: int, size: int = PAGE_SIZE) -> tuple[list[T
     return items[page * size : (page + 1) * size], page, pages
 
 
-class Preference(CallbackData, prefix="p1"):
-    """/settings buttons: a digest time (``t``, value ``0830``), the default time (``d``), a pause of
-    ``value`` days (``p``), resume (``r``)."""
+class Action(StrEnum):
+    """What a /settings button does."""
 
-    action: str
+    TIME = "t"  # value: the digest time, ``0830``
+    DEFAULT_TIME = "d"
+    PAUSE = "p"  # value: days
+    RESUME = "r"
+
+
+class Preference(CallbackData, prefix="p1"):
+    """/settings buttons: ``action`` and its ``value``."""
+
+    action: Action
     value: str = ""
 
 
@@ -115,6 +157,7 @@ class CallsView(CallbackData, prefix="k1"):
 
     period: str = ""
     page: int = 0
+    manager: str = ""  # one manager's (a supervisor asked by name), checked again on every page
 
 
 class DocsView(CallbackData, prefix="q1"):

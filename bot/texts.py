@@ -21,7 +21,12 @@ from babel.numbers import format_currency, format_decimal
 from bot.rules import Collection, Finding, Month, Rule
 
 LOCALE = "ru_RU"
-MAX_MESSAGE = 4096
+MAX_MESSAGE = 4096  # Telegram's limit for a message, in UTF-16 units
+MAX_CAPTION = 1024  # for a photo's or a document's caption
+MAX_BUTTON = 40  # a button's label we draw (Telegram cuts long ones on a phone anyway)
+NAME_LIMIT = 100  # a name or a title from the data inside a line (escaped, UTF-16 units)
+CARD_NAME_LIMIT = 300  # the same at the top of a card, where it stands alone
+ROWS_BUDGET = 3000  # the rows of one page; the rest of a message (heading, totals, tail) fits in 1,000
 
 ROLE_NAMES = {"manager": "менеджер", "supervisor": "руководитель", "admin": "администратор"}
 
@@ -30,9 +35,102 @@ def _plain_spaces(text: str) -> str:
     return text.replace("\u00a0", " ").replace("\u202f", " ")
 
 
-def q(value: object) -> str:
-    """Escape a value from the data for HTML parse mode."""
-    return std_html.escape(str(value), quote=False)
+def utf16_len(text: str) -> int:
+    """The length Telegram counts: UTF-16 code units (an emoji or another astral character is 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _escaped(char: str) -> str:
+    return std_html.escape(char, quote=False)
+
+
+def q(value: object, limit: int | None = None) -> str:
+    """Escape a value from the data for HTML parse mode, shortened with "…" so that the escaped text
+    is at most ``limit`` UTF-16 units (default ``NAME_LIMIT``; ``0``: no limit). Line breaks become
+    spaces (a name is one line). Never cuts an entity (``&amp;``) or an astral character in two."""
+    text = str(value)
+    limit = NAME_LIMIT if limit is None else limit
+    if "\n" in text or "\r" in text:
+        text = " ".join(text.split())
+    escaped = std_html.escape(text, quote=False)
+    if not limit or utf16_len(escaped) <= limit:
+        return escaped
+    kept: list[str] = []
+    used = 1  # the "…"
+    for char in text:
+        piece = _escaped(char)
+        size = utf16_len(piece)
+        if used + size > limit:
+            break
+        kept.append(piece)
+        used += size
+    return "".join(kept).rstrip() + "…"
+
+
+def shorten(text: str, limit: int) -> str:
+    """Plain text (no HTML) shortened to ``limit`` UTF-16 units with "…" (a button's label, a caption)."""
+    if utf16_len(text) <= limit:
+        return text
+    kept, used = [], 1
+    for char in text:
+        size = utf16_len(char)
+        if used + size > limit:
+            break
+        kept.append(char)
+        used += size
+    return "".join(kept).rstrip() + "…"
+
+
+def fit_lines(text: str, limit: int = 0) -> str:
+    """The last guard of every message: ``text`` if it fits in ``limit`` UTF-16 units (default
+    ``MAX_MESSAGE``), else as many whole lines as fit and "…". Our texts keep every HTML tag within one
+    line, so cutting between lines never breaks the markup."""
+    limit = limit or MAX_MESSAGE
+    if utf16_len(text) <= limit:
+        return text
+    kept: list[str] = []
+    used = 2  # "\n…"
+    for line in text.split("\n"):
+        size = utf16_len(line) + 1
+        if used + size > limit:
+            break
+        kept.append(line)
+        used += size
+    return "\n".join(kept) + "\n…"
+
+
+def shown_size(value: str, limit: int | None = None) -> int:
+    """An upper bound of ``utf16_len(q(value, limit))`` without building it (cheap enough for every row
+    of a 100,000-contract list): escaping turns ``&`` into 5 units and ``<``, ``>`` into 4."""
+    limit = NAME_LIMIT if limit is None else limit
+    size = utf16_len(value) + 4 * value.count("&") + 3 * (value.count("<") + value.count(">"))
+    return min(size, limit) if limit else size
+
+
+def row_size(overhead: int, *values: str | None) -> int:
+    """An upper bound of a list row's size: its data shown through ``q`` plus ``overhead``, the bound
+    of everything else on the row (numbers, money, dates, separators)."""
+    return overhead + sum(shown_size(v) for v in values if v)
+
+
+# upper bounds of the rest of each kind of row (numbers, money, dates, marks, separators)
+CONTRACT_ROW, DEBTOR_ROW, AWAITING_ROW, TEAM_ROW, FINDING_ROW, DOCUMENT_ROW = 70, 110, 60, 230, 130, 110
+
+
+def pages_by_size(sizes: Sequence[int], per_page: int, budget: int = 0) -> list[range]:
+    """Split rows of ``sizes`` (UTF-16 units, e.g. from ``row_size``) into pages of at most ``per_page``
+    rows and ``budget`` units (a row and its line break; default ``ROWS_BUDGET``); always at least one
+    page, and at least one row on each."""
+    budget = budget or ROWS_BUDGET
+    pages: list[range] = []
+    start, used = 0, 0
+    for index, size in enumerate(sizes):
+        if index > start and (index - start >= per_page or used + size + 1 > budget):
+            pages.append(range(start, index))
+            start, used = index, 0
+        used += size + 1
+    pages.append(range(start, len(sizes)))
+    return pages
 
 
 def money(kopecks: int) -> str:
@@ -208,7 +306,7 @@ def manager_digest(
         parts.append("\n".join(gap))
     parts.extend(extra_blocks)
     parts.append(f"<i>{freshness(imported_at)}</i>")
-    return "\n\n".join(parts)
+    return fit_lines("\n\n".join(parts))
 
 
 def team_digest(
@@ -237,7 +335,7 @@ def team_digest(
 
 
 def warning_block(text: str) -> str:
-    return f"⚠️ <b>{q(text)}</b>"
+    return f"⚠️ <b>{q(text, 300)}</b>"
 
 
 def stale_warning(imported_at: datetime | None) -> str:
@@ -260,8 +358,8 @@ def stale_notice(imported_at: datetime | None, previous_working_day: date | None
 
 def blocked_notice(name: str, employee_id: str) -> str:
     return (
-        f"🚫 {q(name)} (id {q(employee_id)}) заблокировал(а) бота: сводки ему(ей) больше не доставляются.\n"
-        "Когда сотрудник снова напишет боту, доставка возобновится."
+        f"🚫 Бот заблокирован в чате сотрудника: {q(name)} (id {q(employee_id, 40)}). Сводки туда больше "
+        "не доставляются.\nКогда сотрудник снова напишет боту, доставка возобновится."
     )
 
 
@@ -307,21 +405,22 @@ def attention_block(
     return "🔎 <b>Требует внимания</b>\n" + "\n".join(lines)
 
 
-def fit(head: str, rows: Sequence[str], tail: str, limit: int = MAX_MESSAGE) -> str:
-    """Join ``head``, as many ``rows`` as fit and ``tail`` into one message of at most ``limit``
-    characters; the rows left out are counted ("… и ещё 12, полный список — /team")."""
-    reserve = 64  # room for the note about the rows left out
-    budget = limit - len(head) - len(tail) - 2 - reserve
+def fit(head: str, rows: Sequence[str], tail: str, limit: int = MAX_MESSAGE, more: str = "/team") -> str:
+    """Join ``head``, as many ``rows`` as fit and ``tail`` into one message of at most ``limit`` UTF-16
+    units, the whole message counted; the rows left out are counted ("… и ещё 12, полный список —
+    /team"). A head or tail too long on its own is shortened by whole lines (``fit_lines``)."""
+    note_room = 64  # the note about the rows left out
+    budget = limit - utf16_len(head) - utf16_len(tail) - 2 - note_room
     shown: list[str] = []
     used = 0
     for row in rows:
-        if used + len(row) + 1 > budget:
+        if used + utf16_len(row) + 1 > budget:
             break
         shown.append(row)
-        used += len(row) + 1
+        used += utf16_len(row) + 1
     if len(shown) < len(rows):
-        shown.append(f"… и ещё {len(rows) - len(shown)}, полный список — /team")
-    return "\n\n".join(part for part in (head + "\n".join(shown), tail) if part)
+        shown.append(f"… и ещё {len(rows) - len(shown)}, полный список — {more}")
+    return fit_lines("\n\n".join(part for part in (head + "\n".join(shown), tail) if part), limit)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -330,13 +429,17 @@ def fit(head: str, rows: Sequence[str], tail: str, limit: int = MAX_MESSAGE) -> 
 
 NO_ACCESS = "Нет доступа. Попросите у руководителя ссылку-приглашение."
 NOT_YOURS = "Нет доступа к этим данным."
+CONTRACT_MOVED = "Этот договор передан другому менеджеру и больше не в вашем списке. Откройте список заново."
+TEAM_ONLY = "Команда доступна руководителям. Ваши цифры — /kpi"
+INVITES_ADMIN_ONLY = "Приглашения выдаёт администратор."
+INVITE_WHOM = "Кого пригласить? Например: /invite 000000002 или /invite Иванов"
 SOMETHING_WRONG = "Что-то пошло не так, попробуйте ещё раз."
 TOO_FAST = "Не так быстро — подождите пару секунд."
 HINT = "Не понял. Список команд — /help"
 STALE = "Эти данные больше недоступны. Откройте список заново."
 
 MANAGER_COMMANDS = [
-    ("kpi", "сбор и KPI за месяц: /kpi, /kpi 2019-02, /kpi январь"),
+    ("kpi", "сбор и KPI за месяц: /kpi, /kpi январь"),
     ("debtors", "должники и ожидаемые оплаты"),
     ("contracts", "мои договоры, поиск: /contracts Ромашка"),
     ("calls", "замечания по звонкам и встречам: /calls, /calls неделя"),
@@ -344,7 +447,7 @@ MANAGER_COMMANDS = [
     ("settings", "время утренней сводки и пауза на отпуск"),
     ("help", "список команд"),
 ]
-TEAM_COMMANDS = [("team", "команда: сбор и KPI каждого менеджера")]
+TEAM_COMMANDS = [("team", "команда: сбор и KPI каждого менеджера; по фамилии: /kpi Иванов, /debtors Иванов")]
 ADMIN_COMMANDS = [("invite", "ссылка-приглашение: /invite Иванов")]
 
 
@@ -358,13 +461,13 @@ def commands_for(role: str) -> list[tuple[str, str]]:
 
 
 def help_text(role: str) -> str:
-    lines = ["<b>Команды</b>"] + [f"/{name} — {q(what)}" for name, what in commands_for(role)]
+    lines = ["<b>Команды</b>"] + [f"/{name} — {q(what, 0)}" for name, what in commands_for(role)]
     return "\n".join(lines)
 
 
 def start_text(name: str, role: str) -> str:
     return (
-        f"Здравствуйте, {q(first_name(name))}! Вы — {ROLE_NAMES.get(role, role)}.\n\n"
+        f"Здравствуйте, {q(first_name(name))}! Вы — {ROLE_NAMES.get(role, q(role, 40))}.\n\n"
         "Каждое рабочее утро я присылаю сбор оплат за регулярное сопровождение, KPI, должников и что "
         "поможет выйти на следующий уровень.\n\n" + help_text(role)
     )
@@ -379,11 +482,51 @@ INVITE_RESULTS = {
 }
 
 
-def bad_month(reason: str) -> str:
+def bad_argument(reason: str, examples: str) -> str:
+    """The one answer to an argument we cannot read: what was wrong and how to write it."""
+    return f"Не понял: {q(reason, 300)}.\n{q(examples, 600)}".rstrip()
+
+
+def examples_for(command: str, today: date, *, team: bool = False) -> str:
+    """How to write the argument of ``/command``, with this year's dates in the examples; ``team``:
+    the person may also name a manager (supervisors, admins)."""
+    year = today.year
+    if command == "settings":
+        return f"Примеры: /settings 08:30, {pause_example(today)}, /settings пауза, /settings возобновить"
+    if command == "calls":
+        text = f"Примеры: /calls, /calls неделя, /calls {short_date(today)}, /calls февраль"
+        return text + (f". {name_examples(command, year)}" if team else "")
+    if command in {"kpi", "team", "debtors"}:
+        named = team and command != "team"
+        return month_examples(command, year) + (f" {name_examples(command, year)}" if named else "")
+    return "Список команд — /help"
+
+
+def month_examples(command: str, year: int) -> str:
+    """How to name a month after ``/command``, with the current year in the examples."""
     return (
-        f"Не получилось: {q(reason)}.\nУкажите месяц так: /kpi 2019-02, /kpi 02.2019, /kpi февраль "
-        "или /kpi февраль 2019. Без аргумента — текущий месяц."
+        f"Укажите месяц так: /{command} {year}-02, /{command} 02.{year}, /{command} февраль "
+        f"или /{command} февраль {year}. Без аргумента — текущий месяц."
     )
+
+
+def name_examples(command: str, year: int) -> str:
+    return f"Руководитель может спросить о менеджере: /{command} Иванов (и месяц: /{command} Иванов 02.{year})."
+
+
+def no_such_manager(name: str, candidates: Sequence[str]) -> str:
+    """An unknown name after /kpi, /debtors, /calls: the managers one may ask about."""
+    listed = ", ".join(q(c, 60) for c in candidates[:15])
+    more = f" и ещё {len(candidates) - 15}" if len(candidates) > 15 else ""
+    if not candidates:
+        return f"Менеджер «{q(name, 60)}» не найден: в вашей команде нет менеджеров."
+    return f"Менеджер «{q(name, 60)}» не найден. Можно спросить о: {listed}{more}."
+
+
+def several_managers(name: str, matches: Sequence[str]) -> str:
+    listed = "\n".join(f"• {q(m, 80)}" for m in matches[:15])
+    more = f"\n… и ещё {len(matches) - 15}" if len(matches) > 15 else ""
+    return f"По запросу «{q(name, 60)}» нашлось несколько менеджеров, уточните:\n{listed}{more}"
 
 
 def kpi_view(
@@ -396,7 +539,7 @@ def kpi_view(
     frozen_on: date | None = None,
     own: bool = True,
 ) -> str:
-    head = f"<b>{q(manager_name)}</b>" if not own else "<b>Ваш KPI</b>"
+    head = f"<b>KPI: {q(manager_name)}</b>" if not own else "<b>Ваш KPI</b>"
     parts = [head, "\n".join(collection_lines(collection))]
     if frozen_on is not None:
         parts.append(f"Итог месяца зафиксирован {short_date(frozen_on)}: поздние оплаты его не меняют.")
@@ -405,7 +548,7 @@ def kpi_view(
         if gap:
             parts.append("\n".join(gap))
     parts.append(f"<i>{freshness(imported_at)}</i>")
-    return "\n\n".join(parts)
+    return fit_lines("\n\n".join(parts))
 
 
 def debtor_line(number: int, client: str, debt: int, since: Month | None, age_days: int) -> str:
@@ -434,7 +577,7 @@ def debtors_page(
         )
     if not debt_rows and not awaiting_rows:
         parts.append("Должников нет, все оплаты месяца получены. 👏")
-    return "\n\n".join(parts)
+    return fit_lines("\n\n".join(parts))
 
 
 def contract_line(number: int, client: str, contract_number: str, fee: int) -> str:
@@ -442,11 +585,20 @@ def contract_line(number: int, client: str, contract_number: str, fee: int) -> s
     return f"{number}. {q(client)}{num} · {money(fee)}/мес"
 
 
-def contracts_page(title: str, rows: Sequence[str], total: int, query: str) -> str:
-    found = f" по запросу «{q(query)}»" if query else ""
+SEARCH_QUERY_LIMIT = 100
+
+
+def search_query(typed: str) -> str:
+    """What a contract search looks for: the typed text, at most ``SEARCH_QUERY_LIMIT`` characters."""
+    return typed.strip()[:SEARCH_QUERY_LIMIT]
+
+
+def contracts_page(title: str, rows: Sequence[str], total: int, query: str, *, cut: bool = False) -> str:
+    """``cut``: the typed query was longer than what was searched for (shown ending with "…")."""
+    found = f" по запросу «{q(query + ('…' if cut else ''), 60)}»" if query else ""
     if not rows:
         return f"<b>{q(title)}</b>\n\nДоговоров{found} не найдено."
-    return f"<b>{q(title)}</b> — {total}{found}:\n\n" + "\n".join(rows)
+    return fit_lines(f"<b>{q(title)}</b> — {total}{found}:\n\n" + "\n".join(rows))
 
 
 def term_text(start: date, months: int | None, closed_on: date | None) -> str:
@@ -474,7 +626,7 @@ def contract_card(
     age_days: int,
     payments: Sequence[tuple[date, int, Month | None]],
 ) -> str:
-    lines = [f"<b>{q(client)}</b>"]
+    lines = [f"<b>{q(client, CARD_NAME_LIMIT)}</b>"]
     lines.append(" · ".join(q(x) for x in (f"Договор {number}" if number else "Договор", title) if x))
     lines.append(f"Менеджер: {q(manager_name)}")
     lines.append(f"Срок: {term}")
@@ -497,7 +649,7 @@ def contract_card(
         for paid_on, amount, period in payments:
             for_month = f" за {month_name(period)}" if period else ""
             lines.append(f"{short_date(paid_on)} — {money(amount)}{for_month}")
-    return "\n".join(lines)
+    return fit_lines("\n".join(lines))
 
 
 def team_view(
@@ -512,17 +664,23 @@ def team_view(
     head += f"База {money(total.base)} · оплачено {money(total.paid)} · долг {money(total.debt)}\n"
     page_note = f" (стр. {page + 1} из {pages})" if pages > 1 else ""
     body = "\n".join(rows) if rows else "В команде нет менеджеров."
-    return f"{head}\n<b>Менеджеры, худшие сверху</b>{page_note}:\n{body}\n\n<i>{freshness(imported_at)}</i>"
+    return fit_lines(f"{head}\n<b>Менеджеры, худшие сверху</b>{page_note}:\n{body}\n\n<i>{freshness(imported_at)}</i>")
 
 
 def invite_text(name: str, link: str, expires: datetime) -> str:
     return (
-        f"Приглашение для <b>{q(name)}</b>:\n{q(link)}\n\n"
+        f"Приглашение — <b>{q(name)}</b>:\n{q(link, 0)}\n\n"
         f"Ссылка одноразовая, действует до {expires.strftime('%d.%m.%Y %H:%M')}."
     )
 
 
 # --- /settings -------------------------------------------------------------------------------------
+
+
+def pause_example(today: date) -> str:
+    """``/settings пауза 15.12.2026``: a day within the next year, so the example itself works."""
+    day = date(today.year, 12, 15)
+    return f"/settings пауза {short_date(day if day >= today else date(today.year + 1, 12, 15))}"
 
 
 def settings_view(default_time: str, personal_time: str | None, paused_until: date | None, today: date) -> str:
@@ -542,12 +700,12 @@ def settings_view(default_time: str, personal_time: str | None, paused_until: da
         f"{time_line}, по рабочим дням.\n"
         f"{pause_line}\n\n"
         "Выберите время кнопкой или напишите: /settings 08:45. "
-        "Пауза на отпуск: /settings пауза 15.12.2026."
+        f"Пауза на отпуск: {pause_example(today)}."
     )
 
 
 def bad_settings(reason: str, examples: str) -> str:
-    return f"Не понял: {q(reason)}.\nПримеры: {q(examples)}"
+    return f"Не понял: {q(reason, 300)}.\nПримеры: {q(examples, 600)}"
 
 
 # --- discipline ----------------------------------------------------------------------------------------
@@ -618,7 +776,7 @@ def calls_page(title: str, period: str, groups: Sequence[tuple[Rule, int, Sequen
     parts = [f"<b>{q(title)}</b> — {q(period)}: {total} {plural(total, 'замечание', 'замечания', 'замечаний')}"]
     for rule, count, lines in groups:
         parts.append(f"\n<b>{RULE_TITLES[rule].capitalize()}</b> ({count})\n" + "\n".join(lines))
-    return "\n".join(parts)
+    return fit_lines("\n".join(parts))
 
 
 def document_line(number: int, kind: str, doc_number: str, doc_date: date, client: str, amount: int | None,
@@ -633,10 +791,11 @@ def document_line(number: int, kind: str, doc_number: str, doc_date: date, clien
 def docs_page(title: str, rows: Sequence[str], total: int, overdue: int, grace: int) -> str:
     if not total:
         return f"<b>{q(title)}</b>\nВсе подписанные оригиналы вернулись 👍"
-    return (
+    text = (
         f"<b>{q(title)}</b>: {total}, из них дольше {days(grace)} — {overdue}\n"
         "Старые сверху. ⚠️ — пора вернуть, 🔴 — уже у руководителя.\n\n" + "\n".join(rows)
     )
+    return fit_lines(text)
 
 
 def escalations_block(items: Sequence[str], limit: int = 8) -> str | None:
@@ -655,3 +814,80 @@ def overdue_originals_item(manager: str, count: int, oldest_age: int, limit: int
 def every_day_item(manager: str, rules: Sequence[Rule]) -> str:
     names = ", ".join(f"«{RULE_TITLES[rule]}»" for rule in rules)
     return f"{q(manager)}: {names} — каждый рабочий день недели"
+
+
+def employee_not_found(query: str) -> str:
+    return f"Сотрудник «{q(query, 60)}» не найден."
+
+
+def several_employees(matches: Sequence[tuple[str, str]]) -> str:
+    """(id, name) of the employees a part of a name matched: the admin picks one by its id."""
+    names = "\n".join(f"{q(employee_id, 40)} — {q(name, 80)}" for employee_id, name in matches[:20])
+    return f"Нашлось несколько, уточните (можно по коду):\n{names}"
+
+
+BACK_TO_DEBTORS = "◀ Должники"
+BACK_TO_CONTRACTS = "◀ Договоры"
+
+
+def search_shows_first(shown: int) -> str:
+    return f"Показаны первые {shown}: уточните запрос."
+
+
+def whose(manager: str) -> str:
+    """`` (Иванов Пётр)`` after a line of a team's list."""
+    return f" ({q(manager, 60)})"
+
+
+OWN_DEBTORS = "Ваши должники"
+TEAM_DEBTORS = "Должники команды"
+OWN_CONTRACTS = "Ваши договоры"
+TEAM_CONTRACTS = "Договоры команды"
+
+
+def debtors_of(manager: str) -> str:
+    """A list's title for one manager: "Должники: Иванов Пётр" (no declension needed)."""
+    return f"Должники: {manager}"
+
+
+def contracts_of(manager: str) -> str:
+    return f"Договоры: {manager}"
+
+
+def calls_of(manager: str) -> str:
+    return f"Звонки и встречи: {manager}"
+
+
+RESUME_BUTTON = "▶️ Возобновить сводки"
+PAUSE_WEEK_BUTTON = "⏸ Пауза на неделю"
+PAUSE_TWO_WEEKS_BUTTON = "⏸ На две недели"
+
+
+def default_time_button(default: str) -> str:
+    return f"Общее время ({default})"
+
+
+DEFAULT_COMMANDS = [("start", "начать"), ("help", "команды")]  # the menu of a chat nobody linked yet
+DEBTORS_BUTTON = "Должники"
+CONTRACTS_BUTTON = "Договоры"
+BACK_TO_TEAM = "◀ Команда"
+ALL_TEAMS = "Все команды"
+OWN_CALLS = "Ваши звонки и встречи"
+TEAM_CALLS = "Звонки и встречи команды"
+OWN_ORIGINALS = "Оригиналы, которые ждём"
+TEAM_ORIGINALS = "Оригиналы, которые ждёт команда"
+YESTERDAY = "за вчера"
+LAST_WEEK = "за 7 дней"
+
+
+def team_title(team: str) -> str:
+    return f"Команда «{team}»"
+
+
+def since_day(day: date) -> str:
+    return f"с {short_date(day)}"
+
+
+def caption(text: str) -> str:
+    """A photo's or a document's caption: at most ``MAX_CAPTION`` UTF-16 units, cut by whole lines."""
+    return fit_lines(text, MAX_CAPTION)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, false, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,8 +31,11 @@ from bot.rules import (
     Paper,
     PaymentRecord,
     Period,
+    Person,
     PhoneCall,
+    Role,
     Rule,
+    Scope,
     Thresholds,
     Tier,
     collection_for,
@@ -40,6 +43,7 @@ from bot.rules import (
     discipline,
     discipline_summary,
     period_of,
+    scope_of,
 )
 from bot.rules.discipline import TREND_DAYS
 from db.models import (
@@ -95,16 +99,31 @@ async def list_employees(session: AsyncSession, *, active_only: bool = False) ->
     return list((await session.execute(statement)).scalars())
 
 
+def person_of(employee: Employee) -> Person:
+    """The plain record the scope rule (``bot.rules.access``) decides on."""
+    return Person(employee.id, employee.role, employee.team, employee.active)
+
+
+def scope_filter(scope: Scope) -> ColumnElement[bool]:
+    """``scope`` (from ``bot.rules.scope_of``) as a ``WHERE`` clause on employees: the same decision as
+    ``Scope.includes``, field by field (a property test holds them equal)."""
+    if scope.viewer_id is None:
+        return false()
+    allowed: list[ColumnElement[bool]] = [Employee.id == scope.viewer_id]
+    if scope.everyone:
+        allowed.append(true())
+    if scope.team is not None:
+        allowed.append(and_(Employee.role == Role.MANAGER.value, Employee.team == scope.team))
+    return or_(*allowed)
+
+
 async def managers_in_scope(session: AsyncSession, viewer: Employee) -> list[Employee]:
-    """Who ``viewer`` may see: a manager themself, a supervisor their team's managers, an admin all."""
-    if viewer.role == "manager":
-        return [viewer]
-    statement = select(Employee).where(Employee.role == "manager", Employee.active.is_(True))
-    if viewer.role == "supervisor":
-        statement = statement.where(Employee.team == viewer.team)
-    elif viewer.role != "admin":
-        return []
-    return list((await session.execute(statement.order_by(Employee.name))).scalars())
+    """The active managers ``viewer`` may see, by name: a manager themself, a supervisor their team's
+    managers (none without a team), an admin all. The rule is ``bot.rules.scope_of``."""
+    statement = select(Employee).where(
+        scope_filter(scope_of(person_of(viewer))), Employee.role == Role.MANAGER.value, Employee.active.is_(True)
+    )
+    return list((await session.execute(statement.order_by(Employee.name, Employee.id))).scalars())
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,21 +7,19 @@ from aiogram.types import CallbackQuery, Message
 
 from bot import texts
 from db.models import Employee
+from handlers.common import Refused
 
 
 def unlinked(_: object, viewer: Employee | None = None) -> bool:
     return viewer is None
 
 
+async def refuse(_: Message | CallbackQuery) -> None:
+    raise Refused(texts.NO_ACCESS)
+
+
 def setup() -> Router:
     router = Router(name="access")
-
-    @router.message(unlinked)
-    async def refuse_message(message: Message) -> None:
-        await message.answer(texts.NO_ACCESS)
-
-    @router.callback_query(unlinked)
-    async def refuse_callback(callback: CallbackQuery) -> None:
-        await callback.answer(texts.NO_ACCESS, show_alert=True)
-
+    router.message.register(refuse, unlinked)
+    router.callback_query.register(refuse, unlinked)
     return router

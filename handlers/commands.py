@@ -35,7 +35,7 @@ async def set_default_commands(
     so a thousand menus at start-up never crowd out the digests."""
     try:
         await bot.set_my_commands(
-            [BotCommand(command="start", description="начать"), BotCommand(command="help", description="команды")],
+            [BotCommand(command=name, description=what) for name, what in texts.DEFAULT_COMMANDS],
             scope=BotCommandScopeDefault(),
         )
     except (TelegramAPIError, OSError, TimeoutError) as error:

@@ -7,21 +7,24 @@ from aiogram.types import CallbackQuery, Message
 
 from bot import texts
 from bot.keyboards import NOOP
+from handlers.common import Refused
+
+
+async def noop(_: CallbackQuery) -> None:
+    """The page counter between ◀ and ▶: the middleware's empty answer is all it needs."""
+
+
+async def unknown_button(_: CallbackQuery) -> None:
+    raise Refused(texts.STALE)
+
+
+async def hint(message: Message) -> None:
+    await message.answer(texts.HINT)
 
 
 def setup() -> Router:
     router = Router(name="fallback")
-
-    @router.callback_query(F.data == NOOP)
-    async def noop(callback: CallbackQuery) -> None:
-        await callback.answer()
-
-    @router.callback_query()
-    async def unknown_button(callback: CallbackQuery) -> None:
-        await callback.answer(texts.STALE, show_alert=True)
-
-    @router.message()
-    async def hint(message: Message) -> None:
-        await message.answer(texts.HINT)
-
+    router.callback_query.register(noop, F.data == NOOP)
+    router.callback_query.register(unknown_button)
+    router.message.register(hint)
     return router

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.arguments import SETTINGS_EXAMPLES, BadArgument, parse_pause, parse_time
-from bot.keyboards import Preference, button, markup
+from bot.arguments import BadArgument, parse_pause, parse_time
+from bot.keyboards import Action, Preference, button, markup
 from bot.settings import Settings
 from db.models import Employee
 from handlers.common import linked_router, show, today_of
@@ -22,6 +22,7 @@ TIMES = ("07:30", "08:00", "08:30", "09:00", "09:30", "10:00")
 PAUSE_WORDS = {"пауза", "pause", "отпуск"}
 RESUME_WORDS = {"возобновить", "resume", "снять", "продолжить"}
 DEFAULT_WORDS = {"по умолчанию", "default", "общее"}
+MAX_BUTTON_PAUSE_DAYS = 60
 
 
 def preferences_screen(viewer: Employee, settings: Settings, clock: Callable[[], datetime]) -> Screen:
@@ -29,16 +30,17 @@ def preferences_screen(viewer: Employee, settings: Settings, clock: Callable[[],
     default = settings.digest_time.strftime("%H:%M")
     text = texts.settings_view(default, viewer.digest_time, viewer.paused_until, today)
     chosen = viewer.digest_time or default
-    times = [button(("✓ " if t == chosen else "") + t, Preference(action="t", value=t.replace(":", ""))) for t in TIMES]
+    times = [button(("✓ " if t == chosen else "") + t, Preference(action=Action.TIME, value=t.replace(":", "")))
+             for t in TIMES]  # fmt: skip
     paused = viewer.paused_until is not None and viewer.paused_until >= today
     rows = [times[:3], times[3:]]
     if viewer.digest_time:
-        rows.append([button(f"Общее время ({default})", Preference(action="d"))])
+        rows.append([button(texts.default_time_button(default), Preference(action=Action.DEFAULT_TIME))])
     if paused:
-        rows.append([button("▶️ Возобновить сводки", Preference(action="r"))])
+        rows.append([button(texts.RESUME_BUTTON, Preference(action=Action.RESUME))])
     else:
-        rows.append([button("⏸ Пауза на неделю", Preference(action="p", value="7")),
-                     button("⏸ На две недели", Preference(action="p", value="14"))])  # fmt: skip
+        rows.append([button(texts.PAUSE_WEEK_BUTTON, Preference(action=Action.PAUSE, value="7")),
+                     button(texts.PAUSE_TWO_WEEKS_BUTTON, Preference(action=Action.PAUSE, value="14"))])  # fmt: skip
     return Screen(text, markup(rows))
 
 
@@ -56,53 +58,65 @@ def apply(viewer: Employee, words: str, clock: Callable[[], datetime]) -> None:
         viewer.digest_time = parse_time(words)
 
 
+async def settings_command(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    viewer: Employee,
+    settings: Settings,
+    clock: Callable[[], datetime],
+) -> None:
+    if command.args and command.args.strip():
+        apply(viewer, command.args, clock)
+        await session.flush()
+    screen = preferences_screen(viewer, settings, clock)
+    await message.answer(screen.text, reply_markup=screen.markup)
+
+
+async def choose_time(
+    callback: CallbackQuery, callback_data: Preference, session: AsyncSession, viewer: Employee,
+    settings: Settings, clock: Callable[[], datetime],
+) -> None:  # fmt: skip
+    viewer.digest_time = parse_time(callback_data.value)
+    await session.flush()
+    await show(callback, preferences_screen(viewer, settings, clock))
+
+
+async def default_time(
+    callback: CallbackQuery, session: AsyncSession, viewer: Employee, settings: Settings,
+    clock: Callable[[], datetime],
+) -> None:  # fmt: skip
+    viewer.digest_time = None
+    await session.flush()
+    await show(callback, preferences_screen(viewer, settings, clock))
+
+
+async def pause(
+    callback: CallbackQuery, callback_data: Preference, session: AsyncSession, viewer: Employee,
+    settings: Settings, clock: Callable[[], datetime],
+) -> None:  # fmt: skip
+    value = callback_data.value
+    if not value.isdigit() or not 0 < int(value) <= MAX_BUTTON_PAUSE_DAYS:
+        raise BadArgument(value)  # our own button data: an old or forged button
+    viewer.paused_until = today_of(clock) + timedelta(days=int(value) - 1)
+    await session.flush()
+    await show(callback, preferences_screen(viewer, settings, clock))
+
+
+async def resume(
+    callback: CallbackQuery, session: AsyncSession, viewer: Employee, settings: Settings,
+    clock: Callable[[], datetime],
+) -> None:  # fmt: skip
+    viewer.paused_until = None
+    await session.flush()
+    await show(callback, preferences_screen(viewer, settings, clock))
+
+
 def setup() -> Router:
     router = linked_router("preferences")
-
-    @router.message(Command("settings"))
-    async def settings_command(
-        message: Message,
-        command: CommandObject,
-        session: AsyncSession,
-        viewer: Employee,
-        settings: Settings,
-        clock: Callable[[], datetime],
-    ) -> None:
-        if command.args and command.args.strip():
-            try:
-                apply(viewer, command.args, clock)
-            except BadArgument as error:
-                await message.answer(texts.bad_settings(str(error), SETTINGS_EXAMPLES))
-                return
-            await session.flush()
-        screen = preferences_screen(viewer, settings, clock)
-        await message.answer(screen.text, reply_markup=screen.markup)
-
-    @router.callback_query(Preference.filter())
-    async def settings_button(
-        callback: CallbackQuery,
-        callback_data: Preference,
-        session: AsyncSession,
-        viewer: Employee,
-        settings: Settings,
-        clock: Callable[[], datetime],
-    ) -> None:
-        today = today_of(clock)
-        try:
-            if callback_data.action == "t":
-                viewer.digest_time = parse_time(callback_data.value)
-            elif callback_data.action == "d":
-                viewer.digest_time = None
-            elif callback_data.action == "p" and callback_data.value.isdigit() and 0 < int(callback_data.value) <= 60:
-                viewer.paused_until = today + timedelta(days=int(callback_data.value) - 1)
-            elif callback_data.action == "r":
-                viewer.paused_until = None
-            else:
-                raise BadArgument(callback_data.action)
-        except BadArgument:
-            await callback.answer(texts.STALE, show_alert=True)
-            return
-        await session.flush()
-        await show(callback, preferences_screen(viewer, settings, clock))
-
+    router.message.register(settings_command, Command("settings"))
+    router.callback_query.register(choose_time, Preference.filter(F.action == Action.TIME))
+    router.callback_query.register(default_time, Preference.filter(F.action == Action.DEFAULT_TIME))
+    router.callback_query.register(pause, Preference.filter(F.action == Action.PAUSE))
+    router.callback_query.register(resume, Preference.filter(F.action == Action.RESUME))
     return router

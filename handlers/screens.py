@@ -1,6 +1,7 @@
 """Screens: what a command or a button shows. Each is queries → rules → texts + a keyboard.
 
-Scope is decided by the caller (``bot.access``) before a screen is built; screens only render.
+Scope is checked before a screen is built (the filters of ``handlers.common``, the rule of
+``bot.rules.access``); screens only render.
 """
 
 from __future__ import annotations
@@ -8,14 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.access import Person
 from bot.arguments import CallsPeriod
+from bot.clock import maybe_local_of_utc
 from bot.keyboards import (
     PAGE_SIZE,
+    Back,
     CallsView,
     ContractCard,
     DocsView,
@@ -25,25 +27,30 @@ from bot.keyboards import (
     View,
     button,
     markup,
-    page_slice,
+    owner_tag,
     pager,
 )
 from bot.rules import (
     RULE_ORDER,
     Collection,
+    Discipline,
     Month,
+    Person,
+    Role,
     Rule,
     allocate,
+    below_first_tier,
     months_between,
     original_age,
     original_overdue,
     position,
+    totals_of_team,
     working_week,
+    worst_first,
 )
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
-from jobs.digests import below_first_tier, column, local_time, totals_of_team, worst_first
 
 TEAM_PAGE = 20
 CARD_MONTHS = 6
@@ -56,12 +63,34 @@ class Screen:
     markup: InlineKeyboardMarkup | None = None
 
 
+def column(team: dict[str, Discipline] | None, manager_id: str) -> str:
+    """A manager's discipline column in /team ("" when nothing about discipline was imported)."""
+    if not team:
+        return ""
+    own = team[manager_id]
+    return texts.discipline_column(own.total, own.week, own.previous_week)
+
+
 def person(employee: Employee) -> Person:
-    return Person(employee.id, employee.role, employee.team, employee.active)
+    return queries.person_of(employee)
+
+
+def page_of(sizes: list[int], page: int, per_page: int = PAGE_SIZE) -> tuple[range, int, int]:
+    """The rows of ``page`` (clamped to the pages there are), the page and the number of pages; pages
+    are cut by count and by size (``texts.pages_by_size`` over each row's bound, ``texts.row_size``),
+    so a page of long names still fits, and only the page's rows are ever rendered."""
+    pages = texts.pages_by_size(sizes, per_page)
+    page = min(max(page, 0), len(pages) - 1)
+    return pages[page], page, len(pages)
+
+
+def card_button(number: int, contract_id: str, manager_id: str, back: Back, page: int) -> InlineKeyboardButton | None:
+    """The numbered button that opens a contract card and remembers where to go back."""
+    return button(str(number), ContractCard(contract=contract_id, back=back, page=page, owner=owner_tag(manager_id)))
 
 
 async def _imported_at(session: AsyncSession, settings: Settings) -> datetime | None:
-    return local_time(await queries.last_import_at(session), settings.zone)
+    return maybe_local_of_utc(await queries.last_import_at(session), settings.zone)
 
 
 # --- /kpi ---------------------------------------------------------------------------------------------
@@ -101,12 +130,12 @@ async def kpi_screen(
     )
     rows = [
         [
-            button("Должники", ManagerView(view=View.DEBTORS, manager=manager.id)),
-            button("Договоры", ManagerView(view=View.CONTRACTS, manager=manager.id)),
+            button(texts.DEBTORS_BUTTON, ManagerView(view=View.DEBTORS, manager=manager.id)),
+            button(texts.CONTRACTS_BUTTON, ManagerView(view=View.CONTRACTS, manager=manager.id)),
         ]
     ]
     if viewer.id != manager.id:
-        rows.append([button("◀ Команда", TeamView(month=str(month)))])
+        rows.append([button(texts.BACK_TO_TEAM, TeamView(month=str(month)))])
     return Screen(text, markup(rows))
 
 
@@ -122,16 +151,19 @@ async def debtors_screen(
     settings: Settings,
     page_data: dict[str, object],
     page_callback: type[ManagerView] | type[ScopeView],
+    back: Back = Back.DEBTORS,
 ) -> Screen:
     month = Month.of(today)
     figures = await queries.collections(session, [m.id for m in managers], month, today, settings.kpi_tiers)
     debt_items: list[tuple[int, str, str]] = []  # (amount, client, contract id)
     awaiting_items: list[tuple[int, str, str]] = []
     positions = {}
+    owners: dict[str, str] = {}
     for figure in figures.values():
         for p in figure.positions:
             info = figure.contracts[p.contract_id]
             positions[p.contract_id] = p
+            owners[p.contract_id] = info.manager_id
             if p.debt:
                 debt_items.append((p.debt, info.client, p.contract_id))
             if p.awaiting:
@@ -139,16 +171,18 @@ async def debtors_screen(
     debt_items.sort(key=lambda item: (-item[0], item[1], item[2]))
     awaiting_items.sort(key=lambda item: (-item[0], item[1], item[2]))
     entries = [("debt", *item) for item in debt_items] + [("awaiting", *item) for item in awaiting_items]
-    shown, page, pages = page_slice(entries, page)
+    sizes = [texts.row_size(texts.DEBTOR_ROW if kind == "debt" else texts.AWAITING_ROW, client)
+             for kind, _, client, _ in entries]  # fmt: skip
+    shown, page, pages = page_of(sizes, page)
     debt_rows, awaiting_rows, buttons = [], [], []
-    for offset, (kind, amount, client, contract_id) in enumerate(shown):
-        number = page * PAGE_SIZE + offset + 1
+    for index in shown:
+        kind, amount, client, contract_id = entries[index]
         if kind == "debt":
             p = positions[contract_id]
-            debt_rows.append(texts.debtor_line(number, client, amount, p.oldest_unpaid, p.debt_age_days))
+            debt_rows.append(texts.debtor_line(index + 1, client, amount, p.oldest_unpaid, p.debt_age_days))
         else:
-            awaiting_rows.append(texts.awaiting_line(number, client, amount))
-        buttons.append(button(str(number), ContractCard(contract=contract_id)))
+            awaiting_rows.append(texts.awaiting_line(index + 1, client, amount))
+        buttons.append(card_button(index + 1, contract_id, owners[contract_id], back, page))
     text = texts.debtors_page(
         title,
         debt_rows,
@@ -175,7 +209,11 @@ async def contracts_screen(
     query: str,
     page_data: dict[str, object],
     page_callback: type[ManagerView] | type[ScopeView],
+    back: Back = Back.CONTRACTS,
+    cut: bool = False,
 ) -> Screen:
+    """``query``: a search (not paged: the first ``SEARCH_LIMIT`` matches that fit); ``cut``: the
+    typed query was longer than ``query``."""
     month = Month.of(today)
     infos = await queries.contracts_of(session, [m.id for m in managers])
     active = [i for i in infos if queries.terms_of(i).is_active(month)]
@@ -183,19 +221,17 @@ async def contracts_screen(
     if key:
         active = [i for i in active if key in i.client.casefold().replace("ё", "е") or key in i.number.casefold()]
     active.sort(key=lambda i: (i.client.casefold(), i.id))
+    sizes = [texts.row_size(texts.CONTRACT_ROW, i.client, i.number) for i in active]
     if key:  # a search is not paged (the query would not fit into a button): the first matches
-        pages, page = 1, 0
-        shown = active[:SEARCH_LIMIT]
+        shown, page, pages = page_of(sizes, 0, SEARCH_LIMIT)
+        pages = 1
     else:
-        shown, page, pages = page_slice(active, page)
-    rows_text, buttons = [], []
-    for offset, info in enumerate(shown):
-        number = page * PAGE_SIZE + offset + 1
-        rows_text.append(texts.contract_line(number, info.client, info.number, info.monthly_fee))
-        buttons.append(button(str(number), ContractCard(contract=info.id)))
-    text = texts.contracts_page(title, rows_text, len(active), query)
-    if key and len(active) > SEARCH_LIMIT:
-        text += f"\n\nПоказаны первые {SEARCH_LIMIT}: уточните запрос."
+        shown, page, pages = page_of(sizes, page)
+    rows_text = [texts.contract_line(n + 1, active[n].client, active[n].number, active[n].monthly_fee) for n in shown]
+    buttons = [card_button(n + 1, active[n].id, active[n].manager_id, back, page) for n in shown]
+    text = texts.contracts_page(title, rows_text, len(active), query, cut=cut)
+    if key and len(active) > len(shown):
+        text += "\n\n" + texts.search_shows_first(len(shown))
     keyboard = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
     keyboard.append(pager(page, pages, None if key else page_callback, **page_data))
     return Screen(text, markup(keyboard))
@@ -205,8 +241,14 @@ async def contracts_screen(
 
 
 async def contract_screen(
-    session: AsyncSession, info: queries.ContractInfo, manager: Employee, viewer: Employee, today: date
+    session: AsyncSession,
+    info: queries.ContractInfo,
+    manager: Employee,
+    today: date,
+    back: Back = Back.DEBTORS,
+    page: int = 0,
 ) -> Screen:
+    """The card, with a back button to the list it was opened from (``back``, at ``page``)."""
     current = Month.of(today)
     payments = await queries.payments_of_contract(session, info.id)
     terms = queries.terms_of(info)
@@ -227,10 +269,14 @@ async def contract_screen(
         place.debt_age_days,
         [(p.paid_on, p.amount, p.period) for p in payments[:CARD_PAYMENTS]],
     )
-    back = (
-        ScopeView(view=View.DEBTORS) if viewer.id == manager.id else ManagerView(view=View.DEBTORS, manager=manager.id)
+    view = View.CONTRACTS if back in {Back.CONTRACTS, Back.MANAGER_CONTRACTS} else View.DEBTORS
+    target: ScopeView | ManagerView = (
+        ScopeView(view=view, page=page)
+        if back in {Back.DEBTORS, Back.CONTRACTS}
+        else ManagerView(view=view, manager=manager.id, page=page)
     )
-    return Screen(text, markup([[button("◀ Должники", back)]]))
+    label = texts.BACK_TO_CONTRACTS if view == View.CONTRACTS else texts.BACK_TO_DEBTORS
+    return Screen(text, markup([[button(label, target)]]))
 
 
 # --- /team ------------------------------------------------------------------------------------------------
@@ -244,7 +290,8 @@ async def team_screen(
     names = {m.id: m.name for m in managers}
     total = totals_of_team(month, list(totals.values()), settings.kpi_tiers)
     ordered = worst_first(totals, names)
-    shown, page, pages = page_slice(ordered, page, TEAM_PAGE)
+    indices, page, pages = page_of([texts.row_size(texts.TEAM_ROW, name) for name, _, _ in ordered], page, TEAM_PAGE)
+    shown = [ordered[n] for n in indices]
     team = None
     if month == Month.of(today) and await queries.has_discipline_data(session):
         await _ensure_findings(session, today, settings)
@@ -252,7 +299,7 @@ async def team_screen(
         team = await queries.discipline_of(session, [mid for _, mid, _ in shown], today, week)
     rows = [texts.team_line(name, c, below_first_tier(c, settings.kpi_tiers), column(team, mid))
             for name, mid, c in shown]  # fmt: skip
-    title = f"Команда «{viewer.team}»" if viewer.role == "supervisor" else "Все команды"
+    title = texts.team_title(viewer.team) if viewer.role == Role.SUPERVISOR else texts.ALL_TEAMS
     text = texts.team_view(title, total, rows, await _imported_at(session, settings), page, pages)
     buttons = [button(name, ManagerView(view=View.KPI, manager=mid, month=str(month))) for name, mid, _ in shown]
     keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
@@ -282,9 +329,11 @@ async def calls_screen(
     today: date,
     now: datetime,
     settings: Settings,
+    manager: Employee | None = None,
 ) -> Screen:
-    """The findings of the viewer's scope for ``period``, grouped by rule (originals are /docs)."""
-    managers = await queries.managers_in_scope(session, viewer)
+    """The findings of the viewer's scope (or of one ``manager`` in it, already checked) for
+    ``period``, grouped by rule (originals are /docs)."""
+    managers = [manager] if manager is not None else await queries.managers_in_scope(session, viewer)
     names = {m.id: m.name for m in managers}
     if await queries.has_discipline_data(session):
         await _ensure_findings(session, today, settings)
@@ -302,26 +351,35 @@ async def calls_screen(
         findings.append(finding)
     order = {rule: n for n, rule in enumerate(RULE_ORDER)}
     findings.sort(key=lambda f: (order[f.rule], f.at, f.subject_id))
-    shown, page, pages = page_slice(findings, page)
+    several = len(names) > 1
+    whose = [names.get(f.manager_id, "") if several else "" for f in findings]
+    sizes = [
+        texts.row_size(texts.FINDING_ROW, f.client, f.contact, who) for f, who in zip(findings, whose, strict=True)
+    ]
+    shown, page, pages = page_of(sizes, page)
     counts = {rule: sum(1 for f in findings if f.rule is rule) for rule in RULE_ORDER}
     groups: list[tuple[Rule, int, list[str]]] = []
-    for offset, finding in enumerate(shown):
-        who = names.get(finding.manager_id) if len(names) > 1 else None
-        line = texts.finding_line(page * PAGE_SIZE + offset + 1, finding, who)
+    for index in shown:
+        finding = findings[index]
+        line = texts.finding_line(index + 1, finding, whose[index] or None)
         if not groups or groups[-1][0] is not finding.rule:
             groups.append((finding.rule, counts[finding.rule], []))
         groups[-1][2].append(line)
-    title = "Ваши звонки и встречи" if viewer.role == "manager" else "Звонки и встречи команды"
+    if manager is not None:
+        title = texts.calls_of(manager.name)
+    else:
+        title = texts.OWN_CALLS if viewer.role == Role.MANAGER else texts.TEAM_CALLS
     text = texts.calls_page(title, calls_period_title(period, today, settings), groups, len(findings))
-    return Screen(text, markup([pager(page, pages, CallsView, period=period.code)]))
+    fixed = {"period": period.code, "manager": manager.id if manager is not None else ""}
+    return Screen(text, markup([pager(page, pages, CallsView, **fixed)]))
 
 
 def calls_period_title(period: CallsPeriod, today: date, settings: Settings) -> str:
     if period.code == "":
         since = settings.calendar.previous_working_day(today)
-        return f"с {texts.short_date(since)}" if since else "за вчера"
+        return texts.since_day(since) if since else texts.YESTERDAY
     if period.code == "w":
-        return "за 7 дней"
+        return texts.LAST_WEEK
     if period.code.startswith("d") and period.start is not None:
         return texts.short_date(period.start)
     return texts.month_name(Month.of(period.first_day))
@@ -334,15 +392,19 @@ async def docs_screen(session: AsyncSession, viewer: Employee, page: int, today:
     papers = await queries.papers_without_originals(session, list(names))
     limits = settings.thresholds
     overdue = sum(1 for p in papers if original_overdue(p, today, limits))
-    shown, page, pages = page_slice(papers, page)
+    whose = [names[p.manager_id] if len(names) > 1 else "" for p in papers]
+    sizes = [
+        texts.row_size(texts.DOCUMENT_ROW, p.kind, p.number, p.client, who)
+        for p, who in zip(papers, whose, strict=True)
+    ]
+    shown, page, pages = page_of(sizes, page)
     rows = []
-    for offset, paper in enumerate(shown):
-        line = texts.document_line(page * PAGE_SIZE + offset + 1, paper.kind, paper.number, paper.doc_date,
+    for n in shown:
+        paper = papers[n]
+        line = texts.document_line(n + 1, paper.kind, paper.number, paper.doc_date,
                                    paper.client, paper.amount, original_age(paper, today),
                                    limits.originals_grace_days, limits.originals_escalate_days)  # fmt: skip
-        if len(names) > 1:
-            line += f" ({texts.q(names[paper.manager_id])})"
-        rows.append(line)
-    title = "Оригиналы, которые ждём" if viewer.role == "manager" else "Оригиналы, которые ждёт команда"
+        rows.append(line + (texts.whose(whose[n]) if whose[n] else ""))
+    title = texts.OWN_ORIGINALS if viewer.role == Role.MANAGER else texts.TEAM_ORIGINALS
     text = texts.docs_page(title, rows, len(papers), overdue, limits.originals_grace_days)
     return Screen(text, markup([pager(page, pages, DocsView)]))

@@ -22,10 +22,10 @@ from bot.rules import (
     Month,
     Period,
     Tier,
-    collection_of_totals,
     summarize,
     working_week,
 )
+from bot.rules.team import below_first_tier, worst_first
 from bot.settings import Settings
 from db import queries
 from db.models import DailyFigure, Employee
@@ -65,35 +65,9 @@ def is_stale(imported_at: datetime | None, previous_working_day: date | None) ->
     return previous_working_day is not None and imported_at.date() < previous_working_day
 
 
-def below_first_tier(collection: Collection, tiers: tuple[Tier, ...]) -> bool:
-    return collection.base > 0 and collection.coefficient == 0 and bool(tiers)
-
-
 def team_total(month: Month, members: list[queries.ManagerMonth], tiers: tuple[Tier, ...]) -> Collection:
     positions: list[ContractPosition] = [p for m in members for p in m.positions]
     return summarize(month, positions, tiers)
-
-
-def totals_of_team(month: Month, members: list[Collection], tiers: tuple[Tier, ...]) -> Collection:
-    """The team's collection from its managers' totals (equal to ``team_total`` without the plan)."""
-    return collection_of_totals(
-        month,
-        sum(c.base for c in members),
-        sum(c.paid for c in members),
-        sum(c.awaiting for c in members),
-        sum(c.debt for c in members),
-        sum(c.debtors for c in members),
-        tiers,
-    )
-
-
-def worst_first(collections: dict[str, Collection], names: dict[str, str]) -> list[tuple[str, str, Collection]]:
-    """(name, manager id, collection), lowest percent first, managers without base last, ties by name
-    then id. The digest and /team both order by this, so they always list managers alike."""
-    return sorted(
-        ((names[mid], mid, collection) for mid, collection in collections.items()),
-        key=lambda item: (item[2].percent is None, item[2].percent or 0, item[0], item[1]),
-    )
 
 
 def change_since(collection: Collection, previous: DailyFigure | None) -> Decimal | None:

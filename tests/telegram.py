@@ -5,15 +5,23 @@ the Bot API would: through aiogram's own ``check_response`` on a JSON body, so a
 ``{"ok": false, "error_code": 403}`` becomes a real ``TelegramForbiddenError``. Responses are queued
 per method and served first in, first out; unqueued calls get a plausible default result.
 
-``Client`` is a person in a private chat: ``send("/kpi")``, ``click(button)``; ids and dates increase.
+Every request is checked against Telegram's own limits first (``telegram_violation``): a text over
+4,096 UTF-16 units after entity parsing, a caption over 1,024, markup Telegram cannot parse, callback
+data over 64 bytes, an empty button label. A request that breaks one is answered as Telegram answers it
+(400 Bad Request) and kept in ``violations``, so a test sees both what the person saw and why.
+
+``Client`` is a person in a private chat: ``send("/kpi")``, ``click(button)``; ids and dates increase;
+every button press must be answered exactly once.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from collections import defaultdict, deque
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from html.parser import HTMLParser
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -26,6 +34,73 @@ from bot import texts
 from bot.keyboards import MAX_CALLBACK_BYTES
 
 BOT_USER = {"id": 42, "is_bot": True, "first_name": "KPI", "username": "kpi_test_bot"}
+TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span",
+                 "tg-spoiler", "tg-emoji", "blockquote"}  # fmt: skip
+MAX_CAPTION = 1024
+
+
+class _TelegramHtml(HTMLParser):
+    """What Telegram's HTML parse mode does with a text: the plain text it keeps, and what it refuses."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.plain: list[str] = []
+        self.open: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag not in TELEGRAM_TAGS:
+            self.errors.append(f"unsupported start tag <{tag}>")
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            self.errors.append(f"unexpected end tag </{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        self.plain.append(data)
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def parsed(text: str) -> tuple[str, list[str]]:
+    """The text Telegram shows for an HTML-mode ``text``, and the parse errors it would answer."""
+    parser = _TelegramHtml()
+    parser.feed(text)
+    parser.close()
+    errors = parser.errors + [f"unclosed <{tag}>" for tag in parser.open]
+    return html.unescape("".join(parser.plain)), errors
+
+
+def telegram_violation(method: Any) -> str | None:
+    """Why Telegram would refuse ``method`` (``None``: it would not)."""
+    for field, limit in (("text", texts.MAX_MESSAGE), ("caption", MAX_CAPTION)):
+        value = getattr(method, field, None)
+        if not isinstance(value, str):
+            continue
+        plain, errors = parsed(value)
+        if errors:
+            return f"can't parse entities: {errors[0]}"
+        if field == "text" and not plain.strip():
+            return "message text is empty"
+        if utf16(plain) > limit:
+            return f"message is too long ({field} of {utf16(plain)} UTF-16 units)"
+    markup = getattr(method, "reply_markup", None)
+    if isinstance(markup, InlineKeyboardMarkup):
+        buttons = [b for row in markup.inline_keyboard for b in row]
+        if len(buttons) > 100:
+            return "too many buttons"
+        for b in buttons:
+            if not b.text.strip():
+                return "text buttons are unallowed in the inline keyboard"
+            if b.callback_data is None or not 1 <= len(b.callback_data.encode()) <= MAX_CALLBACK_BYTES:
+                return "BUTTON_DATA_INVALID"
+    answer_text = getattr(method, "text", None) if type(method).__name__ == "AnswerCallbackQuery" else None
+    if answer_text is not None and utf16(answer_text) > 200:
+        return "MESSAGE_TOO_LONG (callback answer)"
+    return None
 
 
 class RecordingSession(BaseSession):
@@ -34,6 +109,7 @@ class RecordingSession(BaseSession):
         self.requests: list[TelegramMethod[Any]] = []
         self.queued: dict[str, deque[tuple[int, dict[str, Any]] | Exception]] = defaultdict(deque)
         self.next_message_id = 1000
+        self.violations: list[tuple[str, str]] = []  # (method, what Telegram would have refused)
 
     def queue_error(self, method: str, code: int, description: str, retry_after: int | None = None) -> None:
         body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
@@ -72,7 +148,11 @@ class RecordingSession(BaseSession):
     ) -> TelegramType:
         self.requests.append(method)
         name = type(method).__name__
-        if self.queued[name]:
+        problem = telegram_violation(method)
+        if problem is not None:
+            self.violations.append((name, problem))
+            status, body = 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"}
+        elif self.queued[name]:
             queued = self.queued[name].popleft()
             if isinstance(queued, Exception):
                 raise queued
@@ -97,15 +177,8 @@ class RecordingSession(BaseSession):
 
 def check_telegram_rules(method: Any) -> None:
     """What Telegram enforces on every message we send or edit."""
-    text = getattr(method, "text", None)
-    if text is not None:
-        assert len(text) <= texts.MAX_MESSAGE, f"message of {len(text)} characters"
-    markup = getattr(method, "reply_markup", None)
-    if isinstance(markup, InlineKeyboardMarkup):
-        buttons = [b for row in markup.inline_keyboard for b in row]
-        assert len(buttons) <= 100
-        for b in buttons:
-            assert b.callback_data is not None and len(b.callback_data.encode()) <= MAX_CALLBACK_BYTES
+    problem = telegram_violation(method)
+    assert problem is None, f"{type(method).__name__}: {problem}"
 
 
 class Client:
@@ -140,7 +213,10 @@ class Client:
         n = self._next()
         message = Message(message_id=message_id, date=datetime(2019, 2, 25, 7), chat=self.chat, text=text)
         callback = CallbackQuery(id=str(n), from_user=self.user, chat_instance="ci", data=data, message=message)
-        return await self._feed(Update(update_id=n, callback_query=callback))
+        sent = await self._feed(Update(update_id=n, callback_query=callback))
+        answers = [a for a in answers_of(sent) if a.callback_query_id == str(n)]
+        assert len(answers) == 1, f"callback {data!r} answered {len(answers)} times"
+        return sent
 
     async def click(self, sent: list[Any], label: str) -> list[Any]:
         """Press the button labelled ``label`` in the last message of ``sent``."""

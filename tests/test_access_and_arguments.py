@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete
 
-from bot.access import Person, can_view
 from bot.arguments import BadArgument, parse_month
-from bot.rules import Month
+from bot.rules import Month, Person, Role, can_view, scope_of
+from db import queries
+from db.models import Employee
+from db.session import create_engine, create_session_pool
 
 M_A = Person("m1", "manager", "A")
 M_A2 = Person("m3", "manager", "A")
@@ -30,6 +36,8 @@ ADMIN = Person("a1", "admin", "")
         (ADMIN, M_B, True),
         (Person("x", "manager", "A", active=False), Person("x", "manager", "A", active=False), False),
         (Person("s9", "supervisor", ""), Person("m9", "manager", ""), False),
+        (Person("s9", "supervisor", ""), Person("s9", "supervisor", ""), True),
+        (ADMIN, Person("s2", "supervisor", "B"), True),
     ],
 )
 def test_scope(viewer: Person, subject: Person, allowed: bool) -> None:
@@ -64,3 +72,60 @@ def test_month_argument(text: str, month: Month) -> None:
 def test_bad_month_argument(text: str) -> None:
     with pytest.raises(BadArgument):
         parse_month(text, TODAY)
+
+
+def test_roles_are_a_str_enum_matching_what_the_importer_stores() -> None:
+    assert [str(r) for r in Role] == ["manager", "supervisor", "admin"]
+    assert scope_of(Person("s9", Role.SUPERVISOR, "")).team is None  # no team: only themself
+
+
+# --- the SQL filter and the button check are one rule -----------------------------------------------------
+
+employees_strategy = st.lists(
+    st.tuples(st.sampled_from(list(Role)), st.sampled_from(["", "A", "B"]), st.booleans()), min_size=1, max_size=8
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chart=employees_strategy)
+def test_sql_scope_equals_the_button_check_on_random_org_charts(
+    database_url: str, chart: list[tuple[Role, str, bool]]
+) -> None:
+    """For every viewer of a random org chart, ``managers_in_scope`` (SQL) lists exactly the active
+    managers ``can_view`` lets the viewer open (the check made when a button is pressed)."""
+
+    async def check() -> None:
+        engine = create_engine(database_url)
+        try:
+            async with create_session_pool(engine)() as session, session.begin():
+                await session.execute(delete(Employee))
+                people = [Employee(id=f"e{n}", name=f"Сотрудник {n}", role=role.value, team=team, active=active)
+                          for n, (role, team, active) in enumerate(chart)]  # fmt: skip
+                session.add_all(people)
+                await session.flush()
+                for viewer in people:
+                    listed = {e.id for e in await queries.managers_in_scope(session, viewer)}
+                    allowed = {e.id for e in people if e.role == Role.MANAGER and e.active
+                               and can_view(queries.person_of(viewer), queries.person_of(e))}  # fmt: skip
+                    assert listed == allowed, (viewer.id, viewer.role, viewer.team, viewer.active)
+                await session.rollback()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(check())
+
+
+def test_docs_worked_example() -> None:
+    """docs/bot.md, "Who sees whom": the org chart and what each person lists."""
+    chart = [Person("arakelyan", "manager", "A"), Person("ivanov", "manager", "A"), Person("petrov", "manager", ""),
+             Person("kuznetsova", "supervisor", "A"), Person("orlova", "supervisor", ""),
+             Person("sokolov", "admin", "")]  # fmt: skip
+    lists = {v.id: [s.id for s in chart if s.role == Role.MANAGER and can_view(v, s)] for v in chart}
+    assert lists == {
+        "arakelyan": ["arakelyan"],
+        "ivanov": ["ivanov"],
+        "petrov": ["petrov"],
+        "kuznetsova": ["arakelyan", "ivanov"],
+        "orlova": [],
+        "sokolov": ["arakelyan", "ivanov", "petrov"],
+    }

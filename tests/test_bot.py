@@ -11,7 +11,7 @@ import pytest
 
 from bot import texts
 from bot.demo import DEMO_IMPORTED_AT_UTC, DEMO_TODAY
-from bot.keyboards import ContractCard, ManagerView, ScopeView, TeamView, View, button
+from bot.keyboards import Back, ContractCard, ManagerView, ScopeView, TeamView, View, button, owner_tag
 from bot.settings import Settings
 from db import queries
 from db.importer import import_paths
@@ -110,7 +110,7 @@ async def test_kpi_for_a_named_month(world: World) -> None:
 
 async def test_bad_month_argument_gets_a_helpful_answer(world: World) -> None:
     (answer,) = texts_of(await world.employee(ARAKELYAN).send("/kpi abc"))
-    assert "не понял месяц «abc»" in answer and "/kpi 2019-02" in answer
+    assert answer.startswith("Не понял: «abc» — не месяц.") and "/kpi 2019-02" in answer  # this year's example
 
 
 async def test_team_lists_managers_worst_first_with_total_and_buttons(world: World) -> None:
@@ -189,8 +189,10 @@ async def test_every_callback_is_answered_even_unknown_and_page_counters(world: 
 def test_callback_data_fit_in_64_bytes_or_the_button_is_left_out() -> None:
     longest = ManagerView(view=View.CONTRACTS, manager="Ж" * 20, page=9999, month="2019-12")
     assert len(longest.pack().encode()) <= 64
-    assert button("x", ContractCard(contract="Д" * 30)) is not None  # 63 bytes packed: fits
-    assert button("x", ContractCard(contract="Д" * 31)) is None  # 65 bytes: no broken button
+    card = {"back": Back.MANAGER_CONTRACTS, "page": 999, "owner": owner_tag("000000001")}
+    assert button("x", ContractCard(contract="Д" * 20, **card)) is not None  # 55 bytes packed: fits
+    assert button("x", ContractCard(contract="0f8fad5b-d9cb-469f-a165-70867728950e", **card)) is not None  # a GUID
+    assert button("x", ContractCard(contract="Д" * 25, **card)) is None  # 65 bytes: no broken button
 
 
 # --- robustness ------------------------------------------------------------------------------------------------
@@ -231,7 +233,7 @@ async def test_help_and_free_text(world: World) -> None:
 
 async def test_admin_invites_by_part_of_the_name(world: World) -> None:
     (text,) = texts_of(await world.employee(ADMIN).send("/invite Иванов"))
-    assert "Приглашение для <b>Иванов Пётр</b>" in text and "https://t.me/kpi_test_bot?start=" in text
+    assert "Приглашение — <b>Иванов Пётр</b>" in text and "https://t.me/kpi_test_bot?start=" in text
     assert "уточните" in texts_of(await world.employee(ADMIN).send("/invite ов"))[0]
     assert "администратор" in texts_of(await world.employee(ARAKELYAN).send("/invite Иванов"))[0]
 

@@ -144,7 +144,7 @@ async def test_fifty_digests_arrive_once_across_429s_a_blocked_user_and_a_kill_9
         try:
             expected = {7000 + i for i in range(MANAGERS) if 7000 + i != BLOCKED_CHAT} | {ADMIN_CHAT}
             for _ in range(600):
-                notices = [p for p in api.sent() if "заблокировал(а) бота" in p["text"]]
+                notices = [p for p in api.sent() if "Бот заблокирован" in p["text"]]
                 if set(digests_by_chat(api)) >= expected and notices:
                     break
                 await asyncio.sleep(0.1)
@@ -161,7 +161,7 @@ async def test_fifty_digests_arrive_once_across_429s_a_blocked_user_and_a_kill_9
     assert [p["error_code"] for p in api.refused].count(429) == 3  # the planned refusals; pacing caused none
     refused = [int(p["chat_id"]) for p in api.refused if p["error_code"] == 403]
     assert refused == [BLOCKED_CHAT], second_err.decode()[-5000:]
-    notices = [p for p in api.sent() if "заблокировал(а) бота" in p["text"]]
+    notices = [p for p in api.sent() if "Бот заблокирован" in p["text"]]
     assert len(notices) == 1 and int(notices[0]["chat_id"]) == ADMIN_CHAT and "Менеджер 49" in notices[0]["text"]
     assert "Traceback" not in second_err.decode(), second_err.decode()[-3000:]
 

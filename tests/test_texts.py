@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot import texts
 from bot.rules import DEFAULT_TIERS, Collection, Month, Rule, summarize
@@ -66,3 +70,51 @@ def test_team_digest_of_a_thousand_managers_fits_in_one_message() -> None:
     assert "… и ещё" in text and "полный список — /team" in text
     assert text.endswith("<i>данные 1С ещё не загружались</i>")
     assert "&lt;i&gt;" in text
+
+
+# --- message budgets in UTF-16 units ------------------------------------------------------------------------
+
+
+def test_names_are_shortened_by_their_escaped_utf16_length() -> None:
+    assert texts.q("ООО «Рога & Копыта»", 16) == "ООО «Рога &amp;…"  # 16 units: the entity is whole
+    assert texts.q("😀😀😀 & <b>", 7) == "😀😀😀…"  # an emoji is 2 units and never cut in half
+    assert texts.q("ООО «Рога & Копыта»") == "ООО «Рога &amp; Копыта»"  # short names stay whole
+    assert texts.q("строка\nвторая") == "строка вторая"  # a name is one line
+    assert texts.shorten("Аракелян Наринэ Ашотовна", 12) == "Аракелян На…"
+
+
+@given(st.text(), st.integers(min_value=2, max_value=300))
+def test_a_shortened_name_fits_and_is_the_start_of_the_name(name: str, limit: int) -> None:
+    shown = texts.q(name, limit)
+    assert texts.utf16_len(shown) <= limit
+    plain = html.unescape(shown)
+    one_line = " ".join(name.split()) if ("\n" in name or "\r" in name) else name
+    assert plain == one_line or (plain.endswith("…") and one_line.startswith(plain[:-1].rstrip()))
+
+
+@given(st.lists(st.text(alphabet="Ж😀&<a\n ", max_size=400), max_size=60), st.integers(100, 4096))
+def test_fit_keeps_the_whole_message_within_the_limit(rows: list[str], limit: int) -> None:
+    head, tail = "<b>Заголовок</b>\n", "<i>данные 1С на 25.02 07:30</i>"
+    text = texts.fit(head, [texts.q(r) for r in rows], tail, limit)
+    assert texts.utf16_len(text) <= limit
+
+
+@given(st.lists(st.integers(0, 900), max_size=40), st.integers(1, 12))
+def test_pages_are_cut_by_count_and_by_size(sizes: list[int], per_page: int) -> None:
+    pages = texts.pages_by_size(sizes, per_page, 1000)
+    assert [n for page in pages for n in page] == list(range(len(sizes)))
+    for page in pages:
+        assert len(page) <= per_page
+        assert len(page) == 1 or sum(sizes[n] + 1 for n in page) <= 1000
+
+
+@given(st.text(alphabet="Жa😀&<> \n", max_size=300), st.integers(2, 300))
+def test_a_rows_size_bound_is_never_below_what_is_shown(value: str, limit: int) -> None:
+    assert texts.utf16_len(texts.q(value, limit)) <= texts.shown_size(value, limit)
+
+
+def test_a_caption_is_cut_by_whole_lines() -> None:
+    text = "\n".join(f"Строка {n} 😀" for n in range(200))
+    caption = texts.caption(text)
+    assert texts.utf16_len(caption) <= texts.MAX_CAPTION and caption.endswith("\n…")
+    assert text.startswith(caption[:-2])

@@ -4,6 +4,8 @@ no I/O, no aiogram, no SQLAlchemy. Every amount of money is an ``int`` number of
 
 - ``months``: the billing month.
 - ``collection``: KPI1, tiers, allocation, debt, the plan to the next tier (``docs/collection.md``).
+- ``access``: who may see whom (``Role``, ``Scope``, ``scope_of``, ``can_view``).
+- ``team``: worst first, below the first tier, the team's total.
 - ``discipline``: the control checks on calls, meetings and documents (``docs/discipline.md``).
 
 Importing from ``bot.rules`` keeps working for every public name.
@@ -11,6 +13,7 @@ Importing from ``bot.rules`` keeps working for every public name.
 
 from __future__ import annotations
 
+from bot.rules.access import NOBODY, Person, Role, Scope, can_view, scope_of, sees_team
 from bot.rules.collection import (
     DEFAULT_TIERS,
     Collection,
@@ -76,11 +79,13 @@ from bot.rules.months import (
     Month,
     months_between,
 )
+from bot.rules.team import below_first_tier, totals_of_team, worst_first
 
 __all__ = [
     "APPLICATIONS",
     "DEFAULT_TIERS",
     "MISSED_DISPOSITIONS",
+    "NOBODY",
     "RULE_ORDER",
     "Activity",
     "Call",
@@ -97,14 +102,19 @@ __all__ = [
     "Paper",
     "PaymentRecord",
     "Period",
+    "Person",
     "PhoneCall",
+    "Role",
     "Rule",
+    "Scope",
     "Thresholds",
     "Tier",
     "abnormal_durations",
     "allocate",
     "amount_to_reach",
     "answered_by_person",
+    "below_first_tier",
+    "can_view",
     "collection_for",
     "collection_of_totals",
     "collection_percent",
@@ -135,6 +145,10 @@ __all__ = [
     "position",
     "reached_tier",
     "reaches",
+    "scope_of",
+    "sees_team",
     "summarize",
+    "totals_of_team",
     "working_week",
+    "worst_first",
 ]
