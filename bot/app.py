@@ -23,6 +23,7 @@ from bot.settings import Settings
 from db.session import SessionPool
 from handlers import (
     access,
+    chart,
     contracts,
     debtors,
     digest_buttons,
@@ -31,6 +32,7 @@ from handlers import (
     invite,
     kpi,
     preferences,
+    report,
     start,
     team,
 )
@@ -89,6 +91,8 @@ def create_dispatcher(
         invite.setup(),
         preferences.setup(),
         digest_buttons.setup(),
+        report.setup(),
+        chart.setup(),
         fallback.setup(),
     )
     return dp

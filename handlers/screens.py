@@ -24,6 +24,8 @@ from bot.keyboards import (
     TeamView,
     View,
     button,
+    chart_button,
+    export_debtors_button,
     markup,
     page_slice,
     pager,
@@ -95,6 +97,7 @@ async def kpi_screen(
             button("Договоры", ManagerView(view=View.CONTRACTS, manager=manager.id)),
         ]
     ]
+    rows.append([chart_button(manager.id, str(month))])
     if viewer.id != manager.id:
         rows.append([button("◀ Команда", TeamView(month=str(month)))])
     return Screen(text, markup(rows))
@@ -148,6 +151,7 @@ async def debtors_screen(
         month,
     )
     rows = [buttons[:5], buttons[5:], pager(page, pages, page_callback, **page_data)]
+    rows.append([export_debtors_button(str(page_data.get("manager", "")))])
     return Screen(text, markup(rows))
 
 
@@ -246,6 +250,7 @@ async def team_screen(
     buttons = [button(name, ManagerView(view=View.KPI, manager=mid, month=str(month))) for name, mid, _ in shown]
     keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     keyboard.append(pager(page, pages, TeamView, month=str(month)))
+    keyboard.append([chart_button(month=str(month))])
     return Screen(text, markup(keyboard))
 
 
