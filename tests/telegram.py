@@ -58,6 +58,23 @@ class RecordingSession(BaseSession):
                 "text": method.text,  # type: ignore[attr-defined]
                 **({"reply_markup": markup.model_dump(exclude_none=True)} if markup is not None else {}),
             }
+        if name in {"SendDocument", "SendPhoto"}:  # a file message: the caption, no text
+            self.next_message_id += 1
+            caption = getattr(method, "caption", None)
+            attached = (
+                {"document": {"file_id": f"doc{self.next_message_id}", "file_unique_id": f"u{self.next_message_id}",
+                              "file_name": method.document.filename}}  # type: ignore[attr-defined]
+                if name == "SendDocument"
+                else {"photo": [{"file_id": f"ph{self.next_message_id}", "file_unique_id": f"u{self.next_message_id}",
+                                 "width": 800, "height": 450}]}
+            )  # fmt: skip
+            return {
+                "message_id": self.next_message_id,
+                "date": int(datetime(2019, 2, 25, 7).timestamp()),
+                "chat": {"id": method.chat_id, "type": "private"},  # type: ignore[attr-defined]
+                **({"caption": caption} if caption is not None else {}),
+                **attached,
+            }
         if name == "GetMe":
             return BOT_USER
         if name == "GetUpdates":
@@ -100,6 +117,9 @@ def check_telegram_rules(method: Any) -> None:
     text = getattr(method, "text", None)
     if text is not None:
         assert len(text) <= texts.MAX_MESSAGE, f"message of {len(text)} characters"
+    caption = getattr(method, "caption", None)
+    if caption is not None:
+        assert len(caption.encode("utf-16-le")) // 2 <= 1024, f"caption of {len(caption)} characters"
     markup = getattr(method, "reply_markup", None)
     if isinstance(markup, InlineKeyboardMarkup):
         buttons = [b for row in markup.inline_keyboard for b in row]
@@ -156,6 +176,11 @@ class Client:
 def _data(button: InlineKeyboardButton) -> str:
     assert button.callback_data is not None
     return button.callback_data
+
+
+def files_of(sent: list[Any], method: str = "SendDocument") -> list[Any]:
+    """The ``sendDocument`` (or ``sendPhoto``) requests among ``sent``."""
+    return [m for m in sent if type(m).__name__ == method]
 
 
 def texts_of(sent: list[Any]) -> list[str]:
