@@ -83,7 +83,8 @@ def collection_curve_png(
         axes.set_ylabel("собрано, %")
         axes.set_title(title, fontsize=12)
         axes.grid(True, alpha=0.3)
-        axes.legend(loc="upper left", fontsize=9)
+        if axes.get_legend_handles_labels()[0]:  # nothing to explain without a base and without tiers
+            axes.legend(loc="upper left", fontsize=9)
         figure.tight_layout()
         return _png(figure)
 
