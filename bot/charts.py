@@ -81,7 +81,7 @@ def collection_curve_png(
         axes.set_ylim(0, _percent_axis(drawn))
         axes.set_xlabel("день месяца")
         axes.set_ylabel("собрано, %")
-        axes.set_title(title, fontsize=12)
+        axes.set_title(plain(title), fontsize=12)
         axes.grid(True, alpha=0.3)
         if axes.get_legend_handles_labels()[0]:  # nothing to explain without a base and without tiers
             axes.legend(loc="upper left", fontsize=9)
@@ -114,7 +114,7 @@ def team_bars_png(title: str, managers: Sequence[tuple[str, Decimal | None]], th
                          label=texts.threshold(threshold))  # fmt: skip
         axes.set_xlim(0, _percent_axis(values) + 8)
         axes.set_xlabel("собрано, %")
-        axes.set_title(title, fontsize=12)
+        axes.set_title(plain(title), fontsize=12)
         axes.grid(True, axis="x", alpha=0.3)
         if thresholds:
             axes.legend(loc="lower right", fontsize=9)
@@ -123,7 +123,12 @@ def team_bars_png(title: str, managers: Sequence[tuple[str, Decimal | None]], th
 
 
 def _short(name: str, limit: int = 24) -> str:
-    return name if len(name) <= limit else name[: limit - 1] + "…"
+    return plain(name if len(name) <= limit else name[: limit - 1] + "…")
+
+
+def plain(text: str) -> str:
+    """Text from the data drawn as it is: a ``$`` would start matplotlib's math mode."""
+    return text.replace("$", r"\$")
 
 
 class PictureCache:

@@ -19,6 +19,7 @@ from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -48,6 +49,19 @@ HEADER_FILL = PatternFill("solid", fgColor="FFF2CC")  # 1C's pale yellow header
 MANAGER_FILL = PatternFill("solid", fgColor="F2F2F2")
 THIN = Side(style="thin", color="BFBFBF")
 GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+
+
+def cell_text(value: str) -> str:
+    """A string from the data as a cell can hold it: control characters (which 1C exports may carry
+    and the XLSX format forbids) become spaces."""
+    return ILLEGAL_CHARACTERS_RE.sub(" ", value)
+
+
+def _text(sheet: Worksheet, row: int, column: int, value: str) -> Any:
+    """Write a string cell; a value starting with ``=`` stays text, never a formula."""
+    cell = sheet.cell(row, column, cell_text(value))
+    cell.data_type = "s"
+    return cell
 
 
 def roubles(kopecks: int) -> int | Decimal:
@@ -85,7 +99,7 @@ def _save(book: Workbook) -> bytes:
 def _title(sheet: Worksheet, lines: Sequence[str]) -> int:
     """The title lines from row 1 (the first large and bold); returns the header's row."""
     for row, line in enumerate(lines, start=1):
-        sheet.cell(row, 1, line).font = TITLE if row == 1 else Font(italic=True)
+        _text(sheet, row, 1, line).font = TITLE if row == 1 else Font(italic=True)
     return len(lines) + 2
 
 
@@ -154,7 +168,7 @@ def collection_report(
     row = header_row + 1
     for manager in managers:
         collection = manager.collection
-        sheet.cell(row, 1, manager_label(manager.name, collection.percent))
+        _text(sheet, row, 1, manager_label(manager.name, collection.percent))
         _amount(sheet.cell(row, 3), collection.base)
         _amount(sheet.cell(row, 4), collection.paid)
         for column in range(1, 5):
@@ -164,7 +178,7 @@ def collection_report(
             sheet.cell(row, 5, f"зафиксировано {manager.frozen_on:%d.%m.%Y}").font = Font(italic=True)
         row += 1
         for line in manager.contracts:
-            sheet.cell(row, 1, f"+ {line.client} {term_label(line.start, line.months)}")
+            _text(sheet, row, 1, f"+ {line.client} {term_label(line.start, line.months)}")
             sheet.cell(row, 1).alignment = Alignment(indent=1)
             _amount(sheet.cell(row, 2), line.monthly_fee)
             _amount(sheet.cell(row, 3), line.base)
@@ -204,8 +218,8 @@ def month_end_table(
     row = header_row + 1
     for manager in managers:
         collection = manager.collection
-        sheet.cell(row, 1, manager.name)
-        sheet.cell(row, 2, manager.team)
+        _text(sheet, row, 1, manager.name)
+        _text(sheet, row, 2, manager.team)
         sheet.cell(row, 3, _fraction(collection.percent)).number_format = PERCENT
         sheet.cell(row, 4, collection.coefficient.normalize()).number_format = COEFFICIENT
         _amount(sheet.cell(row, 5), collection.base)
@@ -240,9 +254,9 @@ def debtors_workbook(title: str, as_of: date, debtors: Sequence[DebtorRow]) -> b
     _header(sheet, header_row, DEBTORS_HEADER)
     row = header_row + 1
     for debtor in debtors:
-        sheet.cell(row, 1, debtor.client)
-        sheet.cell(row, 2, ", ".join(debtor.contracts))
-        sheet.cell(row, 3, debtor.manager)
+        _text(sheet, row, 1, debtor.client)
+        _text(sheet, row, 2, ", ".join(debtor.contracts))
+        _text(sheet, row, 3, debtor.manager)
         _amount(sheet.cell(row, 4), debtor.debt)
         sheet.cell(row, 5, texts.month_name(debtor.oldest_unpaid) if debtor.oldest_unpaid else None)
         sheet.cell(row, 6, debtor.age_days)

@@ -78,3 +78,11 @@ def test_chart_and_export_buttons_fit_64_bytes_or_are_left_out() -> None:
     assert chart_button("Ж" * 24, "2019-12") is not None
     assert chart_button("Ж" * 40, "2019-12") is None  # an unusually long 1C id: no broken button
     assert export_debtors_button("Ж" * 28) is not None and export_debtors_button("Ж" * 40) is None
+
+
+def test_names_from_the_data_are_drawn_as_text_never_as_math() -> None:
+    hostile = [(r"ООО $\frac{1}{0}$ «Доллар»", Decimal("50")), ("$", None), (r"\\$x^{$", Decimal("99"))]
+    png = charts.team_bars_png(r"Команда $\unknowncommand$", hostile, THRESHOLDS)
+    assert Image.open(BytesIO(png)).format == "PNG"
+    one = charts.collection_curve_png("$$ x $$", curve(FEBRUARY, ["1"]), None, 28, THRESHOLDS)
+    assert Image.open(BytesIO(one)).format == "PNG"

@@ -293,3 +293,18 @@ async def test_the_curve_ends_on_the_digests_percent_and_each_day_is_the_rules_o
         known = [p for p in payments if p.paid_on <= day]
         collection, _ = collection_for(FEBRUARY, day, terms, known, world.settings.kpi_tiers)
         assert (collection.base, collection.paid) == (curve.base, paid), day
+
+
+def test_names_with_control_characters_and_formulas_stay_plain_text() -> None:
+    evil = '=HYPERLINK("http://evil")'
+    lines = [contract(evil, 1_000_00, 1_000_00, 0), contract("ООО «Звонок\x07»", 100, 100, 100)]
+    manager = manager_of("=1+1\x0b", lines, "9.90")
+    content = workbooks.collection_report("=СУММ(1)", FEBRUARY, TODAY, [manager], manager.collection)
+    sheet = load_workbook(BytesIO(content)).active
+    assert sheet is not None
+    assert sheet["A1"].value == "=СУММ(1): расчёт оплат за регулярное сопровождение"
+    assert sheet["A1"].data_type == "s"
+    values = [r.values[0] for r in read_rows(content)]
+    assert values[:2] == ["=1+1  9,90 %", '+ =HYPERLINK("http://evil") (01.10.2018, 12 мес.)']
+    assert values[2] == "+ ООО «Звонок » (01.10.2018, 12 мес.)"
+    assert all(cell.data_type == "s" for cell in sheet["A"] if isinstance(cell.value, str))
