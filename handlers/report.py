@@ -64,6 +64,9 @@ async def report_command(
     except BadArgument as error:
         await message.answer(texts.bad_report_month(str(error), "report"))
         return
+    if month > Month.of(today):
+        await message.answer(texts.bad_report_month(f"{texts.month_name(month)} ещё не начался", "report"))
+        return
     managers = await queries.managers_in_scope(session, viewer)
     if not managers:
         await message.answer(texts.NO_MANAGERS)

@@ -155,3 +155,16 @@ async def test_a_supervisor_exports_one_managers_debtors_from_their_debtors_scre
 async def test_help_lists_report_and_chart(world: World) -> None:
     help_text = texts_of(await world.employee(ADMIN).send("/help"))[0]
     assert "/report" in help_text and "/chart" in help_text
+
+
+async def test_a_month_not_begun_and_an_empty_team_get_a_helpful_answer(world: World) -> None:
+    for command in ("/report 2019-04", "/chart апрель 2019"):
+        sent = await world.employee(ARAKELYAN).send(command)
+        assert files_of(sent) == [] and files_of(sent, "SendPhoto") == []
+        (answer,) = texts_of(sent)
+        assert "апрель 2019 ещё не начался" in answer
+    async with world.pool() as session, session.begin():
+        session.add(Employee(id="s-empty", name="Пустая Команда", role="supervisor", team="Никого", active=True,
+                             telegram_id=4242))  # fmt: skip
+    for command in ("/report", "/chart"):
+        assert texts_of(await world.user(4242).send(command)) == [texts.NO_MANAGERS]
