@@ -22,7 +22,7 @@ from bot import charts, texts
 from bot.access import sees_team
 from bot.arguments import BadArgument, month_or_current, parse_month
 from bot.keyboards import ChartView
-from bot.rules import Month, amount_to_reach, collection_of_totals, collection_percent, reaches
+from bot.rules import Month, collection_percent, summarize
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
@@ -38,30 +38,30 @@ def last_day_of(month: Month) -> date:
     return month.shift(1).first_day() - timedelta(days=1)
 
 
-async def curve_of(
-    session: AsyncSession, manager_ids: Sequence[str], month: Month, until: date
-) -> tuple[charts.Curve, queries.PaidByDay]:
+async def curve_of(session: AsyncSession, manager_ids: Sequence[str], month: Month, until: date) -> charts.Curve:
     """The percent collected by the end of each day of ``month`` up to ``until`` (the rules' percent)."""
     paid = await queries.paid_by_day(session, manager_ids, month, min(until, last_day_of(month)))
     percents = tuple(collection_percent(amount, paid.base) for amount in paid.paid)
-    return charts.Curve(texts.month_name(month), tuple(paid.days), percents), paid
+    return charts.Curve(texts.month_name(month), tuple(paid.days), percents)
 
 
 async def curve_picture(
     session: AsyncSession, manager_ids: Sequence[str], title: str, month: Month, today: date, settings: Settings
 ) -> Picture:
-    """This month's curve up to ``today`` (a finished month: to its end) against the previous month's."""
+    """This month's curve up to ``today`` (a finished month: to its end) against the previous month's.
+    The caption's percent, coefficient and gap to the next tier are the digest's (``summarize`` over
+    the scope's contracts); the gap only for the current month."""
     tiers = settings.kpi_tiers
-    current, paid = await curve_of(session, manager_ids, month, today)
+    current = await curve_of(session, manager_ids, month, today)
     previous_month = month.shift(-1)
-    previous, _ = await curve_of(session, manager_ids, previous_month, last_day_of(previous_month))
+    previous = await curve_of(session, manager_ids, previous_month, last_day_of(previous_month))
     day = current.days[-1]
-    collection = collection_of_totals(month, paid.base, paid.paid[-1], 0, 0, 0, tiers)
-    upcoming = [t for t in tiers if not reaches(paid.paid[-1], paid.base, t.threshold)]
-    gap = amount_to_reach(paid.paid[-1], paid.base, upcoming[0].threshold) if upcoming and paid.base else 0
+    figures = await queries.collections(session, manager_ids, month, today, tiers)
+    collection = summarize(month, [p for figure in figures.values() for p in figure.positions], tiers)
+    step = collection.next_step if month == Month.of(today) else None
     same_day = previous.percents[min(day.day, len(previous.days)) - 1]
-    next_threshold = upcoming[0].threshold if upcoming else None
-    caption = texts.curve_caption(title, month, day, collection.percent, collection.coefficient, next_threshold, gap,
+    caption = texts.curve_caption(title, month, day, collection.percent, collection.coefficient,
+                                  step.tier.threshold if step else None, step.gap if step else 0,
                                   previous_month, same_day)  # fmt: skip
     png = await asyncio.to_thread(
         charts.collection_curve_png, f"{title} — {texts.month_name(month)}", current, previous,

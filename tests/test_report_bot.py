@@ -3,6 +3,7 @@ document and the pictures as Telegram receives them, the captions, and scope on 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from io import BytesIO
 from typing import Any
@@ -103,6 +104,8 @@ async def test_chart_button_under_kpi_sends_that_managers_curve_and_is_answered(
     (photo,) = files_of(sent, "SendPhoto")
     assert photo.chat_id == 1010 and "Иванов Пётр</b>, февраль 2019" in photo.caption
     assert len(answers_of(sent)) == 1
+    gap = re.search(r"не хватает <b>([^<]+)</b>", texts_of(kpi)[0])  # the /kpi screen's gap to 85 %
+    assert gap is not None and f"До 85 % не хватает {gap.group(1)}." in photo.caption
 
 
 async def test_chart_button_under_a_managers_own_kpi(world: World) -> None:
