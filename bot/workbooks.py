@@ -22,6 +22,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.dimensions import RowDimension
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot import texts
@@ -49,6 +50,7 @@ HEADER_FILL = PatternFill("solid", fgColor="FFF2CC")  # 1C's pale yellow header
 MANAGER_FILL = PatternFill("solid", fgColor="F2F2F2")
 THIN = Side(style="thin", color="BFBFBF")
 GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+INDENTED = Alignment(indent=1)
 
 
 def cell_text(value: str) -> str:
@@ -165,6 +167,7 @@ def collection_report(
     header_row = _title(sheet, [heading, f"{texts.month_name(month).capitalize()}. На дату {as_of:%d.%m.%Y}"])
     _header(sheet, header_row, REPORT_HEADER)
     sheet.sheet_properties.outlinePr.summaryBelow = False  # the manager row is above its contracts
+    detail = RowDimension(sheet, outlineLevel=1)  # one for every contract row: openpyxl's are slow to build
     row = header_row + 1
     for manager in managers:
         collection = manager.collection
@@ -179,11 +182,11 @@ def collection_report(
         row += 1
         for line in manager.contracts:
             _text(sheet, row, 1, f"+ {line.client} {term_label(line.start, line.months)}")
-            sheet.cell(row, 1).alignment = Alignment(indent=1)
+            sheet.cell(row, 1).alignment = INDENTED
             _amount(sheet.cell(row, 2), line.monthly_fee)
             _amount(sheet.cell(row, 3), line.base)
             _amount(sheet.cell(row, 4), line.paid)
-            sheet.row_dimensions[row].outline_level = 1
+            sheet.row_dimensions[row] = detail
             row += 1
     sheet.cell(row, 1, f"Итого {texts.percent(total.percent)}")
     _amount(sheet.cell(row, 3), total.base)
