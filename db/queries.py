@@ -662,14 +662,22 @@ class PaidByDay:
 
 
 async def paid_by_day(session: AsyncSession, manager_ids: Sequence[str], month: Month, last_day: date) -> PaidByDay:
-    """The collection curve of these managers' contracts together, day by day up to ``last_day``.
+    """The collection curve of these managers' contracts together, day by day up to ``last_day``."""
+    infos = await contracts_of(session, manager_ids)
+    payments = await payments_of_managers(session, manager_ids)
+    return paid_by_day_of([terms_of(info) for info in infos], payments, month, last_day)
+
+
+def paid_by_day_of(
+    contracts: Sequence[ContractTerms], payments: Iterable[PaymentRecord], month: Month, last_day: date
+) -> PaidByDay:
+    """:func:`paid_by_day` on plain records: for each day, what ``collection_for(month, day, …)`` would
+    count as paid with only the payments dated up to that day.
 
     Each contract's payments are allocated by the rules (:func:`bot.rules.allocate`) once per day on
     which one of its payments arrived in the month, not once per day, so a month costs about one
     allocation per payment.
     """
-    infos = await contracts_of(session, manager_ids)
-    payments = await payments_of_managers(session, manager_ids)
     first = month.first_day()
     days = [first + timedelta(days=n) for n in range((last_day - first).days + 1)]
     by_contract: dict[str, list[PaymentRecord]] = {}
@@ -677,11 +685,10 @@ async def paid_by_day(session: AsyncSession, manager_ids: Sequence[str], month: 
         by_contract.setdefault(payment.contract_id, []).append(payment)
     base = 0
     change = [0] * (len(days) + 1)  # what each day adds to the paid amount
-    for info in infos:
-        terms = terms_of(info)
+    for terms in contracts:
         if not terms.is_active(month):
             continue
-        own = by_contract.get(info.id, [])
+        own = by_contract.get(terms.id, [])
         base += terms.monthly_fee
         changes = sorted({p.paid_on for p in own if first <= p.paid_on <= last_day})
         before = 0

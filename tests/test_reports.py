@@ -11,14 +11,14 @@ from io import BytesIO
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot import texts, workbooks
 from bot.app import create_bot
-from bot.rules import Collection, Month, collection_for
+from bot.rules import DEFAULT_TIERS, Collection, ContractTerms, Month, PaymentRecord, collection_for
 from db import queries
 from db.models import Employee, KpiSnapshot, OutboxMessage
 from jobs.digests import build_digest
@@ -308,3 +308,39 @@ def test_names_with_control_characters_and_formulas_stay_plain_text() -> None:
     assert values[:2] == ["=1+1  9,90 %", '+ =HYPERLINK("http://evil") (01.10.2018, 12 мес.)']
     assert values[2] == "+ ООО «Звонок » (01.10.2018, 12 мес.)"
     assert all(cell.data_type == "s" for cell in sheet["A"] if isinstance(cell.value, str))
+
+
+# --- the curve's rule, for any contracts and payments ------------------------------------------------------
+
+MONTHS = [Month(2018, 12), Month(2019, 1), Month(2019, 2), Month(2019, 3)]
+contracts_strategy = st.lists(
+    st.builds(
+        lambda n, fee, start, months, closed: ContractTerms(f"c{n}", "m", fee, start, months, closed),
+        st.integers(0, 5), st.integers(0, 500_00), st.sampled_from(MONTHS), st.one_of(st.none(), st.integers(1, 4)),
+        st.one_of(st.none(), st.dates(date(2018, 12, 1), date(2019, 3, 31))),
+    ),
+    max_size=6, unique_by=lambda terms: terms.id,
+)  # fmt: skip
+payments_strategy = st.lists(
+    st.builds(
+        lambda n, contract, day, amount, period: PaymentRecord(f"p{n}", f"c{contract}", day, amount, period),
+        st.integers(), st.integers(0, 5), st.dates(date(2018, 12, 1), date(2019, 3, 10)), st.integers(1, 900_00),
+        st.one_of(st.none(), st.sampled_from(MONTHS)),
+    ),
+    max_size=15,
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(contracts_strategy, payments_strategy)
+def test_each_day_of_the_curve_is_what_the_rules_count_with_the_payments_known_that_day(
+    contracts: list[ContractTerms], payments: list[PaymentRecord]
+) -> None:
+    known = {c.id for c in contracts}
+    payments = [p for p in payments if p.contract_id in known]
+    curve = queries.paid_by_day_of(contracts, payments, FEBRUARY, date(2019, 2, 28))
+    assert len(curve.days) == len(curve.paid) == 28
+    for day, paid in zip(curve.days, curve.paid, strict=True):
+        collection, _ = collection_for(FEBRUARY, day, contracts, [p for p in payments if p.paid_on <= day],
+                                       DEFAULT_TIERS)  # fmt: skip
+        assert (curve.base, paid) == (collection.base, collection.paid), day
