@@ -98,10 +98,12 @@ def _save(book: Workbook) -> bytes:
     return buffer.getvalue()
 
 
-def _title(sheet: Worksheet, lines: Sequence[str]) -> int:
-    """The title lines from row 1 (the first large and bold); returns the header's row."""
+def _title(sheet: Worksheet, lines: Sequence[str], columns: int) -> int:
+    """The title lines from row 1, each merged across the table as 1C does (the first large and
+    bold); returns the header's row."""
     for row, line in enumerate(lines, start=1):
         _text(sheet, row, 1, line).font = TITLE if row == 1 else Font(italic=True)
+        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=columns)
     return len(lines) + 2
 
 
@@ -164,7 +166,8 @@ def collection_report(
     assert sheet is not None
     sheet.title = "Расчёт оплат"
     heading = f"{company}: {REPORT_TITLE.lower()}" if company else REPORT_TITLE
-    header_row = _title(sheet, [heading, f"{texts.month_name(month).capitalize()}. На дату {as_of:%d.%m.%Y}"])
+    header_row = _title(sheet, [heading, f"{texts.month_name(month).capitalize()}. На дату {as_of:%d.%m.%Y}"],
+                        len(REPORT_HEADER))  # fmt: skip
     _header(sheet, header_row, REPORT_HEADER)
     sheet.sheet_properties.outlinePr.summaryBelow = False  # the manager row is above its contracts
     detail = RowDimension(sheet, outlineLevel=1)  # one for every contract row: openpyxl's are slow to build
@@ -216,7 +219,8 @@ def month_end_table(
     assert sheet is not None
     sheet.title = "KPI"
     heading = f"Итоги {texts.month_genitive(month)}: сбор и KPI для расчёта премий"
-    header_row = _title(sheet, [f"{company}: {heading}" if company else heading, f"На дату {as_of:%d.%m.%Y}"])
+    header_row = _title(sheet, [f"{company}: {heading}" if company else heading, f"На дату {as_of:%d.%m.%Y}"],
+                        len(TABLE_HEADER))  # fmt: skip
     _header(sheet, header_row, TABLE_HEADER)
     row = header_row + 1
     for manager in managers:
@@ -253,7 +257,7 @@ def debtors_workbook(title: str, as_of: date, debtors: Sequence[DebtorRow]) -> b
     sheet = book.active
     assert sheet is not None
     sheet.title = "Должники"
-    header_row = _title(sheet, [title, f"На дату {as_of:%d.%m.%Y}"])
+    header_row = _title(sheet, [title, f"На дату {as_of:%d.%m.%Y}"], len(DEBTORS_HEADER))
     _header(sheet, header_row, DEBTORS_HEADER)
     row = header_row + 1
     for debtor in debtors:

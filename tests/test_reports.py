@@ -84,6 +84,7 @@ async def test_arakelyan_row_reads_the_source_numbers_with_each_contract_under_i
     assert sheet is not None
     assert sheet["A1"].value == "Расчёт оплат за регулярное сопровождение" and sheet["A1"].font.bold
     assert sheet["A2"].value == "Февраль 2019. На дату 25.02.2019"
+    assert {str(r) for r in sheet.merged_cells.ranges} == {"A1:D1", "A2:D2"}  # the title spans the table, as in 1C
     assert [c.value for c in sheet[HEADER_ROW]] == list(workbooks.REPORT_HEADER)
     assert sheet.freeze_panes == f"A{HEADER_ROW + 1}"  # the title and the header stay on screen
     assert sheet.sheet_properties.outlinePr.summaryBelow is False  # the manager row heads its group
