@@ -38,6 +38,7 @@ TARGETS = {
     "import_late_growth_mb": 32.0,  # memory must not grow with the file: growth after the first quarter
     "digests_total_s": 10.0,
     "command_p95_ms": 100.0,
+    "file_p95_ms": 5000.0,  # /report and /chart: a document or a picture, drawn off the event loop
     "broadcast_ratio": 1.15,
     "reimport_s": 60.0,
 }
@@ -348,6 +349,8 @@ async def measure_commands(pool: Any, settings: Any, report: Report, repeat: int
     cases: list[tuple[str, list[Any]]] = [
         ("/kpi", managers), ("/debtors", managers), ("/calls", managers),
         (f"/team (largest team, {team_size[largest.id]} managers)", [largest]), ("/team (admin, all)", [admin]),
+        ("/report", managers), (f"/report (largest team, {team_size[largest.id]} managers)", [largest]),
+        ("/chart", managers),  # a manager's first /chart of the day and import is drawn, a repeat is cached
     ]  # fmt: skip
     report.data["commands"] = {}
     for label, people in cases:
@@ -364,8 +367,8 @@ async def measure_commands(pool: Any, settings: Any, report: Report, repeat: int
                 break
         p50, p95 = percentile(times, 0.5), percentile(times, 0.95)
         report.data["commands"][label] = {"p50_ms": p50, "p95_ms": p95, "calls": len(times)}
-        report.add(f"{label}: p50 / p95", f"{p50:.1f} / {p95:.1f} ms", f"p95 < {TARGETS['command_p95_ms']:.0f} ms",
-                   p95 < TARGETS["command_p95_ms"])  # fmt: skip
+        target = TARGETS["file_p95_ms"] if command in {"/report", "/chart"} else TARGETS["command_p95_ms"]
+        report.add(f"{label}: p50 / p95", f"{p50:.1f} / {p95:.1f} ms", f"p95 < {target:.0f} ms", p95 < target)
 
 
 async def measure_broadcast(pool: Any, settings: Any, report: Report, digests: dict[str, str]) -> None:

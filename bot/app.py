@@ -23,6 +23,7 @@ from bot.settings import Settings
 from db.session import SessionPool
 from handlers import (
     access,
+    chart,
     contracts,
     debtors,
     digest_buttons,
@@ -32,6 +33,7 @@ from handlers import (
     invite,
     kpi,
     preferences,
+    report,
     start,
     team,
 )
@@ -86,6 +88,8 @@ def create_dispatcher(
         invite.setup(),
         preferences.setup(),
         digest_buttons.setup(),
+        report.setup(),
+        chart.setup(),
         fallback.setup(),
     )
     return dp

@@ -244,6 +244,46 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def parse_month_argument(text: str) -> Month:
+    try:
+        year, month = text.split("-")
+        if len(year) != 4 or len(month) != 2:
+            raise ValueError
+        return Month(int(year), int(month))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a month YYYY-MM") from None
+
+
+async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """The 1C report "Расчёт оплат" as XLSX: every active manager, or one team's."""
+    from handlers.report import report_file
+
+    today = args.date or local_today(settings)
+    month = args.month or Month.of(today)
+    if month > Month.of(today):
+        raise CommandError(f"the month {month} has not begun on {today:%d.%m.%Y}")
+    async with open_database(settings) as pool, pool() as session:
+        managers = [e for e in await queries.list_employees(session, active_only=True) if e.role == "manager"]
+        if args.team is not None:
+            teams = sorted({m.team for m in managers})
+            managers = [m for m in managers if m.team.casefold() == args.team.strip().casefold()]
+            if not managers:
+                known = ", ".join(f"'{t}'" for t in teams) or "none (import employees.csv first)"
+                raise CommandError(f"no active managers in team '{args.team}'; the teams are: {known}")
+        if not managers:
+            raise CommandError("no active managers yet: import employees.csv first (kpibot import PATH)")
+        managers.sort(key=lambda m: (m.name, m.id))
+        title = f"Команда «{managers[0].team}»" if args.team is not None else "Все команды"
+        file = await report_file(session, managers, title, month, today, settings)
+    target = Path(args.output) if args.output else Path(file.name)
+    try:
+        target.write_bytes(file.content)
+    except OSError as error:
+        raise CommandError(f"cannot write {target}: {error.strerror or error}") from None
+    print(f"{target}: {texts.html_to_plain(file.caption).splitlines()[0].removeprefix('📊 ')}")
+    return 0
+
+
 async def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
     from handlers.invite import invite_link
 
@@ -325,6 +365,13 @@ def build_parser() -> argparse.ArgumentParser:
     out = commands.add_parser("outbox", help="who got which message when, and what failed and why")
     out.add_argument("--date", type=parse_day, help="only this day, YYYY-MM-DD")
     out.set_defaults(handler=cmd_outbox)
+
+    rep = commands.add_parser("report", help='the 1C report "Расчёт оплат" as an XLSX file')
+    rep.add_argument("--month", type=parse_month_argument, help="the month, YYYY-MM (default: the month of --date)")
+    rep.add_argument("--date", type=parse_day, help="the report's day, YYYY-MM-DD (default: today in TIMEZONE)")
+    rep.add_argument("--team", metavar="T", help="only this team's managers (default: every team)")
+    rep.add_argument("-o", "--output", metavar="FILE", help="where to write it (default: a name with the month)")
+    rep.set_defaults(handler=cmd_report)
 
     run = commands.add_parser("run", help="run the bot (long polling)")
     run.set_defaults(handler=cmd_run)

@@ -164,3 +164,36 @@ class DocsView(CallbackData, prefix="q1"):
     """A page of the presser's /docs."""
 
     page: int = 0
+
+
+class ExportKind(StrEnum):
+    DEBTORS = "d"
+
+
+class Export(CallbackData, prefix="x1"):
+    """A file of what the presser sees: the debtors of their scope (``manager`` empty) or of one
+    manager (checked against the presser's scope when pressed)."""
+
+    what: ExportKind
+    manager: str = ""
+
+
+class ChartView(CallbackData, prefix="g1"):
+    """/chart as pictures: the presser's scope (``manager`` empty) or one manager's curve."""
+
+    manager: str = ""
+    month: str = ""
+
+
+CHART_LABEL = "📈 График"
+EXPORT_LABEL = "📥 Выгрузить"
+
+
+def chart_button(manager: str = "", month: str = "") -> InlineKeyboardButton | None:
+    """Under /kpi and /team: the month's collection as pictures."""
+    return button(CHART_LABEL, ChartView(manager=manager, month=month))
+
+
+def export_debtors_button(manager: str = "") -> InlineKeyboardButton | None:
+    """Under /debtors: the debtors as an XLSX file."""
+    return button(EXPORT_LABEL, Export(what=ExportKind.DEBTORS, manager=manager))

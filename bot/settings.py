@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     callback_hours: int = Field(4, ge=1, le=168)
     originals_grace_days: int = Field(5, ge=0, le=3650)
     originals_escalate_days: int = Field(30, ge=1, le=3650)
+    company_name: str = ""
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> Settings:
@@ -72,6 +73,16 @@ class Settings(BaseSettings):
         value = value.strip().removeprefix("@")
         if not value.replace("_", "").isalnum():
             raise ValueError("must be the bot's username, e.g. kpi_company_bot")
+        return value
+
+    @field_validator("company_name")
+    @classmethod
+    def _company_name(cls, value: str) -> str:
+        value = " ".join(value.split())  # one line: it heads the reports
+        if len(value) > 120:
+            raise ValueError(f"at most 120 characters (it heads every report), got {len(value)}")
+        if any(not char.isprintable() for char in value):
+            raise ValueError("must be printable text, e.g. ООО «Ромашка-Софт»")
         return value
 
     @field_validator("telegram_api_url")

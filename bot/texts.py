@@ -444,6 +444,8 @@ MANAGER_COMMANDS = [
     ("contracts", "мои договоры, поиск: /contracts Ромашка"),
     ("calls", "замечания по звонкам и встречам: /calls, /calls неделя"),
     ("docs", "документы, оригиналы которых не вернулись"),
+    ("report", "расчёт оплат как в 1С, файлом Excel: /report, /report январь"),
+    ("chart", "график сбора по дням: /chart, /chart январь"),
     ("settings", "время утренней сводки и пауза на отпуск"),
     ("help", "список команд"),
 ]
@@ -496,6 +498,8 @@ def examples_for(command: str, today: date, *, team: bool = False) -> str:
     if command == "calls":
         text = f"Примеры: /calls, /calls неделя, /calls {short_date(today)}, /calls февраль"
         return text + (f". {name_examples(command, year)}" if team else "")
+    if command in {"report", "chart"}:
+        return month_examples(command, year)
     if command in {"kpi", "team", "debtors"}:
         named = team and command != "team"
         return month_examples(command, year) + (f" {name_examples(command, year)}" if named else "")
@@ -891,3 +895,113 @@ def since_day(day: date) -> str:
 def caption(text: str) -> str:
     """A photo's or a document's caption: at most ``MAX_CAPTION`` UTF-16 units, cut by whole lines."""
     return fit_lines(text, MAX_CAPTION)
+
+
+# --------------------------------------------------------------------------------------------------
+# Files and pictures: /report, /chart, the month-end table, the debtors export
+# --------------------------------------------------------------------------------------------------
+
+
+NO_MANAGERS = "В вашей команде нет менеджеров — показывать нечего."
+NO_DEBTORS_FILE = "Должников нет — выгружать нечего."
+FILE_SENT = "Файл отправлен."
+
+
+def month_not_begun(month: Month) -> str:
+    return f"{month_name(month)} ещё не начался"
+
+
+def report_file_name(month: Month, as_of: date) -> str:
+    """ASCII, so every client and mail gateway keeps it: ``raschet-oplat-2019-02-na-25.02.2019.xlsx``."""
+    return f"raschet-oplat-{month}-na-{as_of:%d.%m.%Y}.xlsx"
+
+
+def month_end_file_name(month: Month) -> str:
+    return f"kpi-itogi-{month}.xlsx"
+
+
+def debtors_file_name(as_of: date) -> str:
+    return f"dolzhniki-{as_of:%Y-%m-%d}.xlsx"
+
+
+def report_caption(title: str, total: Collection, managers: int, contracts: int, as_of: date) -> str:
+    """``📊 Команда «…»: расчёт оплат за февраль 2019 на 25.02.2019 — 3 менеджера, 75 договоров, сбор 88,12 %``."""
+    return caption(
+        f"📊 <b>{q(title)}</b>: расчёт оплат за {month_name(total.month)} на {short_date(as_of)}\n"
+        f"{managers} {plural(managers, 'менеджер', 'менеджера', 'менеджеров')}, {contracts} "
+        f"{plural(contracts, 'договор', 'договора', 'договоров')}; база {money(total.base)}, "
+        f"оплачено {money(total.paid)}, сбор <b>{percent(total.percent)}</b>.\n"
+        "Менеджеры сворачиваются, как в 1С: «−» и «+» слева."
+    )
+
+
+def debtors_caption(title: str, clients: int, debt: int, as_of: date) -> str:
+    return caption(
+        f"💸 <b>{q(title)}</b> на {short_date(as_of)}: {clients} "
+        f"{plural(clients, 'клиент', 'клиента', 'клиентов')} с долгом, всего {money(debt)}."
+    )
+
+
+def _points(change: Decimal) -> str:
+    return percent(abs(change)).removesuffix(" %") + " п.п."
+
+
+def curve_caption(
+    title: str,
+    month: Month,
+    day: date,
+    value: Decimal | None,
+    coefficient_value: Decimal,
+    next_threshold: Decimal | None,
+    gap: int,
+    previous_month: Month,
+    previous_value: Decimal | None,
+) -> str:
+    """The collection curve in words: where the month stands on ``day``, the tier, what the next
+    tier needs, and the previous month on the same day of the month."""
+    lines = [f"📈 <b>{q(title)}</b>, {month_name(month)}"]
+    if value is None:
+        lines.append(f"На {short_date(day)} базы нет: в этом месяце нет действующих договоров.")
+        return caption("\n".join(lines))
+    lines.append(f"На {short_date(day)} собрано <b>{percent(value)}</b> — KPI <b>{coefficient(coefficient_value)}</b>.")
+    if next_threshold is not None:
+        lines.append(f"До {threshold(next_threshold)} не хватает {money(gap)}.")
+    if previous_value is None:
+        lines.append(f"За {month_name(previous_month)} сравнить не с чем.")
+    else:
+        compared = value - previous_value
+        how = "без изменений" if compared == 0 else f"на {_points(compared)} {'лучше' if compared > 0 else 'хуже'}"
+        lines.append(f"Месяцем раньше к {day.day}-му числу было {percent(previous_value)}: сейчас {how}.")
+    return caption("\n".join(lines))
+
+
+def team_chart_caption(
+    title: str, month: Month, managers: Sequence[tuple[str, Decimal | None]], thresholds: Sequence[Decimal],
+    total: Decimal | None,
+) -> str:  # fmt: skip
+    """The team's bars in words: the total, who is below the first tier (worst first), who reached the top."""
+    lines = [f"👥 <b>{q(title)}</b>, {month_name(month)}: сбор {percent(total)}, худшие сверху."]
+    with_base = [(name, value) for name, value in managers if value is not None]
+    if thresholds:
+        first, top = thresholds[0], thresholds[-1]
+        below = [(name, value) for name, value in with_base if value < first]
+        reached = sum(1 for _, value in with_base if value >= top)
+        if below:
+            names = ", ".join(f"{q(name)} ({percent(value)})" for name, value in below[:10])
+            more = f" и ещё {len(below) - 10}" if len(below) > 10 else ""
+            lines.append(f"Ниже {threshold(first)}: {len(below)} из {len(managers)} — {names}{more}.")
+        else:
+            lines.append(f"Ниже {threshold(first)} никого.")
+        lines.append(f"{threshold(top)} и выше: {reached} из {len(managers)}.")
+    return caption("\n".join(lines))
+
+
+def team_statement(title: str, total: Collection, managers: int) -> str:
+    """The caption of the month-end table for supervisors and admins."""
+    return caption(
+        f"📋 <b>Итоги {month_genitive(total.month)}</b> — {q(title)}\n"
+        f"Сбор: <b>{percent(total.percent)}</b>; база {money(total.base)} · оплачено {money(total.paid)}\n"
+        f"Таблица для расчёта премий ({managers} {plural(managers, 'менеджер', 'менеджера', 'менеджеров')}: "
+        "сбор, KPI, база, оплачено, долг) — в файле.\n"
+        "<i>Цифры зафиксированы и больше не меняются.</i>"
+    )

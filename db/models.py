@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -191,6 +192,8 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(500))
+    document_name: Mapped[str | None] = mapped_column(String(200))  # a file sent with the text as its caption
+    document: Mapped[bytes | None] = mapped_column(LargeBinary)  # the file's bytes (an XLSX of some 10 KB)
 
 
 class DailyFigure(Base):

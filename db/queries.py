@@ -7,6 +7,7 @@ in the rules.
 from __future__ import annotations
 
 import enum
+import itertools
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from bot.rules import (
     Scope,
     Thresholds,
     Tier,
+    allocate,
     collection_for,
     collection_of_totals,
     discipline,
@@ -671,3 +673,195 @@ async def discipline_of(
     for row in rows:
         by_manager.setdefault(row.manager_id, []).append((row.day, as_finding(row)))
     return {m: discipline_summary(by_manager[m], day, week_days) for m in manager_ids}
+
+
+# --------------------------------------------------------------------------------------------------
+# Reports and charts: the month as 1C's "Расчёт оплат" shows it, and the collection by day
+# --------------------------------------------------------------------------------------------------
+
+
+async def snapshots_of(session: AsyncSession, manager_ids: Sequence[str], month: Month) -> dict[str, KpiSnapshot]:
+    """The frozen figures of ``month`` for these managers (those frozen; a manager may have none)."""
+    found: dict[str, KpiSnapshot] = {}
+    for chunk in _chunks(list(manager_ids)):
+        rows = await session.execute(
+            select(KpiSnapshot).where(KpiSnapshot.manager_id.in_(chunk), KpiSnapshot.month == str(month))
+        )
+        found.update({row.manager_id: row for row in rows.scalars()})
+    return found
+
+
+@dataclass(frozen=True)
+class ReportContract:
+    """One contract line of the report: the client, the term, the fee, the month's base and paid."""
+
+    contract_id: str
+    client: str
+    start: date
+    months: int | None
+    monthly_fee: int  # kopecks
+    base: int  # kopecks billed in the month (0: not active in it)
+    paid: int  # kopecks allocated to the month, at most the base
+
+
+@dataclass(frozen=True)
+class ReportManager:
+    """One manager's block of the report. ``collection`` is the frozen snapshot's for a finished
+    month that has one (``frozen_on`` set), else computed by the rules like the digest's."""
+
+    manager_id: str
+    name: str
+    team: str
+    collection: Collection
+    contracts: list[ReportContract]
+    frozen_on: date | None
+
+
+async def report_of(
+    session: AsyncSession, managers: Sequence[Employee], month: Month, today: date, tiers: Sequence[Tier]
+) -> list[ReportManager]:
+    """Each manager's month for the report and the month-end table, in the order given.
+
+    The figures are :func:`collections`' (the digest's); a finished month (before ``today``'s) takes
+    the manager's totals from the frozen snapshot where one exists, as ``/kpi`` does. The contract
+    lines are those with a base or a payment in the month, by client name.
+    """
+    ids = [m.id for m in managers]
+    figures = await collections(session, ids, month, today, tiers)
+    frozen = await snapshots_of(session, ids, month) if month < Month.of(today) else {}
+    result: list[ReportManager] = []
+    for manager in managers:
+        figure = figures[manager.id]
+        collection = figure.collection
+        snapshot = frozen.get(manager.id)
+        if snapshot is not None:
+            collection = Collection(
+                month=month,
+                base=snapshot.base,
+                paid=snapshot.paid,
+                awaiting=0,
+                debt=collection.debt,
+                debtors=collection.debtors,
+                percent=snapshot_percent(snapshot),
+                coefficient=snapshot.coefficient,
+                next_step=None,
+            )
+        lines = []
+        for p in figure.positions:
+            if not (p.base or p.paid):
+                continue
+            info = figure.contracts[p.contract_id]
+            lines.append(ReportContract(info.id, info.client, info.start, info.months, info.monthly_fee, p.base,
+                                        p.paid))  # fmt: skip
+        lines.sort(key=lambda line: (line.client.casefold(), line.start, line.contract_id))
+        result.append(ReportManager(manager.id, manager.name, manager.team, collection, lines,
+                                    snapshot.frozen_at.date() if snapshot is not None else None))  # fmt: skip
+    return result
+
+
+@dataclass(frozen=True)
+class PaidByDay:
+    """The month's base and, for each day from the 1st to ``days[-1]``, what was paid for the month
+    by the end of that day (kopecks; payments dated after the day left out)."""
+
+    month: Month
+    base: int
+    days: list[date]
+    paid: list[int]
+
+
+async def paid_by_day(session: AsyncSession, manager_ids: Sequence[str], month: Month, last_day: date) -> PaidByDay:
+    """The collection curve of these managers' contracts together, day by day up to ``last_day``."""
+    infos = await contracts_of(session, manager_ids)
+    payments = await payments_of_managers(session, manager_ids)
+    return paid_by_day_of([terms_of(info) for info in infos], payments, month, last_day)
+
+
+def paid_by_day_of(
+    contracts: Sequence[ContractTerms], payments: Iterable[PaymentRecord], month: Month, last_day: date
+) -> PaidByDay:
+    """:func:`paid_by_day` on plain records: for each day, what ``collection_for(month, day, …)`` would
+    count as paid with only the payments dated up to that day.
+
+    Each contract's payments are allocated by the rules (:func:`bot.rules.allocate`) once per day on
+    which one of its payments arrived in the month, not once per day, so a month costs about one
+    allocation per payment.
+    """
+    first = month.first_day()
+    days = [first + timedelta(days=n) for n in range((last_day - first).days + 1)]
+    by_contract: dict[str, list[PaymentRecord]] = {}
+    for payment in payments:
+        by_contract.setdefault(payment.contract_id, []).append(payment)
+    base = 0
+    change = [0] * (len(days) + 1)  # what each day adds to the paid amount
+    for terms in contracts:
+        if not terms.is_active(month):
+            continue
+        own = by_contract.get(terms.id, [])
+        base += terms.monthly_fee
+        changes = sorted({p.paid_on for p in own if first <= p.paid_on <= last_day})
+        before = 0
+        for step in [first - timedelta(days=1), *changes]:  # the amount holds from ``step`` on
+            amount = allocate(terms, [p for p in own if p.paid_on <= step], month).paid(month)
+            change[max((step - first).days, 0)] += amount - before
+            before = amount
+    paid = list(itertools.accumulate(change[: len(days)]))
+    return PaidByDay(month, base, days, paid)
+
+
+@dataclass(frozen=True)
+class DebtorRow:
+    """A client who owes: their contracts with debt, the debt, its age and the last payment."""
+
+    client_id: str
+    client: str
+    manager: str
+    contracts: list[str]  # contract numbers (ids where there is no number)
+    debt: int  # kopecks: unpaid base of the months before today's
+    oldest_unpaid: Month | None
+    age_days: int  # from the first day of the oldest unpaid month to today
+    last_payment: date | None  # the latest payment on any of the client's contracts
+
+
+async def debtors_of(
+    session: AsyncSession, managers: Sequence[Employee], today: date, tiers: Sequence[Tier]
+) -> list[DebtorRow]:
+    """The clients of these managers with debt, largest debt first (then oldest, then by name):
+    the positions are :func:`collections`' for today's month, the same as ``/debtors`` shows."""
+    names = {m.id: m.name for m in managers}
+    figures = await collections(session, list(names), Month.of(today), today, tiers)
+    last_paid: dict[str, date] = {}
+    for payment in await payments_of_managers(session, list(names)):
+        if payment.paid_on <= today and payment.paid_on > last_paid.get(payment.contract_id, date.min):
+            last_paid[payment.contract_id] = payment.paid_on
+    grouped: dict[str, list[tuple[ContractInfo, ContractPosition]]] = {}
+    for figure in figures.values():
+        for p in figure.positions:
+            if p.debt > 0:
+                info = figure.contracts[p.contract_id]
+                grouped.setdefault(info.client_id, []).append((info, p))
+    rows = []
+    for client_id, owed in grouped.items():
+        owed.sort(key=lambda item: item[0].id)
+        oldest = min((p.oldest_unpaid for _, p in owed if p.oldest_unpaid is not None), default=None)
+        payments = [last_paid[info.id] for info, _ in owed if info.id in last_paid]
+        rows.append(DebtorRow(
+            client_id, owed[0][0].client, ", ".join(sorted({names[info.manager_id] for info, _ in owed})),
+            [info.number or info.id for info, _ in owed], sum(p.debt for _, p in owed), oldest,
+            max(p.debt_age_days for _, p in owed), max(payments, default=None),
+        ))  # fmt: skip
+    rows.sort(key=lambda row: (-row.debt, -row.age_days, row.client.casefold(), row.client_id))
+    return rows
+
+
+def report_total(report: Sequence[ReportManager], month: Month, tiers: Sequence[Tier]) -> Collection:
+    """The report's total row: the managers' sums, percent and tier by the rules (never an average)."""
+    return collection_of_totals(
+        month,
+        sum(m.collection.base for m in report),
+        sum(m.collection.paid for m in report),
+        sum(m.collection.awaiting for m in report),
+        sum(m.collection.debt for m in report),
+        sum(m.collection.debtors for m in report),
+        tiers,
+    )

@@ -26,6 +26,8 @@ from bot.keyboards import (
     TeamView,
     View,
     button,
+    chart_button,
+    export_debtors_button,
     markup,
     owner_tag,
     pager,
@@ -134,6 +136,7 @@ async def kpi_screen(
             button(texts.CONTRACTS_BUTTON, ManagerView(view=View.CONTRACTS, manager=manager.id)),
         ]
     ]
+    rows.append([chart_button(manager.id, str(month))])
     if viewer.id != manager.id:
         rows.append([button(texts.BACK_TO_TEAM, TeamView(month=str(month)))])
     return Screen(text, markup(rows))
@@ -192,6 +195,7 @@ async def debtors_screen(
         month,
     )
     rows = [buttons[:5], buttons[5:], pager(page, pages, page_callback, **page_data)]
+    rows.append([export_debtors_button(str(page_data.get("manager", "")))])
     return Screen(text, markup(rows))
 
 
@@ -304,6 +308,7 @@ async def team_screen(
     buttons = [button(name, ManagerView(view=View.KPI, manager=mid, month=str(month))) for name, mid, _ in shown]
     keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     keyboard.append(pager(page, pages, TeamView, month=str(month)))
+    keyboard.append([chart_button(month=str(month))])
     return Screen(text, markup(keyboard))
 
 

@@ -25,6 +25,7 @@ from db import queries
 from db.models import Employee
 from db.session import SessionPool
 from jobs.digests import Morning, build_digest, figures_of, morning
+from jobs.month_end import month_end_statement
 from jobs.outbox import Message, enqueue, replace
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,9 @@ async def messages_for(
                 month, snapshot.base, snapshot.paid, queries.snapshot_percent(snapshot), snapshot.coefficient
             )
             messages.append(Message(employee.id, "statement", today, chat, text))
+    table = await month_end_statement(session, employee, today, settings)  # supervisors and admins
+    if table is not None:
+        messages.append(table)
     if employee.role == "admin" and context.stale:
         notice = texts.stale_notice(context.imported_at, settings.calendar.previous_working_day(today))
         messages.append(Message(employee.id, "stale", today, chat, notice))

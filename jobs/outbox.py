@@ -36,7 +36,7 @@ from aiogram.exceptions import (
     TelegramNotFound,
     TelegramRetryAfter,
 )
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,6 +73,7 @@ class Message:
     chat_id: int
     text: str
     markup: InlineKeyboardMarkup | None = None
+    document: tuple[str, bytes] | None = None  # (file name, bytes): sent with ``text`` as its caption
 
     def values(self, now: datetime) -> dict[str, Any]:
         return {
@@ -82,6 +83,8 @@ class Message:
             "chat_id": self.chat_id,
             "text": self.text,
             "markup": self.markup.model_dump_json(exclude_none=True) if self.markup is not None else None,
+            "document_name": self.document[0] if self.document is not None else None,
+            "document": self.document[1] if self.document is not None else None,
             "status": "pending",
             "attempts": 0,
             "not_before": now,
@@ -115,7 +118,7 @@ async def replace(session: AsyncSession, message: Message, now: datetime) -> Non
         await enqueue(session, [message], now)
         return
     values = message.values(now)
-    for name in ("chat_id", "text", "markup", "status", "attempts", "not_before"):
+    for name in ("chat_id", "text", "markup", "document_name", "document", "status", "attempts", "not_before"):
         setattr(existing, name, values[name])
     existing.claimed_until = None
     existing.claimed_by = None
@@ -278,7 +281,7 @@ class Sender:
         await self.pacer.wait(row.chat_id)
         markup = InlineKeyboardMarkup.model_validate(json.loads(row.markup)) if row.markup else None
         try:
-            message = await self.bot.send_message(row.chat_id, row.text, reply_markup=markup)
+            message = await self._deliver(row, markup)
         except TelegramRetryAfter as error:
             self.pacer.pause(error.retry_after)
             log.warning("outbox %s: flood control, retry in %s s", row.id, error.retry_after)
@@ -300,6 +303,18 @@ class Sender:
             return "retry"
         await self._finish(row, status="sent", telegram_message_id=message.message_id, sent_at=self.clock(), error=None)
         return "sent"
+
+    async def _deliver(self, row: OutboxMessage, markup: InlineKeyboardMarkup | None) -> Any:
+        """A text row is one sendMessage. A row with a document is one sendDocument with the text as
+        its caption when the text fits a caption (``texts.MAX_CAPTION`` UTF-16 units), else the text
+        as a message and the file after it (a retry after the file failed sends the text again)."""
+        if row.document is None:
+            return await self.bot.send_message(row.chat_id, row.text, reply_markup=markup)
+        file = BufferedInputFile(row.document, filename=row.document_name or "document.xlsx")
+        if texts.utf16_len(row.text) <= texts.MAX_CAPTION:
+            return await self.bot.send_document(row.chat_id, file, caption=row.text, reply_markup=markup)
+        await self.bot.send_message(row.chat_id, row.text, reply_markup=markup)
+        return await self.bot.send_document(row.chat_id, file)
 
     async def _finish(self, row: OutboxMessage, **values: Any) -> None:
         async with self.pool() as session, session.begin():

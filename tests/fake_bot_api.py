@@ -96,7 +96,11 @@ class FakeBotApi:
         if request.content_type == "application/json":
             params = await request.json()
         else:
-            params = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+            form = await request.post()
+            params = {k: v for k, v in form.items() if isinstance(v, str)}
+            files = {k: (v.filename, v.file.read()) for k, v in form.items() if isinstance(v, web.FileField)}
+            if files:  # sendDocument / sendPhoto: the uploads by field name, as (file name, bytes)
+                params["files"] = files
         if method == "getUpdates":
             return await self.get_updates(params)
         if method == "sendMessage":
@@ -132,6 +136,14 @@ class FakeBotApi:
     def reply(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
             return BOT_USER
+        if method in {"sendDocument", "sendPhoto"}:
+            self.next_message_id += 1
+            return {
+                "message_id": self.next_message_id,
+                "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                **({"caption": params["caption"]} if "caption" in params else {}),
+            }
         if method in {"sendMessage", "editMessageText"}:
             self.next_message_id += 1
             return {

@@ -134,6 +134,23 @@ class RecordingSession(BaseSession):
                 "text": method.text,  # type: ignore[attr-defined]
                 **({"reply_markup": markup.model_dump(exclude_none=True)} if markup is not None else {}),
             }
+        if name in {"SendDocument", "SendPhoto"}:  # a file message: the caption, no text
+            self.next_message_id += 1
+            caption = getattr(method, "caption", None)
+            attached = (
+                {"document": {"file_id": f"doc{self.next_message_id}", "file_unique_id": f"u{self.next_message_id}",
+                              "file_name": method.document.filename}}  # type: ignore[attr-defined]
+                if name == "SendDocument"
+                else {"photo": [{"file_id": f"ph{self.next_message_id}", "file_unique_id": f"u{self.next_message_id}",
+                                 "width": 800, "height": 450}]}
+            )  # fmt: skip
+            return {
+                "message_id": self.next_message_id,
+                "date": int(datetime(2019, 2, 25, 7).timestamp()),
+                "chat": {"id": method.chat_id, "type": "private"},  # type: ignore[attr-defined]
+                **({"caption": caption} if caption is not None else {}),
+                **attached,
+            }
         if name == "GetMe":
             return BOT_USER
         if name == "GetUpdates":
@@ -232,6 +249,11 @@ class Client:
 def _data(button: InlineKeyboardButton) -> str:
     assert button.callback_data is not None
     return button.callback_data
+
+
+def files_of(sent: list[Any], method: str = "SendDocument") -> list[Any]:
+    """The ``sendDocument`` (or ``sendPhoto``) requests among ``sent``."""
+    return [m for m in sent if type(m).__name__ == method]
 
 
 def texts_of(sent: list[Any]) -> list[str]:

@@ -82,3 +82,14 @@ def test_every_setting_is_documented_with_its_default_in_env_example_and_readme(
         if value:
             monkeypatch.setenv(name, value)
     assert load_settings() == Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_company_name_is_one_line_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPANY_NAME", "  ООО «Ромашка-Софт»\n ")
+    assert load_settings().company_name == "ООО «Ромашка-Софт»"
+    monkeypatch.setenv("COMPANY_NAME", "Ж" * 121)
+    with pytest.raises(ConfigError, match="Setting COMPANY_NAME: at most 120 characters"):
+        load_settings()
+    monkeypatch.setenv("COMPANY_NAME", "ООО \x07Звонок")
+    with pytest.raises(ConfigError, match="Setting COMPANY_NAME: must be printable text"):
+        load_settings()
