@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
 from bot.rules import Collection, Finding, Month, Rule
 
 LOCALE = "ru_RU"
+_RU = Locale.parse(LOCALE)
 MAX_MESSAGE = 4096
 
 ROLE_NAMES = {"manager": "менеджер", "supervisor": "руководитель", "admin": "администратор"}
@@ -96,12 +98,15 @@ def days(n: int) -> str:
 
 
 def plural(n: int, one: str, few: str, many: str) -> str:
-    n = abs(n)
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
+    """The Russian form for ``n`` by CLDR's plural rules (through Babel): 1 должник, 2 должника,
+    5 должников, 11 должников, 21 должник."""
+    form = _RU.plural_form(abs(n))
+    return one if form == "one" else few if form == "few" else many
+
+
+def debtors_count(n: int) -> str:
+    """``1 должник``, ``2 должника``, ``5 должников``: debtors are clients."""
+    return f"{n} {plural(n, 'должник', 'должника', 'должников')}"
 
 
 def freshness(imported_at: datetime | None) -> str:
@@ -136,17 +141,15 @@ def collection_lines(collection: Collection) -> list[str]:
         + (f" · ждём {money(collection.awaiting)}" if collection.awaiting else ""),
     ]
     if collection.debt:
-        lines.append(
-            f"Долг: <b>{money(collection.debt)}</b>, "
-            f"{collection.debtors} {plural(collection.debtors, 'должник', 'должника', 'должников')}"
-        )
+        lines.append(f"Долг: <b>{money(collection.debt)}</b>, {debtors_count(collection.debtors)}")
     else:
         lines.append("Долгов нет.")
     return lines
 
 
 def gap_lines(collection: Collection, clients: dict[str, str], fees: dict[str, int], limit: int = 3) -> list[str]:
-    """The gap to the next tier and the 1–3 clients whose payments close it."""
+    """The gap to the next tier and the 1–3 clients whose payments close it: each client once, with
+    the sum of its unpaid fees of the month (``clients`` and ``fees`` by client id)."""
     step = collection.next_step
     if step is None:
         if collection.base > 0:
@@ -156,12 +159,12 @@ def gap_lines(collection: Collection, clients: dict[str, str], fees: dict[str, i
         f"До {threshold(step.tier.threshold)} (KPI {coefficient(step.tier.coefficient)}) "
         f"не хватает <b>{money(step.gap)}</b>."
     ]
-    if step.contract_ids:
-        shown = step.contract_ids[:limit]
-        names = ", ".join(f"{q(clients[c])} ({money(fees[c])})" for c in shown)
-        more = len(step.contract_ids) - len(shown)
+    if step.client_ids:
+        shown = step.client_ids[:limit]
+        names = ", ".join(f"{q(clients.get(c, c))} ({money(fees[c])})" for c in shown)
+        more = len(step.client_ids) - len(shown)
         tail = f" и ещё {more}" if more > 0 else ""
-        verb = "закроет" if len(step.contract_ids) == 1 else "закроют"
+        verb = "закроет" if len(step.client_ids) == 1 else "закроют"
         if step.covered:
             lines.append(f"Это {verb}: {names}{tail}.")
         else:
@@ -273,13 +276,29 @@ def change_line(change: Decimal) -> str:
     return f"С прошлой сводки: {sign}{percent(abs(change)).removesuffix(' %')} п.п."
 
 
-def statement(month: Month, base: int, paid: int, value: Decimal | None, coefficient_value: Decimal) -> str:
-    """The final statement of a finished month, from its frozen snapshot."""
+def statement(
+    month: Month,
+    base: int,
+    paid: int,
+    value: Decimal | None,
+    coefficient_value: Decimal,
+    *,
+    closes_on: date | None = None,
+) -> str:
+    """The statement of a finished month: final from its close, "предварительно" before it
+    (``closes_on``: the day the month closes)."""
+    head = f"📋 <b>Итоги {month_genitive(month)}</b>" + (" — предварительно" if closes_on else "")
+    note = (
+        f"<i>Предварительно: месяц закрывается {short_date(closes_on)}, оплаты, загруженные до этого, "
+        "ещё войдут в итог.</i>"
+        if closes_on
+        else "<i>Месяц закрыт: цифры больше не меняются.</i>"
+    )
     return (
-        f"📋 <b>Итоги {month_genitive(month)}</b>\n"
+        f"{head}\n"
         f"Сбор: <b>{percent(value)}</b> — KPI <b>{coefficient(coefficient_value)}</b>\n"
         f"База {money(base)} · оплачено {money(paid)}\n"
-        "<i>Цифры зафиксированы и больше не меняются.</i>"
+        f"{note}"
     )
 
 
@@ -386,6 +405,28 @@ def bad_month(reason: str) -> str:
     )
 
 
+def future_month(month: Month) -> str:
+    return f"{month_name(month).capitalize()} ещё не наступил: цифры появятся, когда месяц начнётся."
+
+
+def no_data_month(month: Month, first: Month | None) -> str:
+    if first is None:
+        return "Данных ещё нет: 1С ещё не выгружала договоры и оплаты."
+    return f"За {month_name(month)} данных нет: они начинаются с {month_genitive(first)}."
+
+
+def month_state_note(frozen_on: date | None, closes_on: date | None) -> str:
+    """Whether a finished month's figures are final (closed) or still preliminary."""
+    if frozen_on is not None:
+        return f"Месяц закрыт {short_date(frozen_on)}: цифры и долг на конец месяца больше не меняются."
+    if closes_on is not None:
+        return (
+            f"Предварительно: месяц закрывается {short_date(closes_on)}, оплаты, загруженные до этого, "
+            "ещё войдут в итог."
+        )
+    return ""
+
+
 def kpi_view(
     manager_name: str,
     collection: Collection,
@@ -394,12 +435,15 @@ def kpi_view(
     imported_at: datetime | None,
     *,
     frozen_on: date | None = None,
+    closes_on: date | None = None,
     own: bool = True,
 ) -> str:
+    """A manager's month. ``clients`` and ``awaiting`` are by client id (the plan names clients);
+    ``frozen_on``: the day a finished month was closed; ``closes_on``: the day it will close."""
     head = f"<b>{q(manager_name)}</b>" if not own else "<b>Ваш KPI</b>"
     parts = [head, "\n".join(collection_lines(collection))]
-    if frozen_on is not None:
-        parts.append(f"Итог месяца зафиксирован {short_date(frozen_on)}: поздние оплаты его не меняют.")
+    if frozen_on is not None or closes_on is not None:
+        parts.append(month_state_note(frozen_on, closes_on))
     else:
         gap = gap_lines(collection, clients, awaiting)
         if gap:
@@ -408,13 +452,20 @@ def kpi_view(
     return "\n\n".join(parts)
 
 
-def debtor_line(number: int, client: str, debt: int, since: Month | None, age_days: int) -> str:
+def _contracts_inside(contracts: Sequence[tuple[str, int]]) -> str:
+    return "".join(f"\n    · {q(label)} — {money(amount)}" for label, amount in contracts)
+
+
+def debtor_line(
+    number: int, client: str, debt: int, since: Month | None, age_days: int, contracts: Sequence[tuple[str, int]] = ()
+) -> str:
+    """A client with debt; with several contracts, each inside (``(number, debt)``)."""
     since_text = f", с {month_genitive(since)}" if since else ""
-    return f"{number}. {q(client)} — <b>{money(debt)}</b>{since_text} ({days(age_days)})"
+    return f"{number}. {q(client)} — <b>{money(debt)}</b>{since_text} ({days(age_days)})" + _contracts_inside(contracts)
 
 
-def awaiting_line(number: int, client: str, amount: int) -> str:
-    return f"{number}. {q(client)} — {money(amount)}"
+def awaiting_line(number: int, client: str, amount: int, contracts: Sequence[tuple[str, int]] = ()) -> str:
+    return f"{number}. {q(client)} — {money(amount)}" + _contracts_inside(contracts)
 
 
 def debtors_page(
@@ -424,10 +475,13 @@ def debtors_page(
     debt_total: int,
     awaiting_total: int,
     month: Month,
+    *,
+    debtors_total: int | None = None,
 ) -> str:
     parts = [f"<b>{q(title)}</b>"]
     if debt_rows:
-        parts.append(f"<b>Долг</b> — {money(debt_total)}:\n" + "\n".join(debt_rows))
+        count = f", {debtors_count(debtors_total)}" if debtors_total is not None else ""
+        parts.append(f"<b>Долг</b> — {money(debt_total)}{count}:\n" + "\n".join(debt_rows))
     if awaiting_rows:
         parts.append(
             f"<b>Ждём оплату за {month_name(month)}</b> — {money(awaiting_total)}:\n" + "\n".join(awaiting_rows)

@@ -5,7 +5,7 @@ Scope is decided by the caller (``bot.access``) before a screen is built; screen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from aiogram.types import InlineKeyboardMarkup
@@ -28,7 +28,18 @@ from bot.keyboards import (
     page_slice,
     pager,
 )
-from bot.rules import RULE_ORDER, Collection, Month, Rule, allocate, months_between, position
+from bot.rules import (
+    RULE_ORDER,
+    Month,
+    Rule,
+    allocate,
+    apply_renewals,
+    awaiting_by_client,
+    close_day,
+    known_on,
+    months_between,
+    position,
+)
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
@@ -57,36 +68,52 @@ async def _imported_at(session: AsyncSession, settings: Settings) -> datetime | 
 # --- /kpi ---------------------------------------------------------------------------------------------
 
 
+async def month_refusal(session: AsyncSession, month: Month, today: date) -> str | None:
+    """Why ``month`` cannot be shown, or ``None``: a month to come, or one before any data."""
+    if month > Month.of(today):
+        return texts.future_month(month)
+    first = await queries.first_data_month(session)
+    if first is None or month < first:
+        return texts.no_data_month(month, first)
+    return None
+
+
+async def month_status(
+    session: AsyncSession, month: Month, today: date, settings: Settings
+) -> tuple[date | None, date | None]:
+    """(closed on, closes on) of a finished month in local dates; (None, None) for the current one."""
+    if month >= Month.of(today):
+        return None, None
+    state = await queries.month_close_state(session, month)
+    if state is not None and state.action == "close":
+        closed = local_time(state.at, settings.zone)
+        return (closed.date() if closed else None), None
+    return None, close_day(month, settings.month_close_workday, settings.calendar.is_working_day)
+
+
 async def kpi_screen(
     session: AsyncSession, viewer: Employee, manager: Employee, month: Month, today: date, settings: Settings
 ) -> Screen:
+    """A manager's month as of ``today``: the current month live; a finished month closed (its frozen
+    figures and month-end debt) or, before its close, live and marked preliminary."""
+    refusal = await month_refusal(session, month, today)
+    if refusal is not None:
+        return Screen(refusal)
     figure = await queries.collection_of(session, manager.id, month, today, settings.kpi_tiers)
     collection = figure.collection
-    frozen_on: date | None = None
-    if month < Month.of(today):
-        snapshot = await queries.get_snapshot(session, manager.id, month)
-        if snapshot is not None:
-            collection = Collection(
-                month=month,
-                base=snapshot.base,
-                paid=snapshot.paid,
-                awaiting=0,
-                debt=collection.debt,
-                debtors=collection.debtors,
-                percent=queries.snapshot_percent(snapshot),
-                coefficient=snapshot.coefficient,
-                next_step=None,
-            )
-            frozen_on = snapshot.frozen_at.date()
-    clients = {cid: info.client for cid, info in figure.contracts.items()}
-    awaiting = {p.contract_id: p.awaiting for p in figure.positions}
+    frozen_on, closes_on = await month_status(session, month, today, settings)
+    if frozen_on is not None:
+        closed = await queries.closed_collections(session, [manager.id], month)
+        if closed is not None:
+            collection = closed[manager.id]
     text = texts.kpi_view(
         manager.name,
         collection,
-        clients,
-        awaiting,
+        figure.client_names(),
+        awaiting_by_client(figure.positions),
         await _imported_at(session, settings),
         frozen_on=frozen_on,
+        closes_on=closes_on,
         own=viewer.id == manager.id,
     )
     rows = [
@@ -115,40 +142,64 @@ async def debtors_screen(
 ) -> Screen:
     month = Month.of(today)
     figures = await queries.collections(session, [m.id for m in managers], month, today, settings.kpi_tiers)
-    debt_items: list[tuple[int, str, str]] = []  # (amount, client, contract id)
-    awaiting_items: list[tuple[int, str, str]] = []
-    positions = {}
+    debtors: dict[str, DebtorEntry] = {}  # by client: a debtor is a client, its contracts inside
+    awaiting: dict[str, DebtorEntry] = {}
     for figure in figures.values():
         for p in figure.positions:
             info = figure.contracts[p.contract_id]
-            positions[p.contract_id] = p
             if p.debt:
-                debt_items.append((p.debt, info.client, p.contract_id))
+                entry = debtors.setdefault(p.client_id, DebtorEntry(info.client, p.client_id))
+                entry.add(p.contract_id, info.number or info.id, p.debt, p.oldest_unpaid, p.debt_age_days)
             if p.awaiting:
-                awaiting_items.append((p.awaiting, info.client, p.contract_id))
-    debt_items.sort(key=lambda item: (-item[0], item[1], item[2]))
-    awaiting_items.sort(key=lambda item: (-item[0], item[1], item[2]))
-    entries = [("debt", *item) for item in debt_items] + [("awaiting", *item) for item in awaiting_items]
+                entry = awaiting.setdefault(p.client_id, DebtorEntry(info.client, p.client_id))
+                entry.add(p.contract_id, info.number or info.id, p.awaiting, None, 0)
+    order = lambda e: (-e.amount, e.client, e.client_id)  # noqa: E731
+    entries = [("debt", e) for e in sorted(debtors.values(), key=order)]
+    entries += [("awaiting", e) for e in sorted(awaiting.values(), key=order)]
     shown, page, pages = page_slice(entries, page)
     debt_rows, awaiting_rows, buttons = [], [], []
-    for offset, (kind, amount, client, contract_id) in enumerate(shown):
+    for offset, (kind, entry) in enumerate(shown):
         number = page * PAGE_SIZE + offset + 1
+        contracts = [(label, amount) for _, label, amount in entry.contracts] if len(entry.contracts) > 1 else []
         if kind == "debt":
-            p = positions[contract_id]
-            debt_rows.append(texts.debtor_line(number, client, amount, p.oldest_unpaid, p.debt_age_days))
+            debt_rows.append(texts.debtor_line(number, entry.client, entry.amount, entry.oldest, entry.age, contracts))
         else:
-            awaiting_rows.append(texts.awaiting_line(number, client, amount))
-        buttons.append(button(str(number), ContractCard(contract=contract_id)))
+            awaiting_rows.append(texts.awaiting_line(number, entry.client, entry.amount, contracts))
+        many = len(entry.contracts) > 1
+        for contract_id, label, _ in entry.contracts:
+            buttons.append(
+                button(f"{number}·{label}"[:24] if many else str(number), ContractCard(contract=contract_id))
+            )
     text = texts.debtors_page(
         title,
         debt_rows,
         awaiting_rows,
-        sum(item[0] for item in debt_items),
-        sum(item[0] for item in awaiting_items),
+        sum(e.amount for e in debtors.values()),
+        sum(e.amount for e in awaiting.values()),
         month,
+        debtors_total=len(debtors),
     )
-    rows = [buttons[:5], buttons[5:], pager(page, pages, page_callback, **page_data)]
+    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+    rows.append(pager(page, pages, page_callback, **page_data))
     return Screen(text, markup(rows))
+
+
+@dataclass
+class DebtorEntry:
+    """One client on the debtors screen: its total and its contracts (id, label, amount)."""
+
+    client: str
+    client_id: str
+    amount: int = 0
+    oldest: Month | None = None
+    age: int = 0
+    contracts: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def add(self, contract_id: str, label: str, amount: int, oldest: Month | None, age: int) -> None:
+        self.amount += amount
+        self.contracts.append((contract_id, label, amount))
+        if oldest is not None and (self.oldest is None or oldest < self.oldest):
+            self.oldest, self.age = oldest, age
 
 
 # --- /contracts -----------------------------------------------------------------------------------------
@@ -198,8 +249,10 @@ async def contract_screen(
     session: AsyncSession, info: queries.ContractInfo, manager: Employee, viewer: Employee, today: date
 ) -> Screen:
     current = Month.of(today)
-    payments = await queries.payments_of_contract(session, info.id)
-    terms = queries.terms_of(info)
+    payments = known_on(await queries.payments_of_contract(session, info.id), today)
+    history = await queries.terms_history(session, [info.id])
+    starts = await queries.contract_starts(session, [info.client_id])
+    terms = apply_renewals([queries.terms_of(info, history.get(info.id))], starts)[0]
     ledger = allocate(terms, payments, current)
     place = position(ledger, current, today)
     first = max(terms.start, current.shift(-(CARD_MONTHS - 1)))
@@ -210,7 +263,7 @@ async def contract_screen(
         info.title,
         manager.name,
         texts.term_text(info.start, info.months, info.closed_on),
-        info.monthly_fee,
+        terms.fee(current),
         months,
         place.debt,
         place.oldest_unpaid,
@@ -229,8 +282,14 @@ async def contract_screen(
 async def team_screen(
     session: AsyncSession, viewer: Employee, month: Month, page: int, today: date, settings: Settings
 ) -> Screen:
+    refusal = await month_refusal(session, month, today)
+    if refusal is not None:
+        return Screen(refusal)
     managers = await queries.managers_in_scope(session, viewer)
-    totals = await queries.collection_totals(session, [m.id for m in managers], month, today, settings.kpi_tiers)
+    ids = [m.id for m in managers]
+    frozen_on, closes_on = await month_status(session, month, today, settings)
+    closed = await queries.closed_collections(session, ids, month) if frozen_on else None
+    totals = closed or await queries.collection_totals(session, ids, month, today, settings.kpi_tiers)
     names = {m.id: m.name for m in managers}
     total = totals_of_team(month, list(totals.values()), settings.kpi_tiers)
     ordered = worst_first(totals, names)
@@ -243,6 +302,8 @@ async def team_screen(
             for name, mid, c in shown]  # fmt: skip
     title = f"Команда «{viewer.team}»" if viewer.role == "supervisor" else "Все команды"
     text = texts.team_view(title, total, rows, await _imported_at(session, settings), page, pages)
+    if frozen_on or closes_on:
+        text += "\n" + texts.month_state_note(frozen_on, closes_on)
     buttons = [button(name, ManagerView(view=View.KPI, manager=mid, month=str(month))) for name, mid, _ in shown]
     keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     keyboard.append(pager(page, pages, TeamView, month=str(month)))

@@ -13,7 +13,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.rules import RULE_ORDER, Collection, ContractPosition, Month, Rule, Tier, collection_of_totals, summarize
+from bot.rules import (
+    RULE_ORDER,
+    Collection,
+    ContractPosition,
+    Month,
+    Rule,
+    Tier,
+    awaiting_by_client,
+    collection_of_totals,
+    summarize,
+)
 from bot.settings import Settings
 from db import queries
 from db.models import DailyFigure, Employee
@@ -94,13 +104,22 @@ def change_since(collection: Collection, previous: DailyFigure | None) -> Decima
     return collection.percent - Decimal(previous.percent).quantize(Decimal("0.01"))
 
 
+def as_of_utc(moment: datetime, zone: ZoneInfo) -> datetime:
+    """A local moment (naive: in ``zone``; aware: any zone) as naive UTC, as the database stores it."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+    return aware.astimezone(UTC).replace(tzinfo=None)
+
+
 async def morning(session: AsyncSession, today: date, settings: Settings, now: datetime | None = None) -> Morning:
-    """``now`` (local) defaults to the digest time of ``today``, so a replayed day reads the same."""
-    imported_at = local_time(await queries.last_import_at(session), settings.zone)
+    """Everything as of one moment: ``now`` (local) defaults to the digest time of ``today``, so a
+    replayed day reads the same as that morning did: payments dated up to ``today`` and the imports
+    finished by that moment (the freshness line is judged against it)."""
+    moment = now or datetime.combine(today, settings.digest_time)
+    imported_at = local_time(await queries.last_import_at(session, as_of_utc(moment, settings.zone)), settings.zone)
     stale = is_stale(imported_at, settings.calendar.previous_working_day(today))
     context = Morning(today, imported_at, stale, await queries.previous_figures(session, today))
     if await queries.has_discipline_data(session):
-        await ensure_findings(session, today, settings, now or datetime.combine(today, settings.digest_time))
+        await ensure_findings(session, today, settings, moment)
         context.discipline = {}
         context.since = period_of(today, settings).start.date()
     return context
@@ -136,8 +155,8 @@ async def build_digest(
     warning = texts.stale_warning(context.imported_at) if context.stale else None
     if employee.role == "manager":
         figure = (await figures_of(session, context, [employee.id], settings))[employee.id]
-        clients = {cid: info.client for cid, info in figure.contracts.items()}
-        awaiting = {p.contract_id: p.awaiting for p in figure.positions}
+        clients = figure.client_names()
+        awaiting = awaiting_by_client(figure.positions)
         own = await discipline_for(session, context, [employee.id], settings)
         blocks = [texts.discipline_block(own[employee.id].counts, context.since)] if own and context.since else []
         text = texts.manager_digest(
@@ -194,6 +213,17 @@ def escalation_items(team: dict[str, Discipline], names: dict[str, str], setting
     return items
 
 
+def client_debts(figure: queries.ManagerMonth) -> list[tuple[str, int, int]]:
+    """(client name, debt in kopecks, age in days of its oldest unpaid month) per client with debt:
+    a client with two unpaid contracts is one debtor."""
+    debts: dict[str, tuple[str, int, int]] = {}
+    for p in figure.positions:
+        if p.debt > 0:
+            name, debt, age = debts.get(p.client_id, (figure.contracts[p.contract_id].client, 0, 0))
+            debts[p.client_id] = (name, debt + p.debt, max(age, p.debt_age_days))
+    return list(debts.values())
+
+
 def attention_of(
     members: list[tuple[str, str, Collection]],
     figures: dict[str, queries.ManagerMonth],
@@ -211,10 +241,10 @@ def attention_of(
             fell.append((name, collection.percent, collection.percent - change))
     old_debts = sorted(
         (
-            (names[manager_id], figure.contracts[p.contract_id].client, p.debt, p.debt_age_days)
+            (names[manager_id], client, debt, age)
             for manager_id, figure in figures.items()
-            for p in figure.positions
-            if p.debt > 0 and p.debt_age_days > escalate_after
+            for client, debt, age in client_debts(figure)
+            if age > escalate_after
         ),
         key=lambda item: (-item[2], -item[3], item[1]),
     )

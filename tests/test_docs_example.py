@@ -42,7 +42,7 @@ def test_worked_example_numbers() -> None:
     assert by_id["Д-4"].debt == 80000 and by_id["Д-4"].awaiting == 180000
     assert collection.next_step is not None
     assert collection.next_step.gap == 190404
-    assert collection.next_step.contract_ids == ("Д-1",)
+    assert collection.next_step.client_ids == ("Д-1",)
 
 
 def test_worked_example_text_is_what_the_doc_shows() -> None:
