@@ -182,6 +182,24 @@ def team_line(name: str, collection: Collection, below_first_tier: bool, discipl
     )
 
 
+UNASSIGNED = "без менеджера"
+
+
+def waiting_contracts(n: int) -> str:
+    """``3 договора ждут нового владельца``: contracts of managers who left."""
+    return f"{n} {plural(n, 'договор ждёт', 'договора ждут', 'договоров ждут')} нового владельца"
+
+
+def unassigned_line(collection: Collection, waiting: int) -> str:
+    """The contracts of managers who left, as one line of a team view."""
+    return (
+        f"⚠️ Без менеджера: {percent(collection.percent)}, оплачено {money(collection.paid)} из "
+        f"{money(collection.base)}"
+        + (f", долг {money(collection.debt)}" if collection.debt else "")
+        + f" — {waiting_contracts(waiting)}"
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # Digests
 # --------------------------------------------------------------------------------------------------
@@ -307,9 +325,14 @@ def attention_block(
     old_debts: Sequence[tuple[str, str, int, int]],
     escalate_after: int,
     limit: int = 5,
+    *,
+    unassigned: int = 0,
 ) -> str | None:
-    """What needs a supervisor's attention: managers whose percent fell; debts older than the limit."""
+    """What needs a supervisor's attention: managers whose percent fell; debts older than the limit;
+    ``unassigned`` contracts of managers who left, waiting for a new owner."""
     lines: list[str] = []
+    if unassigned:
+        lines.append(f"<b>Без менеджера:</b> {waiting_contracts(unassigned)}")
     if fell:
         lines.append("<b>Процент упал:</b>")
         lines += [f"• {q(name)}: {percent(now)} (было {percent(before)})" for name, now, before in fell[:limit]]
@@ -415,15 +438,18 @@ def no_data_month(month: Month, first: Month | None) -> str:
     return f"За {month_name(month)} данных нет: они начинаются с {month_genitive(first)}."
 
 
-def month_state_note(frozen_on: date | None, closes_on: date | None) -> str:
-    """Whether a finished month's figures are final (closed) or still preliminary."""
+def month_state_note(frozen_on: date | None, closes_on: date | None, today: date | None = None) -> str:
+    """Whether a finished month's figures are final (closed) or still preliminary (``closes_on``: the
+    day it is due to close; past it, the month simply waits for its close)."""
     if frozen_on is not None:
         return f"Месяц закрыт {short_date(frozen_on)}: цифры и долг на конец месяца больше не меняются."
-    if closes_on is not None:
+    if closes_on is not None and (today is None or closes_on > today):
         return (
             f"Предварительно: месяц закрывается {short_date(closes_on)}, оплаты, загруженные до этого, "
             "ещё войдут в итог."
         )
+    if closes_on is not None:
+        return "Предварительно: месяц ещё не закрыт, оплаты, загруженные до закрытия, войдут в итог."
     return ""
 
 
@@ -436,6 +462,7 @@ def kpi_view(
     *,
     frozen_on: date | None = None,
     closes_on: date | None = None,
+    today: date | None = None,
     own: bool = True,
 ) -> str:
     """A manager's month. ``clients`` and ``awaiting`` are by client id (the plan names clients);
@@ -443,7 +470,7 @@ def kpi_view(
     head = f"<b>{q(manager_name)}</b>" if not own else "<b>Ваш KPI</b>"
     parts = [head, "\n".join(collection_lines(collection))]
     if frozen_on is not None or closes_on is not None:
-        parts.append(month_state_note(frozen_on, closes_on))
+        parts.append(month_state_note(frozen_on, closes_on, today))
     else:
         gap = gap_lines(collection, clients, awaiting)
         if gap:
@@ -457,15 +484,28 @@ def _contracts_inside(contracts: Sequence[tuple[str, int]]) -> str:
 
 
 def debtor_line(
-    number: int, client: str, debt: int, since: Month | None, age_days: int, contracts: Sequence[tuple[str, int]] = ()
+    number: int,
+    client: str,
+    debt: int,
+    since: Month | None,
+    age_days: int,
+    contracts: Sequence[tuple[str, int]] = (),
+    *,
+    unassigned: bool = False,
 ) -> str:
     """A client with debt; with several contracts, each inside (``(number, debt)``)."""
     since_text = f", с {month_genitive(since)}" if since else ""
-    return f"{number}. {q(client)} — <b>{money(debt)}</b>{since_text} ({days(age_days)})" + _contracts_inside(contracts)
+    mark = f" · {UNASSIGNED}" if unassigned else ""
+    return f"{number}. {q(client)} — <b>{money(debt)}</b>{since_text} ({days(age_days)}){mark}" + _contracts_inside(
+        contracts
+    )
 
 
-def awaiting_line(number: int, client: str, amount: int, contracts: Sequence[tuple[str, int]] = ()) -> str:
-    return f"{number}. {q(client)} — {money(amount)}" + _contracts_inside(contracts)
+def awaiting_line(
+    number: int, client: str, amount: int, contracts: Sequence[tuple[str, int]] = (), *, unassigned: bool = False
+) -> str:
+    mark = f" · {UNASSIGNED}" if unassigned else ""
+    return f"{number}. {q(client)} — {money(amount)}{mark}" + _contracts_inside(contracts)
 
 
 def debtors_page(
@@ -477,8 +517,11 @@ def debtors_page(
     month: Month,
     *,
     debtors_total: int | None = None,
+    unassigned: int = 0,
 ) -> str:
     parts = [f"<b>{q(title)}</b>"]
+    if unassigned:
+        parts.append(f"⚠️ Без менеджера: {waiting_contracts(unassigned)}; они отмечены «{UNASSIGNED}».")
     if debt_rows:
         count = f", {debtors_count(debtors_total)}" if debtors_total is not None else ""
         parts.append(f"<b>Долг</b> — {money(debt_total)}{count}:\n" + "\n".join(debt_rows))

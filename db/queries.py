@@ -32,6 +32,7 @@ from bot.rules import (
     apply_renewals,
     collection_for,
     collection_of_totals,
+    summarize,
 )
 from db.models import (
     Client,
@@ -401,6 +402,41 @@ async def collections(
         )
         result[manager_id] = ManagerMonth(manager_id, collection, positions, {i.id: i for i in own})
     return result
+
+
+async def departed_in_scope(session: AsyncSession, viewer: Employee) -> list[Employee]:
+    """Managers who left (inactive) and still hold contracts in 1C, within ``viewer``'s scope: a
+    supervisor's team, everyone for an admin, nobody for a manager. Their contracts and debts are shown
+    as unassigned ("без менеджера") until 1C reassigns them."""
+    if viewer.role not in ("supervisor", "admin"):
+        return []
+    holds = exists().where(Contract.manager_id == Employee.id)
+    statement = select(Employee).where(Employee.role == "manager", Employee.active.is_(False), holds)
+    if viewer.role == "supervisor":
+        statement = statement.where(Employee.team == viewer.team)
+    return list((await session.execute(statement.order_by(Employee.id))).scalars())
+
+
+@dataclass(frozen=True)
+class Unassigned:
+    """The month of the contracts whose manager left, as one block."""
+
+    collection: Collection
+    figures: dict[str, ManagerMonth]  # by the departed manager's id
+    waiting: int  # contracts waiting for a new owner: billed this month, awaited or in debt
+
+
+async def unassigned_month(
+    session: AsyncSession, viewer: Employee, month: Month, today: date, tiers: Sequence[Tier]
+) -> Unassigned | None:
+    """The unassigned contracts in ``viewer``'s scope for ``month`` as of ``today``, or ``None``."""
+    departed = await departed_in_scope(session, viewer)
+    if not departed:
+        return None
+    figures = await collections(session, [d.id for d in departed], month, today, tiers)
+    positions = [p for f in figures.values() for p in f.positions]
+    waiting = sum(1 for p in positions if p.base or p.debt or p.awaiting)
+    return Unassigned(summarize(month, positions, tiers), figures, waiting)
 
 
 async def collection_totals(

@@ -22,9 +22,10 @@ async def own_debtors(
     session: AsyncSession, viewer: Employee, page: int, clock: Callable[[], datetime], settings: Settings
 ) -> Screen:
     managers = await queries.managers_in_scope(session, viewer)
+    departed = await queries.departed_in_scope(session, viewer)  # their contracts: "без менеджера"
     title = "Ваши должники" if viewer.role == "manager" else "Должники команды"
     return await debtors_screen(
-        session, managers, title, page, today_of(clock), settings, {"view": View.DEBTORS}, ScopeView
+        session, managers, title, page, today_of(clock), settings, {"view": View.DEBTORS}, ScopeView, departed
     )
 
 

@@ -5,6 +5,7 @@ Scope is decided by the caller (``bot.access``) before a screen is built; screen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -114,6 +115,7 @@ async def kpi_screen(
         await _imported_at(session, settings),
         frozen_on=frozen_on,
         closes_on=closes_on,
+        today=today,
         own=viewer.id == manager.id,
     )
     rows = [
@@ -139,19 +141,28 @@ async def debtors_screen(
     settings: Settings,
     page_data: dict[str, object],
     page_callback: type[ManagerView] | type[ScopeView],
+    unassigned: Sequence[Employee] = (),
 ) -> Screen:
+    """Clients with debt, largest first, then the month's awaited payments; each client once with its
+    contracts inside. ``unassigned``: managers who left, whose contracts are marked "без менеджера"."""
     month = Month.of(today)
-    figures = await queries.collections(session, [m.id for m in managers], month, today, settings.kpi_tiers)
-    debtors: dict[str, DebtorEntry] = {}  # by client: a debtor is a client, its contracts inside
-    awaiting: dict[str, DebtorEntry] = {}
-    for figure in figures.values():
+    ids = [m.id for m in managers] + [d.id for d in unassigned]
+    figures = await queries.collections(session, ids, month, today, settings.kpi_tiers)
+    departed = {d.id for d in unassigned}
+    debtors: dict[tuple[str, bool], DebtorEntry] = {}  # by client: a debtor is a client, its contracts inside
+    awaiting: dict[tuple[str, bool], DebtorEntry] = {}
+    waiting = 0
+    for manager_id, figure in figures.items():
+        orphan = manager_id in departed
         for p in figure.positions:
             info = figure.contracts[p.contract_id]
+            if orphan and (p.base or p.debt or p.awaiting):
+                waiting += 1
             if p.debt:
-                entry = debtors.setdefault(p.client_id, DebtorEntry(info.client, p.client_id))
+                entry = debtors.setdefault((p.client_id, orphan), DebtorEntry(info.client, p.client_id, orphan))
                 entry.add(p.contract_id, info.number or info.id, p.debt, p.oldest_unpaid, p.debt_age_days)
             if p.awaiting:
-                entry = awaiting.setdefault(p.client_id, DebtorEntry(info.client, p.client_id))
+                entry = awaiting.setdefault((p.client_id, orphan), DebtorEntry(info.client, p.client_id, orphan))
                 entry.add(p.contract_id, info.number or info.id, p.awaiting, None, 0)
     order = lambda e: (-e.amount, e.client, e.client_id)  # noqa: E731
     entries = [("debt", e) for e in sorted(debtors.values(), key=order)]
@@ -162,9 +173,11 @@ async def debtors_screen(
         number = page * PAGE_SIZE + offset + 1
         contracts = [(label, amount) for _, label, amount in entry.contracts] if len(entry.contracts) > 1 else []
         if kind == "debt":
-            debt_rows.append(texts.debtor_line(number, entry.client, entry.amount, entry.oldest, entry.age, contracts))
+            debt_rows.append(texts.debtor_line(number, entry.client, entry.amount, entry.oldest, entry.age, contracts,
+                                               unassigned=entry.unassigned))  # fmt: skip
         else:
-            awaiting_rows.append(texts.awaiting_line(number, entry.client, entry.amount, contracts))
+            awaiting_rows.append(texts.awaiting_line(number, entry.client, entry.amount, contracts,
+                                                     unassigned=entry.unassigned))  # fmt: skip
         many = len(entry.contracts) > 1
         for contract_id, label, _ in entry.contracts:
             buttons.append(
@@ -177,7 +190,8 @@ async def debtors_screen(
         sum(e.amount for e in debtors.values()),
         sum(e.amount for e in awaiting.values()),
         month,
-        debtors_total=len(debtors),
+        debtors_total=len({client for client, _ in debtors}),
+        unassigned=waiting,
     )
     rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
     rows.append(pager(page, pages, page_callback, **page_data))
@@ -190,6 +204,7 @@ class DebtorEntry:
 
     client: str
     client_id: str
+    unassigned: bool = False  # the contracts of a manager who left
     amount: int = 0
     oldest: Month | None = None
     age: int = 0
@@ -300,10 +315,15 @@ async def team_screen(
         team = await discipline_of(session, [mid for _, mid, _ in shown], today, settings)
     rows = [texts.team_line(name, c, below_first_tier(c, settings.kpi_tiers), column(team, mid))
             for name, mid, c in shown]  # fmt: skip
+    unassigned = await queries.unassigned_month(session, viewer, month, today, settings.kpi_tiers)
+    if unassigned is not None:  # contracts of managers who left stay in sight, and in the total
+        total = totals_of_team(month, [*totals.values(), unassigned.collection], settings.kpi_tiers)
+        if page == 0:
+            rows.append(texts.unassigned_line(unassigned.collection, unassigned.waiting))
     title = f"Команда «{viewer.team}»" if viewer.role == "supervisor" else "Все команды"
     text = texts.team_view(title, total, rows, await _imported_at(session, settings), page, pages)
     if frozen_on or closes_on:
-        text += "\n" + texts.month_state_note(frozen_on, closes_on)
+        text += "\n" + texts.month_state_note(frozen_on, closes_on, today)
     buttons = [button(name, ManagerView(view=View.KPI, manager=mid, month=str(month))) for name, mid, _ in shown]
     keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     keyboard.append(pager(page, pages, TeamView, month=str(month)))

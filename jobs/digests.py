@@ -173,19 +173,31 @@ async def build_digest(
         managers = await queries.managers_in_scope(session, employee)
         figures = await figures_of(session, context, [m.id for m in managers], settings)
         names = {m.id: m.name for m in managers}
+        departed = await queries.departed_in_scope(session, employee)  # their contracts: "без менеджера"
+        orphans = await figures_of(session, context, [d.id for d in departed], settings)
+        unassigned = team_total(Month.of(today), list(orphans.values()), tiers) if orphans else None
+        waiting = sum(1 for f in orphans.values() for p in f.positions if p.base or p.debt or p.awaiting)
         title = f"Команда «{employee.team}»" if employee.role == "supervisor" else "Все команды"
-        total = team_total(Month.of(today), list(figures.values()), tiers)
+        total = team_total(Month.of(today), [*figures.values(), *orphans.values()], tiers)
         members = worst_first({m: f.collection for m, f in figures.items()}, names)
-        attention = attention_of(members, figures, names, context, settings.escalate_after_days)
+        attention = attention_of(
+            members,
+            {**figures, **orphans},
+            {**names, **dict.fromkeys(orphans, texts.UNASSIGNED)},
+            context,
+            settings.escalate_after_days,
+            unassigned=waiting,
+        )
         team = await discipline_for(session, context, [m.id for m in managers], settings)
         escalations = texts.escalations_block(escalation_items(team, names, settings)) if team else None
+        orphan_line = texts.unassigned_line(unassigned, waiting) if unassigned is not None else None
         text = texts.team_digest(
             employee.name,
             title,
             total,
             [(name, c, below_first_tier(c, tiers), column(team, mid)) for name, mid, c in members],
             context.imported_at,
-            [block for block in (attention, escalations) if block],
+            [block for block in (orphan_line, attention, escalations) if block],
             warning=warning,
         )
     return Digest(employee.id, employee.name, employee.role, text)
@@ -230,6 +242,8 @@ def attention_of(
     names: dict[str, str],
     context: Morning,
     escalate_after: int,
+    *,
+    unassigned: int = 0,
 ) -> str | None:
     """Managers whose percent fell since their previous digest; debts older than ``escalate_after`` days,
     largest first."""
@@ -248,4 +262,4 @@ def attention_of(
         ),
         key=lambda item: (-item[2], -item[3], item[1]),
     )
-    return texts.attention_block(fell, old_debts, escalate_after)
+    return texts.attention_block(fell, old_debts, escalate_after, unassigned=unassigned)
