@@ -71,7 +71,7 @@ class Contract(Base):
     number: Mapped[str] = mapped_column(String(100), default="")
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
     manager_id: Mapped[str] = mapped_column(ForeignKey("employees.id"), index=True)
-    start: Mapped[date] = mapped_column(Date)
+    start: Mapped[date] = mapped_column(Date, index=True)  # the first month with data: min(start)
     months: Mapped[int | None] = mapped_column(Integer)
     monthly_fee: Mapped[int] = mapped_column(BigInteger)
     title: Mapped[str] = mapped_column(String(300), default="")

@@ -317,20 +317,32 @@ class ManagerMonth:
         return {info.client_id: info.client for info in self.contracts.values()}
 
 
-async def _contracts_in_scope(session: AsyncSession, manager_ids: Sequence[str]) -> list[ContractInfo]:
-    """The contracts these managers manage today or managed at some time (by the terms history)."""
-    seen: dict[str, ContractInfo] = {}
+async def _contracts_in_scope(
+    session: AsyncSession, manager_ids: Sequence[str]
+) -> tuple[list[ContractInfo], dict[str, TermsHistory]]:
+    """The contracts these managers manage today or managed at some time, with their terms history:
+    today's contracts by the manager index, the history of those and of the contracts handed over
+    since in one read, and the handed-over contracts themselves (rare) last."""
+    seen = {info.id: info for info in await contracts_of(session, manager_ids)}
+    history: dict[str, TermsHistory] = {}
     for chunk in _chunks(list(manager_ids)):
-        managed = select(ContractTermsRow.contract_id).where(ContractTermsRow.manager_id.in_(chunk))
+        today_s = select(Contract.id).where(Contract.manager_id.in_(chunk))
+        earlier = select(ContractTermsRow.contract_id).where(ContractTermsRow.manager_id.in_(chunk))
         rows = await session.execute(
-            select(Contract, Client.name)
-            .join(Client, Client.id == Contract.client_id)
-            .where(or_(Contract.manager_id.in_(chunk), Contract.id.in_(managed)))
-            .order_by(Contract.id)
+            select(ContractTermsRow.contract_id, ContractTermsRow.from_month, ContractTermsRow.monthly_fee,
+                   ContractTermsRow.manager_id)
+            .where(or_(ContractTermsRow.contract_id.in_(today_s), ContractTermsRow.contract_id.in_(earlier)))
+            .order_by(ContractTermsRow.contract_id, ContractTermsRow.from_month)
+        )  # fmt: skip
+        for contract_id, since, fee, manager_id in rows:
+            history.setdefault(contract_id, []).append((Month.of(since), fee, manager_id))
+    handed_over = sorted(cid for cid in history if cid not in seen)
+    for chunk in _chunks(handed_over):
+        found = await session.execute(
+            select(Contract, Client.name).join(Client, Client.id == Contract.client_id).where(Contract.id.in_(chunk))
         )
-        for contract, client in rows:
-            seen.setdefault(contract.id, _info(contract, client))
-    return list(seen.values())
+        seen.update((contract.id, _info(contract, client)) for contract, client in found)
+    return sorted(seen.values(), key=lambda info: info.id), history
 
 
 async def contract_starts(session: AsyncSession, client_ids: Sequence[str]) -> list[tuple[str, str, Month]]:
@@ -370,8 +382,7 @@ async def collections(
     not count), computed by the rules from the stored data. A contract counts for the manager who
     managed it in ``month`` and with the fee it had in each month (the terms history)."""
     wanted = set(manager_ids)
-    infos = await _contracts_in_scope(session, manager_ids)
-    history = await terms_history(session, [i.id for i in infos])
+    infos, history = await _contracts_in_scope(session, manager_ids)
     by_manager: dict[str, list[ContractInfo]] = {m: [] for m in manager_ids}
     owner: dict[str, str] = {}
     for info in infos:
@@ -507,11 +518,10 @@ async def last_import_at(session: AsyncSession, until: datetime | None = None) -
 
 
 async def first_data_month(session: AsyncSession) -> Month | None:
-    """The first month with any collection data (a contract's start or a payment), or ``None``."""
+    """The first month with collection data: the earliest contract start (nothing is billed before
+    it), or ``None`` before the first import. One index lookup (``ix_contracts_start``)."""
     first_start = (await session.execute(select(func.min(Contract.start)))).scalar_one_or_none()
-    first_paid = (await session.execute(select(func.min(Payment.paid_on)))).scalar_one_or_none()
-    days = [d for d in (first_start, first_paid) if d is not None]
-    return Month.of(min(days)) if days else None
+    return Month.of(first_start) if first_start is not None else None
 
 
 async def get_snapshot(session: AsyncSession, manager_id: str, month: Month) -> KpiSnapshot | None:

@@ -1,4 +1,4 @@
-"""contract terms with history, month close, month-end debt in snapshots
+"""contract terms with history, month close, month-end debt in snapshots, contracts by start
 
 Revision ID: 0007
 Revises: 0004
@@ -39,6 +39,7 @@ def upgrade() -> None:
     op.create_index("ix_month_closes_month", "month_closes", ["month"], unique=False)
     with op.batch_alter_table("contracts") as batch_op:
         batch_op.add_column(sa.Column("terms_from", sa.Date(), nullable=True))
+        batch_op.create_index("ix_contracts_start", ["start"], unique=False)
     with op.batch_alter_table("kpi_snapshots") as batch_op:
         batch_op.add_column(sa.Column("debt", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("debtors", sa.Integer(), nullable=True))
@@ -49,6 +50,7 @@ def downgrade() -> None:
         batch_op.drop_column("debtors")
         batch_op.drop_column("debt")
     with op.batch_alter_table("contracts") as batch_op:
+        batch_op.drop_index("ix_contracts_start")
         batch_op.drop_column("terms_from")
     op.drop_index("ix_month_closes_month", table_name="month_closes")
     op.drop_table("month_closes")
