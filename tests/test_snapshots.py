@@ -9,13 +9,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.rules import DEFAULT_TIERS, Month
 from bot.settings import Settings
 from db import queries
 from db.importer import import_paths
-from db.models import KpiSnapshot, MonthClose
+from db.migrate import downgrade, upgrade
+from db.models import ContractTermsRow, KpiSnapshot, MonthClose
 from db.session import SessionPool
 from jobs.morning import close_due_month, month_close_day, statement_text
 from tests.factories import PAYMENTS_HEADER, small_exports, write_csv
@@ -100,3 +102,21 @@ async def test_a_reopened_month_is_not_closed_again_by_the_morning_job(
         await queries.reopen_month(session, FEBRUARY, datetime(2019, 3, 6), "admin")
         assert await close_due_month(session, date(2019, 3, 7), settings, datetime(2019, 3, 7, 6)) is None
         assert not await queries.is_closed(session, FEBRUARY)
+
+
+async def test_migration_0007_records_the_terms_of_existing_contracts(engine: AsyncEngine) -> None:
+    """A database upgraded with contracts in it: each contract's terms from its start month, so the
+    first fee change after the upgrade is recorded from its own month and rewrites nothing."""
+    await downgrade(engine, "0004")
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO employees (id, name, role, team, active) VALUES ('m', 'M', 'manager', '', true)")
+        )
+        await conn.execute(text("INSERT INTO clients (id, name) VALUES ('k', 'K')"))
+        await conn.execute(text("INSERT INTO contracts (id, number, client_id, manager_id, start, monthly_fee, title) "
+                                "VALUES ('c', '', 'k', 'm', '2026-06-17', 1000000, '')"))  # fmt: skip
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        t = ContractTermsRow
+        rows = (await conn.execute(select(t.contract_id, t.from_month, t.monthly_fee, t.manager_id))).all()
+    assert [tuple(r) for r in rows] == [("c", date(2026, 6, 1), 1000000, "m")]

@@ -162,7 +162,10 @@ async def import_paths(
             raise ImportFailed([str(p) for p in problems])
         await seen.finish()
         await remember_files(conn, sources, digests, counts, skipped, now)
-        await refresh_contract_terms(session, Month.of(now.replace(tzinfo=UTC).astimezone(zone).date()), now)
+        changed = counts.get("contracts")
+        if changed is not None and (changed.added or changed.updated or changed.removed):
+            # a fee or manager change applies from the office's month of this import
+            await refresh_contract_terms(session, Month.of(now.replace(tzinfo=UTC).astimezone(zone).date()), now)
         files = [s.label for s in sources]
         summary = {entity: c.as_dict() for entity, c in counts.items()}
         session.add(ImportRun(finished_at=now, files=json.dumps(files, ensure_ascii=False),

@@ -5,6 +5,8 @@ Revises: 0004
 Create Date: 2026-11-29 22:00:00
 """
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -43,6 +45,31 @@ def upgrade() -> None:
     with op.batch_alter_table("kpi_snapshots") as batch_op:
         batch_op.add_column(sa.Column("debt", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("debtors", sa.Integer(), nullable=True))
+    backfill_contract_terms()
+
+
+def backfill_contract_terms() -> None:
+    """Every existing contract's terms as they are now, from its start month: the history a later
+    change is recorded against (without it, the first change would look like a first sight)."""
+    contracts = sa.table(
+        "contracts", sa.column("id", sa.String), sa.column("start", sa.Date), sa.column("monthly_fee", sa.BigInteger),
+        sa.column("manager_id", sa.String),
+    )  # fmt: skip
+    terms = sa.table(
+        "contract_terms", sa.column("contract_id", sa.String), sa.column("from_month", sa.Date),
+        sa.column("monthly_fee", sa.BigInteger), sa.column("manager_id", sa.String),
+        sa.column("recorded_at", sa.DateTime),
+    )  # fmt: skip
+    bind = op.get_bind()
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows = [
+        {"contract_id": cid, "from_month": start.replace(day=1), "monthly_fee": fee, "manager_id": manager,
+         "recorded_at": now}
+        for cid, start, fee, manager in bind.execute(sa.select(contracts.c.id, contracts.c.start,
+                                                               contracts.c.monthly_fee, contracts.c.manager_id))
+    ]  # fmt: skip
+    for first in range(0, len(rows), 1000):
+        bind.execute(terms.insert(), rows[first : first + 1000])
 
 
 def downgrade() -> None:
