@@ -122,13 +122,16 @@ async def enqueue_digests(
 
     ``any_time`` ignores the digest times (``kpibot digest --send``); ``employee_id`` picks one
     employee; ``force`` renders again and resends what was already delivered, and sends on a day off;
-    ``close`` (off for a replayed date) closes the previous month first when its close day has come.
+    ``close`` (off for a replayed date) closes the previous month first when its close day and
+    ``DIGEST_TIME`` have come (so the imports of that morning still count), whoever is due.
     """
     today = now.date()
     if not force and not settings.calendar.is_working_day(today):
         return Enqueued(today, working_day=False)
     utc = now.astimezone(UTC).replace(tzinfo=None)
     async with pool() as session, session.begin():
+        if close and now.time().replace(tzinfo=None) >= settings.digest_time:
+            await close_due_month(session, today, settings, utc)  # at the digest time, even if nobody is due
         if force and employee_id is not None:
             employee = await queries.get_employee(session, employee_id)
             due = [employee] if employee is not None and employee.telegram_id else []
@@ -142,8 +145,6 @@ async def enqueue_digests(
             due = [e for e in due if digest_time(e, settings) <= now.time().replace(tzinfo=None)]
         if not due:
             return Enqueued(today, working_day=True)
-        if close:
-            await close_due_month(session, today, settings, utc)
         context = await morning(session, today, settings, now)
         if not await queries.figures_recorded(session, today):  # for tomorrow's "since the previous digest"
             managers = [e.id for e in await queries.list_employees(session, active_only=True) if e.role == "manager"]

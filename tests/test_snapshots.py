@@ -120,3 +120,17 @@ async def test_migration_0007_records_the_terms_of_existing_contracts(engine: As
         t = ContractTermsRow
         rows = (await conn.execute(select(t.contract_id, t.from_month, t.monthly_fee, t.manager_id))).all()
     assert [tuple(r) for r in rows] == [("c", date(2026, 6, 1), 1000000, "m")]
+
+
+async def test_the_morning_job_closes_at_the_digest_time_whoever_is_due(
+    pool: SessionPool, settings: Settings, tmp_path: Path
+) -> None:
+    from jobs.morning import enqueue_digests
+
+    await import_paths(pool, [small_exports(tmp_path)], zone=MSK, now=datetime(2019, 3, 1, 4))  # nobody linked
+    await enqueue_digests(pool, settings, datetime(2019, 3, 5, 8, 59, tzinfo=MSK))  # before DIGEST_TIME 09:00
+    async with pool() as session:
+        assert not await queries.is_closed(session, FEBRUARY)
+    await enqueue_digests(pool, settings, datetime(2019, 3, 5, 9, 0, tzinfo=MSK))
+    async with pool() as session:
+        assert await queries.is_closed(session, FEBRUARY)
