@@ -19,7 +19,7 @@ from bot.settings import Settings
 from db import queries
 from db.importer import import_paths
 from db.session import SessionPool
-from handlers.screens import debtors_screen
+from handlers.screens import contract_screen, debtors_screen
 from jobs.digests import build_digest, morning
 from tests.test_cli import kpibot
 
@@ -129,6 +129,12 @@ async def test_fee_change_case_keeps_the_finished_months(pool: SessionPool, sett
         history = await queries.terms_history(session, ["E1"])
     assert (october.collection.base, october.collection.paid, october.collection.debt) == (1000000, 1000000, 0)
     assert [(str(m), fee) for m, fee, _ in history["E1"]] == [("2026-06", 1000000), ("2026-11", 1200000)]
+    async with pool() as session:  # the contract card bills each month at its own fee too
+        info, manager = await queries.get_contract(session, "E1"), await queries.get_employee(session, "36")
+        assert info is not None and manager is not None
+        card = texts.html_to_plain((await contract_screen(session, info, manager, manager, date(2026, 11, 29))).text)
+    assert "октябрь 2026: 10 000 ₽ / 10 000 ₽ ✅" in card and "ноябрь 2026: 12 000 ₽ / 10 000 ₽ ⏳" in card
+    assert "Абонентская плата: 12 000 ₽/мес" in card and "Долга нет." in card
 
 
 async def test_a_fee_change_imported_in_december_leaves_november_alone(

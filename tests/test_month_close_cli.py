@@ -52,3 +52,10 @@ async def test_close_month_closes_reopens_and_refuses_clearly(
         result = kpibot("close-month", *args, cwd=tmp_path, env=env)
         assert result.returncode == 1 and result.stderr.strip() == message and "Traceback" not in result.stderr
     assert await counts(engine) == (0, 2)
+
+
+def test_a_bad_month_close_workday_stops_start_up_naming_it(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}", "MONTH_CLOSE_WORKDAY": "0"}
+    result = kpibot("close-month", "2019-02", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("kpibot: Setting MONTH_CLOSE_WORKDAY: Input should be greater than or equal to 1")
