@@ -317,9 +317,13 @@ async def team_screen(
             for name, mid, c in shown]  # fmt: skip
     unassigned = await queries.unassigned_month(session, viewer, month, today, settings.kpi_tiers)
     if unassigned is not None:  # contracts of managers who left stay in sight, and in the total
-        total = totals_of_team(month, [*totals.values(), unassigned.collection], settings.kpi_tiers)
+        orphans = unassigned.collection
+        frozen = await queries.closed_collections(session, list(unassigned.figures), month) if frozen_on else None
+        if frozen is not None:  # a closed month: their frozen figures, like everyone's
+            orphans = totals_of_team(month, list(frozen.values()), settings.kpi_tiers)
+        total = totals_of_team(month, [*totals.values(), orphans], settings.kpi_tiers)
         if page == 0:
-            rows.append(texts.unassigned_line(unassigned.collection, unassigned.waiting))
+            rows.append(texts.unassigned_line(orphans, unassigned.waiting))
     title = f"Команда «{viewer.team}»" if viewer.role == "supervisor" else "Все команды"
     text = texts.team_view(title, total, rows, await _imported_at(session, settings), page, pages)
     if frozen_on or closes_on:

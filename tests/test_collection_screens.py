@@ -142,3 +142,27 @@ async def test_contracts_of_a_manager_who_left_stay_in_sight_as_unassigned(world
     assert f"Без менеджера:</b> {found.group(1)}" in digest.text
     (own,) = texts_of(await world.employee(ARAKELYAN).send("/debtors"))
     assert "без менеджера" not in own  # a manager sees only their own contracts
+
+
+async def test_a_closed_month_shows_the_frozen_figures_of_a_manager_who_left(world: World, tmp_path: Path) -> None:
+    from jobs.digests import totals_of_team
+    from tests.factories import PAYMENTS_HEADER, write_csv
+
+    january, tiers = Month(2019, 1), world.settings.kpi_tiers
+    async with world.pool() as session, session.begin():
+        await queries.close_month(session, january, date(2019, 2, 5), tiers, datetime(2019, 2, 5, 6), "test")
+        await session.execute(update(Employee).where(Employee.id == IVANOV).values(active=False))
+        live = (await queries.collections(session, [IVANOV], january, DEMO_TODAY, tiers))[IVANOV]
+    unpaid = next(p.contract_id for p in live.positions if p.paid < p.base)  # January still owed there
+    write_csv(tmp_path / "payments.csv", PAYMENTS_HEADER, [["late", unpaid, "20.02.2019", "99 000,00", "01.2019"]])
+    await import_paths(world.pool, [tmp_path / "payments.csv"], zone=MSK, now=datetime(2019, 2, 20, 6))
+    async with world.pool() as session:
+        frozen = await queries.closed_collections(session, [IVANOV], january)
+        supervisor = await queries.get_employee(session, SUPERVISOR)
+        assert frozen is not None and supervisor is not None
+        unassigned = await queries.unassigned_month(session, supervisor, january, DEMO_TODAY, tiers)
+        assert unassigned is not None
+    (team,) = texts_of(await world.employee(SUPERVISOR).send("/team 2019-01"))
+    expected = totals_of_team(january, list(frozen.values()), tiers)
+    assert texts.unassigned_line(expected, unassigned.waiting) in team
+    assert expected.paid != unassigned.collection.paid  # the late payment moved only the live figures
