@@ -218,6 +218,7 @@ async def refresh_contract_terms(session: AsyncSession, month: Month, now: datet
         select(Contract.id, Contract.start, Contract.monthly_fee, Contract.manager_id, Contract.terms_from)
     )
     inserts: list[dict[str, Any]] = []
+    replaced: dict[date, list[str]] = {}
     present: set[str] = set()
     for contract_id, start, fee, manager_id, terms_from in contracts:
         present.add(contract_id)
@@ -230,13 +231,16 @@ async def refresh_contract_terms(session: AsyncSession, month: Month, now: datet
         if (last[1], last[2]) == (fee, manager_id):
             continue
         since = (Month.of(terms_from) if terms_from else month).first_day()
-        await session.execute(
-            delete(ContractTermsRow).where(
-                ContractTermsRow.contract_id == contract_id, ContractTermsRow.from_month == since
-            )
-        )
+        replaced.setdefault(since, []).append(contract_id)
         inserts.append({"contract_id": contract_id, "from_month": since, "monthly_fee": fee,
                         "manager_id": manager_id, "recorded_at": now})  # fmt: skip
+    for since, changed in replaced.items():  # a second change in the same month replaces the first
+        for chunk in _chunks(changed):
+            await session.execute(
+                delete(ContractTermsRow).where(
+                    ContractTermsRow.from_month == since, ContractTermsRow.contract_id.in_(chunk)
+                )
+            )
     gone = [c for c in latest if c not in present]
     for chunk in _chunks(gone):
         await session.execute(delete(ContractTermsRow).where(ContractTermsRow.contract_id.in_(chunk)))
@@ -325,6 +329,7 @@ async def _contracts_in_scope(
     since in one read, and the handed-over contracts themselves (rare) last."""
     seen = {info.id: info for info in await contracts_of(session, manager_ids)}
     history: dict[str, TermsHistory] = {}
+    loaded: set[str] = set()
     for chunk in _chunks(list(manager_ids)):
         today_s = select(Contract.id).where(Contract.manager_id.in_(chunk))
         earlier = select(ContractTermsRow.contract_id).where(ContractTermsRow.manager_id.in_(chunk))
@@ -335,7 +340,9 @@ async def _contracts_in_scope(
             .order_by(ContractTermsRow.contract_id, ContractTermsRow.from_month)
         )  # fmt: skip
         for contract_id, since, fee, manager_id in rows:
-            history.setdefault(contract_id, []).append((Month.of(since), fee, manager_id))
+            if contract_id not in loaded:  # a contract two chunks of managers share is read once
+                history.setdefault(contract_id, []).append((Month.of(since), fee, manager_id))
+        loaded.update(history)
     handed_over = sorted(cid for cid in history if cid not in seen)
     for chunk in _chunks(handed_over):
         found = await session.execute(
