@@ -479,8 +479,13 @@ def kpi_view(
     return "\n\n".join(parts)
 
 
+CONTRACTS_INSIDE = 5  # a client's contracts listed under it on /debtors; the rest are counted
+
+
 def _contracts_inside(contracts: Sequence[tuple[str, int]]) -> str:
-    return "".join(f"\n    · {q(label)} — {money(amount)}" for label, amount in contracts)
+    lines = "".join(f"\n    · {q(label)} — {money(amount)}" for label, amount in contracts[:CONTRACTS_INSIDE])
+    more = len(contracts) - CONTRACTS_INSIDE
+    return lines + (f"\n    · и ещё {more} {plural(more, 'договор', 'договора', 'договоров')}" if more > 0 else "")
 
 
 def debtor_line(

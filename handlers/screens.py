@@ -164,7 +164,10 @@ async def debtors_screen(
             if p.awaiting:
                 entry = awaiting.setdefault((p.client_id, orphan), DebtorEntry(info.client, p.client_id, orphan))
                 entry.add(p.contract_id, info.number or info.id, p.awaiting, None, 0)
-    order = lambda e: (-e.amount, e.client, e.client_id)  # noqa: E731
+
+    def order(entry: DebtorEntry) -> tuple[int, str, str]:
+        return -entry.amount, entry.client, entry.client_id
+
     entries = [("debt", e) for e in sorted(debtors.values(), key=order)]
     entries += [("awaiting", e) for e in sorted(awaiting.values(), key=order)]
     shown, page, pages = page_slice(entries, page)
@@ -179,7 +182,7 @@ async def debtors_screen(
             awaiting_rows.append(texts.awaiting_line(number, entry.client, entry.amount, contracts,
                                                      unassigned=entry.unassigned))  # fmt: skip
         many = len(entry.contracts) > 1
-        for contract_id, label, _ in entry.contracts:
+        for contract_id, label, _ in entry.contracts[: texts.CONTRACTS_INSIDE]:  # ≤ 50 buttons a page
             buttons.append(
                 button(f"{number}·{label}"[:24] if many else str(number), ContractCard(contract=contract_id))
             )

@@ -238,3 +238,9 @@ async def test_replay_case_counts_no_money_and_no_import_from_after_the_day(
     assert "данные 1С на 27.11 18:00" in replay and "не обновлялись" not in replay
     today = await digest_text(pool, settings, "31", date(2026, 12, 2))
     assert "данные 1С на 02.12 09:00" in today and "Долгов нет." in today
+
+
+def test_a_client_with_many_contracts_lists_five_inside_and_counts_the_rest() -> None:
+    line = texts.debtor_line(1, "ООО «А»", 700000, None, 0, [(f"Д-{i}", 100000) for i in range(7)])
+    assert line.count("\n    · Д-") == texts.CONTRACTS_INSIDE == 5
+    assert line.endswith("\n    · и ещё 2 договора")
