@@ -15,7 +15,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import CursorResult, Date, DateTime, delete, exists, func, insert, literal, or_, select
+from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -200,53 +201,50 @@ async def terms_history(session: AsyncSession, contract_ids: Sequence[str]) -> d
     return history
 
 
+def _month_of(session: AsyncSession, day: Any) -> Any:
+    """SQL for the first day of ``day``'s month, in the session's dialect."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return cast_(func.date_trunc("month", day), Date)
+    return func.date(day, "start of month")
+
+
 async def refresh_contract_terms(session: AsyncSession, month: Month, now: datetime) -> int:
-    """Record every contract whose fee or manager differs from its latest recorded terms; called once
-    at the end of each import. A contract seen for the first time gets its terms from its start month;
-    a change applies from the contract's ``terms_from`` month when the export carries it, else from
-    ``month`` (the office's month of the import), so finished months keep the terms they had. Two
-    changes landing on the same month: the later one wins. History of removed contracts is dropped.
-    Returns how many terms rows were written."""
-    latest: dict[str, tuple[date, int, str]] = {}
-    rows = await session.execute(
-        select(ContractTermsRow.contract_id, ContractTermsRow.from_month, ContractTermsRow.monthly_fee,
-               ContractTermsRow.manager_id).order_by(ContractTermsRow.from_month)
-    )  # fmt: skip
-    for contract_id, since, fee, manager_id in rows:
-        latest[contract_id] = (since, fee, manager_id)
-    contracts = await session.execute(
-        select(Contract.id, Contract.start, Contract.monthly_fee, Contract.manager_id, Contract.terms_from)
+    """Record every contract whose fee or manager differs from its latest recorded terms; called at the
+    end of an import that changed contracts. A contract seen for the first time gets its terms from its
+    start month; a change applies from the contract's ``terms_from`` month when the export carries it,
+    else from ``month`` (the office's month of the import), so finished months keep the terms they had.
+    Two changes landing on the same month: the later one wins. History of removed contracts is dropped.
+    Returns how many terms rows were written. Set-based: one statement for the contracts seen first,
+    one read of the changed ones."""
+    t = ContractTermsRow
+    latest = select(func.max(t.from_month)).where(t.contract_id == Contract.id).correlate(Contract).scalar_subquery()
+    changed = await session.execute(
+        select(Contract.id, Contract.monthly_fee, Contract.manager_id, Contract.terms_from)
+        .join(t, t.contract_id == Contract.id)
+        .where(t.from_month == latest, or_(t.monthly_fee != Contract.monthly_fee, t.manager_id != Contract.manager_id))
     )
     inserts: list[dict[str, Any]] = []
     replaced: dict[date, list[str]] = {}
-    present: set[str] = set()
-    for contract_id, start, fee, manager_id, terms_from in contracts:
-        present.add(contract_id)
-        last = latest.get(contract_id)
-        if last is None:
-            since = Month.of(start).first_day()  # a first sight: no earlier terms are known
-            inserts.append({"contract_id": contract_id, "from_month": since, "monthly_fee": fee,
-                            "manager_id": manager_id, "recorded_at": now})  # fmt: skip
-            continue
-        if (last[1], last[2]) == (fee, manager_id):
-            continue
+    for contract_id, fee, manager_id, terms_from in changed:
         since = (Month.of(terms_from) if terms_from else month).first_day()
         replaced.setdefault(since, []).append(contract_id)
         inserts.append({"contract_id": contract_id, "from_month": since, "monthly_fee": fee,
                         "manager_id": manager_id, "recorded_at": now})  # fmt: skip
-    for since, changed in replaced.items():  # a second change in the same month replaces the first
-        for chunk in _chunks(changed):
-            await session.execute(
-                delete(ContractTermsRow).where(
-                    ContractTermsRow.from_month == since, ContractTermsRow.contract_id.in_(chunk)
-                )
-            )
-    gone = [c for c in latest if c not in present]
-    for chunk in _chunks(gone):
-        await session.execute(delete(ContractTermsRow).where(ContractTermsRow.contract_id.in_(chunk)))
-    for start_at in range(0, len(inserts), 500):
-        await session.execute(insert_ignoring_duplicates(session, ContractTermsRow), inserts[start_at : start_at + 500])
-    return len(inserts)
+    for since, ids in replaced.items():  # a second change in the same month replaces the first
+        for chunk in _chunks(ids):
+            await session.execute(delete(t).where(t.from_month == since, t.contract_id.in_(chunk)))
+    for first in range(0, len(inserts), 500):
+        await session.execute(insert_ignoring_duplicates(session, t), inserts[first : first + 500])
+    await session.execute(delete(t).where(~exists().where(Contract.id == t.contract_id)))
+    first_sight = (
+        select(Contract.id, _month_of(session, Contract.start), Contract.monthly_fee, Contract.manager_id,
+               literal(now, DateTime))
+        .where(~exists().where(t.contract_id == Contract.id))
+    )  # fmt: skip
+    result = await session.execute(
+        insert(t).from_select(["contract_id", "from_month", "monthly_fee", "manager_id", "recorded_at"], first_sight)
+    )
+    return len(inserts) + max(cast(CursorResult[Any], result).rowcount or 0, 0)
 
 
 async def payments_of_managers(session: AsyncSession, manager_ids: Sequence[str]) -> list[PaymentRecord]:

@@ -244,3 +244,23 @@ def test_a_client_with_many_contracts_lists_five_inside_and_counts_the_rest() ->
     line = texts.debtor_line(1, "ООО «А»", 700000, None, 0, [(f"Д-{i}", 100000) for i in range(7)])
     assert line.count("\n    · Д-") == texts.CONTRACTS_INSIDE == 5
     assert line.endswith("\n    · и ещё 2 договора")
+
+
+async def test_two_changes_in_one_month_keep_the_later_and_a_removed_contract_loses_its_history(
+    pool: SessionPool, tmp_path: Path
+) -> None:
+    folder = fee_change_case(tmp_path / "import0", "10000,00", True)
+    write(folder, "contracts.csv", CONTRACTS, "E1;Д-E1;cE1;ООО «Клиент E1»;36;01.06.2026;12;10000,00;Сопровождение;",
+          "E2;Д-E2;cE2;ООО «Клиент E2»;36;01.10.2026;;5000,00;Аренда;")  # fmt: skip
+    await import_paths(pool, [folder], zone=MSK, now=datetime(2026, 11, 20, 6))
+    for day, fee in ((28, "12000,00"), (29, "13000,00")):
+        changed = write(tmp_path / f"change-{day}", "contracts.csv", CONTRACTS,
+                        f"E1;Д-E1;cE1;ООО «Клиент E1»;36;01.06.2026;12;{fee};Сопровождение;")  # fmt: skip
+        await import_paths(pool, [changed], zone=MSK, now=datetime(2026, 11, day, 6))
+    async with pool() as session:
+        history = await queries.terms_history(session, ["E1", "E2"])
+    assert [(str(m), fee) for m, fee, _ in history["E1"]] == [("2026-06", 1000000), ("2026-11", 1300000)]
+    assert [(str(m), fee) for m, fee, _ in history["E2"]] == [("2026-10", 500000)]
+    await import_paths(pool, [changed], zone=MSK, now=datetime(2026, 11, 30, 6), full=["contracts"])  # E2 removed
+    async with pool() as session:
+        assert set(await queries.terms_history(session, ["E1", "E2"])) == {"E1"}
