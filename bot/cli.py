@@ -131,7 +131,7 @@ async def print_digests(
     pool: SessionPool, settings: Settings, today: date, employee_id: str | None, now: datetime | None = None
 ) -> None:
     """Print the digests of ``today`` as of ``now`` (local; default: that day's digest time, what a
-    replay of that morning saw). Reads only: a preview never closes a month."""
+    replay of that morning saw). A preview: it never closes or freezes a month."""
     from jobs.digests import build_digest, morning
 
     async with pool() as session:
@@ -160,7 +160,7 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError("--force goes with --send (print the digests without it)")
     now = datetime.now(settings.zone).replace(tzinfo=None)
     today = args.date or now.date()
-    async with open_database(settings) as pool:  # a preview: it never writes (the month closes elsewhere)
+    async with open_database(settings) as pool:  # a preview: the month closes in the morning job only
         await print_digests(pool, settings, today, args.employee, None if args.date else now)
     return 0
 
