@@ -160,7 +160,7 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError("--force goes with --send (print the digests without it)")
     now = datetime.now(settings.zone).replace(tzinfo=None)
     today = args.date or now.date()
-    async with open_database(settings) as pool:  # a preview: the month closes in the morning job only
+    async with open_database(settings) as pool:  # a preview: months close in the morning job or close-month
         await print_digests(pool, settings, today, args.employee, None if args.date else now)
     return 0
 
