@@ -8,6 +8,7 @@ the case and its expected value from ``expected.md``.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -264,3 +265,19 @@ async def test_two_changes_in_one_month_keep_the_later_and_a_removed_contract_lo
     await import_paths(pool, [changed], zone=MSK, now=datetime(2026, 11, 30, 6), full=["contracts"])  # E2 removed
     async with pool() as session:
         assert set(await queries.terms_history(session, ["E1", "E2"])) == {"E1"}
+
+
+async def test_a_renewal_counts_even_when_the_successor_has_another_manager(
+    pool: SessionPool, settings: Settings, tmp_path: Path
+) -> None:
+    folder = renewal_case(tmp_path / "renewal")
+    employees(folder, "35", "36")
+    write(folder, "contracts.csv", CONTRACTS,
+          "D1;Д-D1;cD;ООО «Клиент D1»;35;01.06.2026;12;10000,00;Сопровождение;15.11.2026",
+          "D2;Д-D2;cD;ООО «Клиент D2»;36;16.11.2026;12;12000,00;Сопровождение;")  # fmt: skip
+    await import_paths(pool, [folder], zone=MSK, now=datetime(2026, 11, 28, 6))
+    async with pool() as session:
+        november = await queries.collections(session, ["35", "36"], queries.Month(2026, 11), date(2026, 11, 29),
+                                             settings.kpi_tiers)  # fmt: skip
+    assert (november["35"].collection.base, november["36"].collection.base) == (0, 1200000)
+    assert november["36"].collection.percent == Decimal("100.00")
