@@ -129,8 +129,12 @@ async def cmd_employees(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def print_digests(pool: SessionPool, settings: Settings, today: date, employee_id: str | None) -> None:
-    from jobs.digests import build_digest
+async def print_digests(
+    pool: SessionPool, settings: Settings, today: date, employee_id: str | None, now: datetime | None = None
+) -> None:
+    """Print the digests of ``today`` as of ``now`` (local; default: that day's digest time, what a
+    replay of that morning saw). A preview: it never closes or freezes a month."""
+    from jobs.digests import build_digest, morning
 
     async with pool() as session:
         if employee_id:
@@ -142,8 +146,9 @@ async def print_digests(pool: SessionPool, settings: Settings, today: date, empl
             employees = await queries.list_employees(session, active_only=True)
         if not employees:
             raise CommandError("no employees yet: import employees.csv first (kpibot import PATH)")
+        context = await morning(session, today, settings, now)
         for employee in employees:
-            digest = await build_digest(session, employee, today, settings)
+            digest = await build_digest(session, employee, today, settings, context)
             role = texts.ROLE_NAMES.get(employee.role, employee.role)
             print(f"══ {employee.name} ({role}, id {employee.id}) — {texts.short_date(today)} ══")
             print(texts.html_to_plain(digest.text))
@@ -155,13 +160,45 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         return await send_digests(args, settings)
     if args.force:
         raise CommandError("--force goes with --send (print the digests without it)")
-    today = args.date or local_today(settings)
-    async with open_database(settings) as pool:
-        if args.date is None:  # the real morning: freeze the finished month once (never for a replayed date)
-            async with pool() as session, session.begin():
-                await queries.freeze_month(session, Month.of(today).shift(-1), today, settings.kpi_tiers, utc_now())
-        await print_digests(pool, settings, today, args.employee)
+    now = datetime.now(settings.zone).replace(tzinfo=None)
+    today = args.date or now.date()
+    async with open_database(settings) as pool:  # a preview: months close in the morning job or close-month
+        await print_digests(pool, settings, today, args.employee, None if args.date else now)
     return 0
+
+
+async def cmd_close_month(args: argparse.Namespace, settings: Settings) -> int:
+    """``close-month YYYY-MM [--reopen]``: an admin closes a finished month before its close day
+    (freezing its figures as of today), or reopens it (recorded; it is live again until closed)."""
+    try:
+        month = parse_month_arg(args.month)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    today = local_today(settings)
+    if month >= Month.of(today):
+        raise CommandError(f"{month} is not finished yet: only a past month can be closed or reopened")
+    async with open_database(settings) as pool, pool() as session, session.begin():
+        if args.reopen:
+            if not await queries.reopen_month(session, month, utc_now(), "kpibot close-month --reopen"):
+                raise CommandError(f"{month} is not closed: nothing to reopen")
+            print(f"{month} reopened: computed live until it is closed again (kpibot close-month {month})")
+            return 0
+        was_closed = await queries.is_closed(session, month)
+        frozen = await queries.close_month(session, month, today, settings.kpi_tiers, utc_now(), "kpibot close-month")
+    again = " again" if was_closed else ""
+    print(f"{month} closed{again} as of {today:%d.%m.%Y}: figures of {frozen} manager(s) frozen")
+    return 0
+
+
+def parse_month_arg(text: str) -> Month:
+    """``2026-11`` → ``Month(2026, 11)``; ``ValueError`` with a readable reason otherwise."""
+    try:
+        year, month = (int(part) for part in text.strip().split("-"))
+        if not 2000 <= year <= 2100:
+            raise ValueError
+        return Month(year, month)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a month YYYY-MM (e.g. 2026-11)") from None
 
 
 async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
@@ -186,7 +223,7 @@ async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
                 raise CommandError(f"{employee.name} (id {employee.id}) is not linked to Telegram (kpibot invite)")
         result = await enqueue_digests(
             pool, settings, now, employee_id=args.employee, any_time=True, force=args.force,
-            freeze=today == real_today,
+            close=today == real_today,
         )  # fmt: skip
         if not result.working_day:
             raise CommandError(
@@ -361,6 +398,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="with --send: resend what was already delivered; send on a day off"
     )
     dig.set_defaults(handler=cmd_digest)
+
+    close = commands.add_parser("close-month", help="close a finished month now (admin), or reopen it")
+    close.add_argument("month", metavar="YYYY-MM")
+    close.add_argument("--reopen", action="store_true", help="reopen a closed month (recorded); live until closed")
+    close.set_defaults(handler=cmd_close_month)
 
     out = commands.add_parser("outbox", help="who got which message when, and what failed and why")
     out.add_argument("--date", type=parse_day, help="only this day, YYYY-MM-DD")

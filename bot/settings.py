@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     work_calendar: str = "ru"
     work_calendar_file: Path | None = None
     escalate_after_days: int = Field(45, ge=1, le=3650)
+    month_close_workday: int = Field(3, ge=1, le=20)
     send_rate: float = Field(28.0, gt=0, le=30)
     outbox_lease_seconds: int = Field(120, ge=1, le=86400)
     call_min_seconds: int = Field(20, ge=0, le=86400)

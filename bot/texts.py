@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
@@ -27,6 +28,7 @@ MAX_BUTTON = 40  # a button's label we draw (Telegram cuts long ones on a phone 
 NAME_LIMIT = 100  # a name or a title from the data inside a line (escaped, UTF-16 units)
 CARD_NAME_LIMIT = 300  # the same at the top of a card, where it stands alone
 ROWS_BUDGET = 3000  # the rows of one page; the rest of a message (heading, totals, tail) fits in 1,000
+_RU = Locale.parse(LOCALE)
 
 ROLE_NAMES = {"manager": "менеджер", "supervisor": "руководитель", "admin": "администратор"}
 
@@ -194,12 +196,15 @@ def days(n: int) -> str:
 
 
 def plural(n: int, one: str, few: str, many: str) -> str:
-    n = abs(n)
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
+    """The Russian form for ``n`` by CLDR's plural rules (through Babel): 1 должник, 2 должника,
+    5 должников, 11 должников, 21 должник."""
+    form = _RU.plural_form(abs(n))
+    return one if form == "one" else few if form == "few" else many
+
+
+def debtors_count(n: int) -> str:
+    """``1 должник``, ``2 должника``, ``5 должников``: debtors are clients."""
+    return f"{n} {plural(n, 'должник', 'должника', 'должников')}"
 
 
 def freshness(imported_at: datetime | None) -> str:
@@ -234,17 +239,15 @@ def collection_lines(collection: Collection) -> list[str]:
         + (f" · ждём {money(collection.awaiting)}" if collection.awaiting else ""),
     ]
     if collection.debt:
-        lines.append(
-            f"Долг: <b>{money(collection.debt)}</b>, "
-            f"{collection.debtors} {plural(collection.debtors, 'должник', 'должника', 'должников')}"
-        )
+        lines.append(f"Долг: <b>{money(collection.debt)}</b>, {debtors_count(collection.debtors)}")
     else:
         lines.append("Долгов нет.")
     return lines
 
 
 def gap_lines(collection: Collection, clients: dict[str, str], fees: dict[str, int], limit: int = 3) -> list[str]:
-    """The gap to the next tier and the 1–3 clients whose payments close it."""
+    """The gap to the next tier and the 1–3 clients whose payments close it: each client once, with
+    the sum of its unpaid fees of the month (``clients`` and ``fees`` by client id)."""
     step = collection.next_step
     if step is None:
         if collection.base > 0:
@@ -254,12 +257,12 @@ def gap_lines(collection: Collection, clients: dict[str, str], fees: dict[str, i
         f"До {threshold(step.tier.threshold)} (KPI {coefficient(step.tier.coefficient)}) "
         f"не хватает <b>{money(step.gap)}</b>."
     ]
-    if step.contract_ids:
-        shown = step.contract_ids[:limit]
-        names = ", ".join(f"{q(clients[c])} ({money(fees[c])})" for c in shown)
-        more = len(step.contract_ids) - len(shown)
+    if step.client_ids:
+        shown = step.client_ids[:limit]
+        names = ", ".join(f"{q(clients.get(c, c))} ({money(fees[c])})" for c in shown)
+        more = len(step.client_ids) - len(shown)
         tail = f" и ещё {more}" if more > 0 else ""
-        verb = "закроет" if len(step.contract_ids) == 1 else "закроют"
+        verb = "закроет" if len(step.client_ids) == 1 else "закроют"
         if step.covered:
             lines.append(f"Это {verb}: {names}{tail}.")
         else:
@@ -274,6 +277,24 @@ def team_line(name: str, collection: Collection, below_first_tier: bool, discipl
         f"оплачено {money(collection.paid)} из {money(collection.base)}"
         + (f", долг {money(collection.debt)}" if collection.debt else "")
         + (f" · {discipline}" if discipline else "")
+    )
+
+
+UNASSIGNED = "без менеджера"
+
+
+def waiting_contracts(n: int) -> str:
+    """``3 договора ждут нового владельца``: contracts of managers who left."""
+    return f"{n} {plural(n, 'договор ждёт', 'договора ждут', 'договоров ждут')} нового владельца"
+
+
+def unassigned_line(collection: Collection, waiting: int) -> str:
+    """The contracts of managers who left, as one line of a team view."""
+    return (
+        f"⚠️ Без менеджера: {percent(collection.percent)}, оплачено {money(collection.paid)} из "
+        f"{money(collection.base)}"
+        + (f", долг {money(collection.debt)}" if collection.debt else "")
+        + f" — {waiting_contracts(waiting)}"
     )
 
 
@@ -371,13 +392,29 @@ def change_line(change: Decimal) -> str:
     return f"С прошлой сводки: {sign}{percent(abs(change)).removesuffix(' %')} п.п."
 
 
-def statement(month: Month, base: int, paid: int, value: Decimal | None, coefficient_value: Decimal) -> str:
-    """The final statement of a finished month, from its frozen snapshot."""
+def statement(
+    month: Month,
+    base: int,
+    paid: int,
+    value: Decimal | None,
+    coefficient_value: Decimal,
+    *,
+    closes_on: date | None = None,
+) -> str:
+    """The statement of a finished month: final from its close, "предварительно" before it
+    (``closes_on``: the day the month closes)."""
+    head = f"📋 <b>Итоги {month_genitive(month)}</b>" + (" — предварительно" if closes_on else "")
+    note = (
+        f"<i>Предварительно: месяц закрывается {short_date(closes_on)}, оплаты, загруженные до этого, "
+        "ещё войдут в итог.</i>"
+        if closes_on
+        else "<i>Месяц закрыт: цифры больше не меняются.</i>"
+    )
     return (
-        f"📋 <b>Итоги {month_genitive(month)}</b>\n"
+        f"{head}\n"
         f"Сбор: <b>{percent(value)}</b> — KPI <b>{coefficient(coefficient_value)}</b>\n"
         f"База {money(base)} · оплачено {money(paid)}\n"
-        "<i>Цифры зафиксированы и больше не меняются.</i>"
+        f"{note}"
     )
 
 
@@ -386,9 +423,14 @@ def attention_block(
     old_debts: Sequence[tuple[str, str, int, int]],
     escalate_after: int,
     limit: int = 5,
+    *,
+    unassigned: int = 0,
 ) -> str | None:
-    """What needs a supervisor's attention: managers whose percent fell; debts older than the limit."""
+    """What needs a supervisor's attention: managers whose percent fell; debts older than the limit;
+    ``unassigned`` contracts of managers who left, waiting for a new owner."""
     lines: list[str] = []
+    if unassigned:
+        lines.append(f"<b>Без менеджера:</b> {waiting_contracts(unassigned)}")
     if fell:
         lines.append("<b>Процент упал:</b>")
         lines += [f"• {q(name)}: {percent(now)} (было {percent(before)})" for name, now, before in fell[:limit]]
@@ -533,6 +575,31 @@ def several_managers(name: str, matches: Sequence[str]) -> str:
     return f"По запросу «{q(name, 60)}» нашлось несколько менеджеров, уточните:\n{listed}{more}"
 
 
+def future_month(month: Month) -> str:
+    return f"{month_name(month).capitalize()} ещё не наступил: цифры появятся, когда месяц начнётся."
+
+
+def no_data_month(month: Month, first: Month | None) -> str:
+    if first is None:
+        return "Данных ещё нет: 1С ещё не выгружала договоры и оплаты."
+    return f"За {month_name(month)} данных нет: они начинаются с {month_genitive(first)}."
+
+
+def month_state_note(frozen_on: date | None, closes_on: date | None, today: date | None = None) -> str:
+    """Whether a finished month's figures are final (closed) or still preliminary (``closes_on``: the
+    day it is due to close; past it, the month simply waits for its close)."""
+    if frozen_on is not None:
+        return f"Месяц закрыт {short_date(frozen_on)}: цифры и долг на конец месяца больше не меняются."
+    if closes_on is not None and (today is None or closes_on > today):
+        return (
+            f"Предварительно: месяц закрывается {short_date(closes_on)}, оплаты, загруженные до этого, "
+            "ещё войдут в итог."
+        )
+    if closes_on is not None:
+        return "Предварительно: месяц ещё не закрыт, оплаты, загруженные до закрытия, войдут в итог."
+    return ""
+
+
 def kpi_view(
     manager_name: str,
     collection: Collection,
@@ -541,12 +608,16 @@ def kpi_view(
     imported_at: datetime | None,
     *,
     frozen_on: date | None = None,
+    closes_on: date | None = None,
+    today: date | None = None,
     own: bool = True,
 ) -> str:
+    """A manager's month. ``clients`` and ``awaiting`` are by client id (the plan names clients);
+    ``frozen_on``: the day a finished month was closed; ``closes_on``: the day it will close."""
     head = f"<b>KPI: {q(manager_name)}</b>" if not own else "<b>Ваш KPI</b>"
     parts = [head, "\n".join(collection_lines(collection))]
-    if frozen_on is not None:
-        parts.append(f"Итог месяца зафиксирован {short_date(frozen_on)}: поздние оплаты его не меняют.")
+    if frozen_on is not None or closes_on is not None:
+        parts.append(month_state_note(frozen_on, closes_on, today))
     else:
         gap = gap_lines(collection, clients, awaiting)
         if gap:
@@ -555,13 +626,39 @@ def kpi_view(
     return fit_lines("\n\n".join(parts))
 
 
-def debtor_line(number: int, client: str, debt: int, since: Month | None, age_days: int) -> str:
+CONTRACTS_INSIDE = 5  # a client's contracts listed under it on /debtors; the rest are counted
+CONTRACT_INSIDE_ROW = 40  # the bound of one such line besides its label (indent, money, separators)
+
+
+def _contracts_inside(contracts: Sequence[tuple[str, int]]) -> str:
+    lines = "".join(f"\n    · {q(label)} — {money(amount)}" for label, amount in contracts[:CONTRACTS_INSIDE])
+    more = len(contracts) - CONTRACTS_INSIDE
+    return lines + (f"\n    · и ещё {more} {plural(more, 'договор', 'договора', 'договоров')}" if more > 0 else "")
+
+
+def debtor_line(
+    number: int,
+    client: str,
+    debt: int,
+    since: Month | None,
+    age_days: int,
+    contracts: Sequence[tuple[str, int]] = (),
+    *,
+    unassigned: bool = False,
+) -> str:
+    """A client with debt; with several contracts, each inside (``(number, debt)``)."""
     since_text = f", с {month_genitive(since)}" if since else ""
-    return f"{number}. {q(client)} — <b>{money(debt)}</b>{since_text} ({days(age_days)})"
+    mark = f" · {UNASSIGNED}" if unassigned else ""
+    return f"{number}. {q(client)} — <b>{money(debt)}</b>{since_text} ({days(age_days)}){mark}" + _contracts_inside(
+        contracts
+    )
 
 
-def awaiting_line(number: int, client: str, amount: int) -> str:
-    return f"{number}. {q(client)} — {money(amount)}"
+def awaiting_line(
+    number: int, client: str, amount: int, contracts: Sequence[tuple[str, int]] = (), *, unassigned: bool = False
+) -> str:
+    mark = f" · {UNASSIGNED}" if unassigned else ""
+    return f"{number}. {q(client)} — {money(amount)}{mark}" + _contracts_inside(contracts)
 
 
 def debtors_page(
@@ -571,10 +668,16 @@ def debtors_page(
     debt_total: int,
     awaiting_total: int,
     month: Month,
+    *,
+    debtors_total: int | None = None,
+    unassigned: int = 0,
 ) -> str:
     parts = [f"<b>{q(title)}</b>"]
+    if unassigned:
+        parts.append(f"⚠️ Без менеджера: {waiting_contracts(unassigned)}; они отмечены «{UNASSIGNED}».")
     if debt_rows:
-        parts.append(f"<b>Долг</b> — {money(debt_total)}:\n" + "\n".join(debt_rows))
+        count = f", {debtors_count(debtors_total)}" if debtors_total is not None else ""
+        parts.append(f"<b>Долг</b> — {money(debt_total)}{count}:\n" + "\n".join(debt_rows))
     if awaiting_rows:
         parts.append(
             f"<b>Ждём оплату за {month_name(month)}</b> — {money(awaiting_total)}:\n" + "\n".join(awaiting_rows)
@@ -996,12 +1099,13 @@ def team_chart_caption(
     return caption("\n".join(lines))
 
 
-def team_statement(title: str, total: Collection, managers: int) -> str:
-    """The caption of the month-end table for supervisors and admins."""
+def team_statement(title: str, total: Collection, managers: int, state: str) -> str:
+    """The caption of the month-end table for supervisors and admins; ``state``: ``month_state_note``
+    (preliminary until the month closes, final after)."""
     return caption(
         f"📋 <b>Итоги {month_genitive(total.month)}</b> — {q(title)}\n"
         f"Сбор: <b>{percent(total.percent)}</b>; база {money(total.base)} · оплачено {money(total.paid)}\n"
         f"Таблица для расчёта премий ({managers} {plural(managers, 'менеджер', 'менеджера', 'менеджеров')}: "
         "сбор, KPI, база, оплачено, долг) — в файле.\n"
-        "<i>Цифры зафиксированы и больше не меняются.</i>"
+        f"<i>{q(state, 0)}</i>"
     )

@@ -72,11 +72,45 @@ class Contract(Base):
     number: Mapped[str] = mapped_column(String(100), default="")
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
     manager_id: Mapped[str] = mapped_column(ForeignKey("employees.id"), index=True)
-    start: Mapped[date] = mapped_column(Date)
+    start: Mapped[date] = mapped_column(Date, index=True)  # the first month with data: min(start)
     months: Mapped[int | None] = mapped_column(Integer)
     monthly_fee: Mapped[int] = mapped_column(BigInteger)
     title: Mapped[str] = mapped_column(String(300), default="")
     closed_on: Mapped[date | None] = mapped_column(Date)
+    terms_from: Mapped[date | None] = mapped_column(Date)  # the export's "effective from" of fee/manager
+
+
+class ContractTermsRow(Base):
+    """A contract's fee and manager from ``from_month`` on: the history kept after each import, so a
+    change applies from the month it arrived in (or the export's ``terms_from``) and finished months
+    keep the terms they had. No foreign keys: the history outlives a contract removed by ``--full``
+    (``refresh_contract_terms`` drops it then) and a manager who left."""
+
+    __tablename__ = "contract_terms"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "from_month"),
+        Index("ix_contract_terms_manager_id", "manager_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_id: Mapped[str] = mapped_column(String(64))
+    from_month: Mapped[date] = mapped_column(Date)  # the first day of the month the terms apply from
+    monthly_fee: Mapped[int] = mapped_column(BigInteger)
+    manager_id: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)  # UTC: the import that brought them
+
+
+class MonthClose(Base):
+    """Closing and reopening a month, every action kept: the latest row of a month is its state."""
+
+    __tablename__ = "month_closes"
+    __table_args__ = (Index("ix_month_closes_month", "month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    action: Mapped[str] = mapped_column(String(8))  # close | reopen
+    at: Mapped[datetime] = mapped_column(DateTime)  # UTC
+    by: Mapped[str] = mapped_column(String(200))  # "morning job", "kpibot close-month", ...
 
 
 class Payment(Base):
@@ -287,6 +321,8 @@ class KpiSnapshot(Base):
     percent: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
     coefficient: Mapped[Decimal] = mapped_column(Numeric(8, 4))
     frozen_at: Mapped[datetime] = mapped_column(DateTime)
+    debt: Mapped[int | None] = mapped_column(BigInteger)  # the month-end debt as of the close
+    debtors: Mapped[int | None] = mapped_column(Integer)  # clients with that debt
 
 
 class ImportRun(Base):

@@ -14,9 +14,25 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, delete, exists, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Date,
+    DateTime,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,18 +56,21 @@ from bot.rules import (
     Thresholds,
     Tier,
     allocate,
+    apply_renewals,
     collection_for,
     collection_of_totals,
     discipline,
     discipline_summary,
     period_of,
     scope_of,
+    summarize,
 )
 from bot.rules.discipline import TREND_DAYS
 from db.models import (
     Client,
     CollectionCache,
     Contract,
+    ContractTermsRow,
     DailyFigure,
     Document,
     Employee,
@@ -61,6 +80,7 @@ from db.models import (
     Interaction,
     Invite,
     KpiSnapshot,
+    MonthClose,
     OutboxMessage,
     Payment,
     PbxCall,
@@ -177,15 +197,100 @@ async def contracts_of(session: AsyncSession, manager_ids: Sequence[str]) -> lis
     return infos
 
 
-def terms_of(info: ContractInfo) -> ContractTerms:
+TermsHistory = list[tuple[Month, int, str]]  # (from month, monthly fee in kopecks, manager id), ascending
+
+
+def terms_of(info: ContractInfo, history: TermsHistory | None = None) -> ContractTerms:
+    """The rule record of a contract: its fee from the start and the later changes from ``history``
+    (without history: today's fee for every month)."""
+    fee, changes = info.monthly_fee, tuple[tuple[Month, int], ...]()
+    if history:
+        fee = history[0][1]
+        changes = tuple((since, value) for since, value, _ in history[1:])
     return ContractTerms(
         id=info.id,
         manager_id=info.manager_id,
-        monthly_fee=info.monthly_fee,
+        monthly_fee=fee,
         start=Month.of(info.start),
         months=info.months,
         closed_on=info.closed_on,
+        client_id=info.client_id,
+        fee_changes=changes,
     )
+
+
+def manager_in(info: ContractInfo, history: TermsHistory | None, month: Month) -> str:
+    """Who managed the contract in ``month``: the terms in force then (before the first recorded
+    terms, the first manager); without history, today's manager."""
+    if not history:
+        return info.manager_id
+    manager = history[0][2]
+    for since, _, manager_id in history:
+        if since > month:
+            break
+        manager = manager_id
+    return manager
+
+
+async def terms_history(session: AsyncSession, contract_ids: Sequence[str]) -> dict[str, TermsHistory]:
+    """Each contract's recorded terms, oldest first (``refresh_contract_terms`` keeps them)."""
+    history: dict[str, TermsHistory] = {}
+    for chunk in _chunks(list(contract_ids)):
+        rows = await session.execute(
+            select(ContractTermsRow.contract_id, ContractTermsRow.from_month, ContractTermsRow.monthly_fee,
+                   ContractTermsRow.manager_id)
+            .where(ContractTermsRow.contract_id.in_(chunk))
+            .order_by(ContractTermsRow.contract_id, ContractTermsRow.from_month)
+        )  # fmt: skip
+        for contract_id, since, fee, manager_id in rows:
+            history.setdefault(contract_id, []).append((Month.of(since), fee, manager_id))
+    return history
+
+
+def _month_of(session: AsyncSession, day: Any) -> Any:
+    """SQL for the first day of ``day``'s month, in the session's dialect."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return cast_(func.date_trunc("month", day), Date)
+    return func.date(day, "start of month")
+
+
+async def refresh_contract_terms(session: AsyncSession, month: Month, now: datetime) -> int:
+    """Record every contract whose fee or manager differs from its latest recorded terms; called at the
+    end of an import that changed contracts. A contract seen for the first time gets its terms from its
+    start month; a change applies from the contract's ``terms_from`` month when the export carries it,
+    else from ``month`` (the office's month of the import), so finished months keep the terms they had.
+    Two changes landing on the same month: the later one wins. History of removed contracts is dropped.
+    Returns how many terms rows were written. Set-based: one statement for the contracts seen first,
+    one read of the changed ones."""
+    t = ContractTermsRow
+    latest = select(func.max(t.from_month)).where(t.contract_id == Contract.id).correlate(Contract).scalar_subquery()
+    changed = await session.execute(
+        select(Contract.id, Contract.monthly_fee, Contract.manager_id, Contract.terms_from)
+        .join(t, t.contract_id == Contract.id)
+        .where(t.from_month == latest, or_(t.monthly_fee != Contract.monthly_fee, t.manager_id != Contract.manager_id))
+    )
+    inserts: list[dict[str, Any]] = []
+    replaced: dict[date, list[str]] = {}
+    for contract_id, fee, manager_id, terms_from in changed:
+        since = (Month.of(terms_from) if terms_from else month).first_day()
+        replaced.setdefault(since, []).append(contract_id)
+        inserts.append({"contract_id": contract_id, "from_month": since, "monthly_fee": fee,
+                        "manager_id": manager_id, "recorded_at": now})  # fmt: skip
+    for since, ids in replaced.items():  # a second change in the same month replaces the first
+        for chunk in _chunks(ids):
+            await session.execute(delete(t).where(t.from_month == since, t.contract_id.in_(chunk)))
+    for first in range(0, len(inserts), 500):
+        await session.execute(insert_ignoring_duplicates(session, t), inserts[first : first + 500])
+    await session.execute(delete(t).where(~exists().where(Contract.id == t.contract_id)))
+    first_sight = (
+        select(Contract.id, _month_of(session, Contract.start), Contract.monthly_fee, Contract.manager_id,
+               literal(now, DateTime))
+        .where(~exists().where(t.contract_id == Contract.id))
+    )  # fmt: skip
+    result = await session.execute(
+        insert(t).from_select(["contract_id", "from_month", "monthly_fee", "manager_id", "recorded_at"], first_sight)
+    )
+    return len(inserts) + max(cast(CursorResult[Any], result).rowcount or 0, 0)
 
 
 async def payments_of_managers(session: AsyncSession, manager_ids: Sequence[str]) -> list[PaymentRecord]:
@@ -197,14 +302,14 @@ async def payments_of_managers(session: AsyncSession, manager_ids: Sequence[str]
     for chunk in _chunks(list(manager_ids)):
         if sqlite:
             marks = ", ".join("?" * len(chunk))
-            rows = await (await session.connection()).exec_driver_sql(
+            driver_rows = await (await session.connection()).exec_driver_sql(
                 "SELECT p.id, p.contract_id, p.paid_on, p.amount, p.period FROM payments p "
                 f"JOIN contracts c ON c.id = p.contract_id WHERE c.manager_id IN ({marks})",
                 tuple(chunk),
             )
             records.extend(
                 PaymentRecord(pid, contract_id, _iso_day(paid_on), amount, _iso_month(period) if period else None)
-                for pid, contract_id, paid_on, amount, period in rows
+                for pid, contract_id, paid_on, amount, period in cast(Iterable[Any], driver_rows)
             )
             continue
         rows = await session.execute(
@@ -255,6 +360,67 @@ class ManagerMonth:
     positions: list[ContractPosition]
     contracts: dict[str, ContractInfo]
 
+    def client_names(self) -> dict[str, str]:
+        """Client id → client name (what the plan to the next tier names)."""
+        return {info.client_id: info.client for info in self.contracts.values()}
+
+
+async def _contracts_in_scope(
+    session: AsyncSession, manager_ids: Sequence[str]
+) -> tuple[list[ContractInfo], dict[str, TermsHistory]]:
+    """The contracts these managers manage today or managed at some time, with their terms history:
+    today's contracts by the manager index, the history of those and of the contracts handed over
+    since in one read, and the handed-over contracts themselves (rare) last."""
+    seen = {info.id: info for info in await contracts_of(session, manager_ids)}
+    history: dict[str, TermsHistory] = {}
+    loaded: set[str] = set()
+    for chunk in _chunks(list(manager_ids)):
+        today_s = select(Contract.id).where(Contract.manager_id.in_(chunk))
+        earlier = select(ContractTermsRow.contract_id).where(ContractTermsRow.manager_id.in_(chunk))
+        rows = await session.execute(
+            select(ContractTermsRow.contract_id, ContractTermsRow.from_month, ContractTermsRow.monthly_fee,
+                   ContractTermsRow.manager_id)
+            .where(or_(ContractTermsRow.contract_id.in_(today_s), ContractTermsRow.contract_id.in_(earlier)))
+            .order_by(ContractTermsRow.contract_id, ContractTermsRow.from_month)
+        )  # fmt: skip
+        for contract_id, since, fee, manager_id in rows:
+            if contract_id not in loaded:  # a contract two chunks of managers share is read once
+                history.setdefault(contract_id, []).append((Month.of(since), fee, manager_id))
+        loaded.update(history)
+    handed_over = sorted(cid for cid in history if cid not in seen)
+    for chunk in _chunks(handed_over):
+        found = await session.execute(
+            select(Contract, Client.name).join(Client, Client.id == Contract.client_id).where(Contract.id.in_(chunk))
+        )
+        seen.update((contract.id, _info(contract, client)) for contract, client in found)
+    return sorted(seen.values(), key=lambda info: info.id), history
+
+
+async def contract_starts(session: AsyncSession, client_ids: Sequence[str]) -> list[tuple[str, str, Month]]:
+    """``(contract id, client id, start month)`` of every contract of these clients, for renewals."""
+    starts: list[tuple[str, str, Month]] = []
+    for chunk in _chunks(sorted(set(client_ids))):
+        rows = await session.execute(
+            select(Contract.id, Contract.client_id, Contract.start).where(Contract.client_id.in_(chunk))
+        )
+        starts.extend((cid, client, Month.of(start)) for cid, client, start in rows)
+    return starts
+
+
+async def payments_of_contracts(session: AsyncSession, contract_ids: Sequence[str]) -> list[PaymentRecord]:
+    records: list[PaymentRecord] = []
+    for chunk in _chunks(list(contract_ids)):
+        rows = await session.execute(
+            select(Payment.id, Payment.contract_id, Payment.paid_on, Payment.amount, Payment.period).where(
+                Payment.contract_id.in_(chunk)
+            )
+        )
+        records.extend(
+            PaymentRecord(pid, contract_id, paid_on, amount, Month.of(period) if period else None)
+            for pid, contract_id, paid_on, amount, period in rows
+        )
+    return records
+
 
 async def collections(
     session: AsyncSession,
@@ -263,24 +429,76 @@ async def collections(
     today: date,
     tiers: Sequence[Tier],
 ) -> dict[str, ManagerMonth]:
-    """The month's collection for each manager, computed by the rules from the stored data."""
-    infos = await contracts_of(session, manager_ids)
-    payments = await payments_of_managers(session, manager_ids)
+    """The month's collection for each manager as of ``today`` (local date: payments dated later do
+    not count), computed by the rules from the stored data. A contract counts for the manager who
+    managed it in ``month`` and with the fee it had in each month (the terms history)."""
+    wanted = set(manager_ids)
+    infos, history = await _contracts_in_scope(session, manager_ids)
     by_manager: dict[str, list[ContractInfo]] = {m: [] for m in manager_ids}
+    owner: dict[str, str] = {}
     for info in infos:
-        by_manager.setdefault(info.manager_id, []).append(info)
+        manager_id = manager_in(info, history.get(info.id), month)
+        if manager_id in wanted:
+            by_manager[manager_id].append(info)
+            owner[info.id] = manager_id
+    renewed = {
+        t.id: t
+        for t in apply_renewals(
+            [terms_of(i, history.get(i.id)) for i in infos if i.id in owner],
+            await contract_starts(session, [i.client_id for i in infos if i.id in owner and i.closed_on]),
+        )
+    }
+    current = {i.id for i in infos if i.manager_id in wanted}  # their payments come by manager, the fast read
+    payments = await payments_of_managers(session, manager_ids)
+    payments.extend(await payments_of_contracts(session, [cid for cid in owner if cid not in current]))
     payments_by_manager: dict[str, list[PaymentRecord]] = {m: [] for m in manager_ids}
-    manager_of_contract = {info.id: info.manager_id for info in infos}
     for payment in payments:
-        payments_by_manager[manager_of_contract[payment.contract_id]].append(payment)
+        paid_to = owner.get(payment.contract_id)
+        if paid_to is not None:
+            payments_by_manager[paid_to].append(payment)
     result: dict[str, ManagerMonth] = {}
     for manager_id in manager_ids:
         own = by_manager.get(manager_id, [])
         collection, positions = collection_for(
-            month, today, [terms_of(i) for i in own], payments_by_manager.get(manager_id, []), tiers
+            month, today, [renewed[i.id] for i in own], payments_by_manager.get(manager_id, []), tiers
         )
         result[manager_id] = ManagerMonth(manager_id, collection, positions, {i.id: i for i in own})
     return result
+
+
+async def departed_in_scope(session: AsyncSession, viewer: Employee) -> list[Employee]:
+    """Managers who left (inactive) and still hold contracts in 1C, within ``viewer``'s scope: a
+    supervisor's team, everyone for an admin, nobody for a manager. Their contracts and debts are shown
+    as unassigned ("без менеджера") until 1C reassigns them."""
+    if viewer.role not in ("supervisor", "admin"):
+        return []
+    holds = exists().where(Contract.manager_id == Employee.id)
+    statement = select(Employee).where(Employee.role == "manager", Employee.active.is_(False), holds)
+    if viewer.role == "supervisor":
+        statement = statement.where(Employee.team == viewer.team)
+    return list((await session.execute(statement.order_by(Employee.id))).scalars())
+
+
+@dataclass(frozen=True)
+class Unassigned:
+    """The month of the contracts whose manager left, as one block."""
+
+    collection: Collection
+    figures: dict[str, ManagerMonth]  # by the departed manager's id
+    waiting: int  # contracts waiting for a new owner: billed this month, awaited or in debt
+
+
+async def unassigned_month(
+    session: AsyncSession, viewer: Employee, month: Month, today: date, tiers: Sequence[Tier]
+) -> Unassigned | None:
+    """The unassigned contracts in ``viewer``'s scope for ``month`` as of ``today``, or ``None``."""
+    departed = await departed_in_scope(session, viewer)
+    if not departed:
+        return None
+    figures = await collections(session, [d.id for d in departed], month, today, tiers)
+    positions = [p for f in figures.values() for p in f.positions]
+    waiting = sum(1 for p in positions if p.base or p.debt or p.awaiting)
+    return Unassigned(summarize(month, positions, tiers), figures, waiting)
 
 
 async def collection_totals(
@@ -350,6 +568,13 @@ async def last_import_at(session: AsyncSession, until: datetime | None = None) -
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def first_data_month(session: AsyncSession) -> Month | None:
+    """The first month with collection data: the earliest contract start (nothing is billed before
+    it), or ``None`` before the first import. One index lookup (``ix_contracts_start``)."""
+    first_start = (await session.execute(select(func.min(Contract.start)))).scalar_one_or_none()
+    return Month.of(first_start) if first_start is not None else None
+
+
 async def get_snapshot(session: AsyncSession, manager_id: str, month: Month) -> KpiSnapshot | None:
     result = await session.execute(
         select(KpiSnapshot).where(KpiSnapshot.manager_id == manager_id, KpiSnapshot.month == str(month))
@@ -357,21 +582,31 @@ async def get_snapshot(session: AsyncSession, manager_id: str, month: Month) -> 
     return result.scalar_one_or_none()
 
 
-async def freeze_month(session: AsyncSession, month: Month, today: date, tiers: Sequence[Tier], now: datetime) -> int:
-    """Freeze ``month``'s figures for every manager who has none frozen yet; returns how many.
+async def month_close_state(session: AsyncSession, month: Month) -> MonthClose | None:
+    """The latest close or reopen of ``month`` (``None``: never closed, so live)."""
+    statement = select(MonthClose).where(MonthClose.month == str(month)).order_by(MonthClose.id.desc()).limit(1)
+    return (await session.execute(statement)).scalar_one_or_none()
 
-    Called when the month is over (by the first digest of the next month). An existing snapshot is
-    never rewritten, so a late payment cannot change a KPI that was already reported.
+
+async def is_closed(session: AsyncSession, month: Month) -> bool:
+    state = await month_close_state(session, month)
+    return state is not None and state.action == "close"
+
+
+async def close_month(
+    session: AsyncSession, month: Month, today: date, tiers: Sequence[Tier], now: datetime, by: str
+) -> int:
+    """Close ``month``: freeze every manager's figures as of ``today`` (base, paid, percent,
+    coefficient and the month-end debt) into ``kpi_snapshots`` and record the close; returns how
+    many managers were frozen. Until a month is closed it is computed live, so payments for it
+    imported before the close count; after it, nothing changes its numbers (a reopen and a new close
+    do). ``now`` is UTC, naive. Raises ``ValueError`` for a month that is not finished on ``today``.
     """
     if month >= Month.of(today):
         raise ValueError(f"month {month} is not finished on {today}")
-    frozen = set(
-        (await session.execute(select(KpiSnapshot.manager_id).where(KpiSnapshot.month == str(month)))).scalars()
-    )
-    managers = [m.id for m in await list_employees(session) if m.role == "manager" and m.id not in frozen]
-    if not managers:
-        return 0
+    managers = [m.id for m in await list_employees(session) if m.role == "manager"]
     figures = await collections(session, managers, month, today, tiers)
+    await session.execute(delete(KpiSnapshot).where(KpiSnapshot.month == str(month)))
     rows = [
         {
             "manager_id": manager_id,
@@ -380,14 +615,55 @@ async def freeze_month(session: AsyncSession, month: Month, today: date, tiers: 
             "paid": figure.collection.paid,
             "percent": figure.collection.percent,
             "coefficient": figure.collection.coefficient,
+            "debt": figure.collection.debt,
+            "debtors": figure.collection.debtors,
             "frozen_at": now,
         }
         for manager_id, figure in figures.items()
-        if figure.collection.base or figure.collection.paid
+        if figure.collection.base or figure.collection.paid or figure.collection.debt
     ]
-    if rows:  # another process may freeze the same month at the same moment: the first one wins
+    if rows:  # another process may close the same month at the same moment: the first one wins
         await session.execute(insert_ignoring_duplicates(session, KpiSnapshot), rows)
+    session.add(MonthClose(month=str(month), action="close", at=now, by=by))
+    await session.flush()
     return len(rows)
+
+
+async def reopen_month(session: AsyncSession, month: Month, now: datetime, by: str) -> bool:
+    """Reopen a closed month: its snapshots are dropped and it is computed live again until the next
+    close; the reopen is recorded. Returns ``False`` (and records nothing) when it was not closed."""
+    if not await is_closed(session, month):
+        return False
+    await session.execute(delete(KpiSnapshot).where(KpiSnapshot.month == str(month)))
+    session.add(MonthClose(month=str(month), action="reopen", at=now, by=by))
+    await session.flush()
+    return True
+
+
+async def closed_collections(
+    session: AsyncSession, manager_ids: Sequence[str], month: Month
+) -> dict[str, Collection] | None:
+    """A closed month's frozen figures per manager (zero for a manager without a snapshot), or
+    ``None`` when the month is not closed."""
+    if not await is_closed(session, month):
+        return None
+    found: dict[str, KpiSnapshot] = {}
+    for chunk in _chunks(list(manager_ids)):
+        rows = await session.execute(
+            select(KpiSnapshot).where(KpiSnapshot.manager_id.in_(chunk), KpiSnapshot.month == str(month))
+        )
+        found.update({row.manager_id: row for row in rows.scalars()})
+    result: dict[str, Collection] = {}
+    for manager_id in manager_ids:
+        row = found.get(manager_id)
+        if row is None:
+            result[manager_id] = Collection(month, 0, 0, 0, 0, 0, None, Decimal("0"), None)
+            continue
+        result[manager_id] = Collection(
+            month, row.base, row.paid, 0, row.debt or 0, row.debtors or 0, snapshot_percent(row),
+            Decimal(row.coefficient).normalize(), None,
+        )  # fmt: skip
+    return result
 
 
 def snapshot_percent(snapshot: KpiSnapshot) -> Decimal | None:
@@ -570,7 +846,7 @@ async def papers_without_originals(
     """Documents whose signed original is not back; with ``as_of_day``, as that day saw them: an
     original received after it (``received_on``) was not back yet, and documents dated after it
     did not exist."""
-    waiting = Document.original_received.is_(False)
+    waiting: ColumnElement[bool] = Document.original_received.is_(False)
     if as_of_day is not None:
         waiting = or_(waiting, Document.received_on > as_of_day)
     statement = select(Document).where(waiting)

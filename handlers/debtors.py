@@ -25,9 +25,19 @@ async def own_debtors(
     session: AsyncSession, viewer: Employee, page: int, clock: Callable[[], datetime], settings: Settings
 ) -> Screen:
     managers = await queries.managers_in_scope(session, viewer)
+    departed = await queries.departed_in_scope(session, viewer)  # their contracts: "без менеджера"
     title = texts.OWN_DEBTORS if viewer.role == Role.MANAGER else texts.TEAM_DEBTORS
     return await debtors_screen(
-        session, managers, title, page, today_of(clock), settings, {"view": View.DEBTORS}, ScopeView, Back.DEBTORS
+        session,
+        managers,
+        title,
+        page,
+        today_of(clock),
+        settings,
+        {"view": View.DEBTORS},
+        ScopeView,
+        Back.DEBTORS,
+        departed,
     )
 
 

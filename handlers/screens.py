@@ -6,7 +6,8 @@ Scope is checked before a screen is built (the filters of ``handlers.common``, t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -34,14 +35,17 @@ from bot.keyboards import (
 )
 from bot.rules import (
     RULE_ORDER,
-    Collection,
     Discipline,
     Month,
     Person,
     Role,
     Rule,
     allocate,
+    apply_renewals,
+    awaiting_by_client,
     below_first_tier,
+    close_day,
+    known_on,
     months_between,
     original_age,
     original_overdue,
@@ -86,9 +90,12 @@ def page_of(sizes: list[int], page: int, per_page: int = PAGE_SIZE) -> tuple[ran
     return pages[page], page, len(pages)
 
 
-def card_button(number: int, contract_id: str, manager_id: str, back: Back, page: int) -> InlineKeyboardButton | None:
-    """The numbered button that opens a contract card and remembers where to go back."""
-    return button(str(number), ContractCard(contract=contract_id, back=back, page=page, owner=owner_tag(manager_id)))
+def card_button(
+    number: int, contract_id: str, manager_id: str, back: Back, page: int, *, label: str | None = None
+) -> InlineKeyboardButton | None:
+    """The numbered button (or ``label``) that opens a contract card and remembers where to go back."""
+    data = ContractCard(contract=contract_id, back=back, page=page, owner=owner_tag(manager_id))
+    return button(label or str(number), data)
 
 
 async def _imported_at(session: AsyncSession, settings: Settings) -> datetime | None:
@@ -98,36 +105,53 @@ async def _imported_at(session: AsyncSession, settings: Settings) -> datetime | 
 # --- /kpi ---------------------------------------------------------------------------------------------
 
 
+async def month_refusal(session: AsyncSession, month: Month, today: date) -> str | None:
+    """Why ``month`` cannot be shown, or ``None``: a month to come, or one before any data."""
+    if month > Month.of(today):
+        return texts.future_month(month)
+    first = await queries.first_data_month(session)
+    if first is None or month < first:
+        return texts.no_data_month(month, first)
+    return None
+
+
+async def month_status(
+    session: AsyncSession, month: Month, today: date, settings: Settings
+) -> tuple[date | None, date | None]:
+    """(closed on, closes on) of a finished month in local dates; (None, None) for the current one."""
+    if month >= Month.of(today):
+        return None, None
+    state = await queries.month_close_state(session, month)
+    if state is not None and state.action == "close":
+        closed = maybe_local_of_utc(state.at, settings.zone)
+        return (closed.date() if closed else None), None
+    return None, close_day(month, settings.month_close_workday, settings.calendar.is_working_day)
+
+
 async def kpi_screen(
     session: AsyncSession, viewer: Employee, manager: Employee, month: Month, today: date, settings: Settings
 ) -> Screen:
+    """A manager's month as of ``today``: the current month live; a finished month closed (its frozen
+    figures and month-end debt) or, before its close, live and marked preliminary."""
+    refusal = await month_refusal(session, month, today)
+    if refusal is not None:
+        return Screen(refusal)
     figure = await queries.collection_of(session, manager.id, month, today, settings.kpi_tiers)
     collection = figure.collection
-    frozen_on: date | None = None
-    if month < Month.of(today):
-        snapshot = await queries.get_snapshot(session, manager.id, month)
-        if snapshot is not None:
-            collection = Collection(
-                month=month,
-                base=snapshot.base,
-                paid=snapshot.paid,
-                awaiting=0,
-                debt=collection.debt,
-                debtors=collection.debtors,
-                percent=queries.snapshot_percent(snapshot),
-                coefficient=snapshot.coefficient,
-                next_step=None,
-            )
-            frozen_on = snapshot.frozen_at.date()
-    clients = {cid: info.client for cid, info in figure.contracts.items()}
-    awaiting = {p.contract_id: p.awaiting for p in figure.positions}
+    frozen_on, closes_on = await month_status(session, month, today, settings)
+    if frozen_on is not None:
+        closed = await queries.closed_collections(session, [manager.id], month)
+        if closed is not None:
+            collection = closed[manager.id]
     text = texts.kpi_view(
         manager.name,
         collection,
-        clients,
-        awaiting,
+        figure.client_names(),
+        awaiting_by_client(figure.positions),
         await _imported_at(session, settings),
         frozen_on=frozen_on,
+        closes_on=closes_on,
+        today=today,
         own=viewer.id == manager.id,
     )
     rows = [
@@ -155,48 +179,94 @@ async def debtors_screen(
     page_data: dict[str, object],
     page_callback: type[ManagerView] | type[ScopeView],
     back: Back = Back.DEBTORS,
+    unassigned: Sequence[Employee] = (),
 ) -> Screen:
+    """Clients with debt, largest first, then the month's awaited payments; each client once with its
+    contracts inside. ``unassigned``: managers who left, whose contracts are marked "без менеджера"."""
     month = Month.of(today)
-    figures = await queries.collections(session, [m.id for m in managers], month, today, settings.kpi_tiers)
-    debt_items: list[tuple[int, str, str]] = []  # (amount, client, contract id)
-    awaiting_items: list[tuple[int, str, str]] = []
-    positions = {}
+    ids = [m.id for m in managers] + [d.id for d in unassigned]
+    figures = await queries.collections(session, ids, month, today, settings.kpi_tiers)
+    departed = {d.id for d in unassigned}
+    debtors: dict[tuple[str, bool], DebtorEntry] = {}  # by client: a debtor is a client, its contracts inside
+    awaiting: dict[tuple[str, bool], DebtorEntry] = {}
+    waiting = 0
     owners: dict[str, str] = {}
-    for figure in figures.values():
+    for manager_id, figure in figures.items():
+        orphan = manager_id in departed
         for p in figure.positions:
             info = figure.contracts[p.contract_id]
-            positions[p.contract_id] = p
             owners[p.contract_id] = info.manager_id
+            if orphan and (p.base or p.debt or p.awaiting):
+                waiting += 1
             if p.debt:
-                debt_items.append((p.debt, info.client, p.contract_id))
+                entry = debtors.setdefault((p.client_id, orphan), DebtorEntry(info.client, p.client_id, orphan))
+                entry.add(p.contract_id, info.number or info.id, p.debt, p.oldest_unpaid, p.debt_age_days)
             if p.awaiting:
-                awaiting_items.append((p.awaiting, info.client, p.contract_id))
-    debt_items.sort(key=lambda item: (-item[0], item[1], item[2]))
-    awaiting_items.sort(key=lambda item: (-item[0], item[1], item[2]))
-    entries = [("debt", *item) for item in debt_items] + [("awaiting", *item) for item in awaiting_items]
-    sizes = [texts.row_size(texts.DEBTOR_ROW if kind == "debt" else texts.AWAITING_ROW, client)
-             for kind, _, client, _ in entries]  # fmt: skip
+                entry = awaiting.setdefault((p.client_id, orphan), DebtorEntry(info.client, p.client_id, orphan))
+                entry.add(p.contract_id, info.number or info.id, p.awaiting, None, 0)
+
+    def order(entry: DebtorEntry) -> tuple[int, str, str]:
+        return -entry.amount, entry.client, entry.client_id
+
+    entries = [("debt", e) for e in sorted(debtors.values(), key=order)]
+    entries += [("awaiting", e) for e in sorted(awaiting.values(), key=order)]
+    sizes = [
+        texts.row_size(
+            (texts.DEBTOR_ROW if kind == "debt" else texts.AWAITING_ROW) + texts.CONTRACT_INSIDE_ROW * len(e.contracts),
+            e.client,
+            *(label for _, label, _ in e.contracts[: texts.CONTRACTS_INSIDE]),
+        )
+        for kind, e in entries
+    ]
     shown, page, pages = page_of(sizes, page)
     debt_rows, awaiting_rows, buttons = [], [], []
     for index in shown:
-        kind, amount, client, contract_id = entries[index]
+        kind, entry = entries[index]
+        number = index + 1
+        contracts = [(label, amount) for _, label, amount in entry.contracts] if len(entry.contracts) > 1 else []
         if kind == "debt":
-            p = positions[contract_id]
-            debt_rows.append(texts.debtor_line(index + 1, client, amount, p.oldest_unpaid, p.debt_age_days))
+            debt_rows.append(texts.debtor_line(number, entry.client, entry.amount, entry.oldest, entry.age, contracts,
+                                               unassigned=entry.unassigned))  # fmt: skip
         else:
-            awaiting_rows.append(texts.awaiting_line(index + 1, client, amount))
-        buttons.append(card_button(index + 1, contract_id, owners[contract_id], back, page))
+            awaiting_rows.append(texts.awaiting_line(number, entry.client, entry.amount, contracts,
+                                                     unassigned=entry.unassigned))  # fmt: skip
+        many = len(entry.contracts) > 1
+        for contract_id, label, _ in entry.contracts[: texts.CONTRACTS_INSIDE]:  # ≤ 50 buttons a page
+            buttons.append(card_button(number, contract_id, owners[contract_id], back, page,
+                                       label=texts.shorten(f"{number}·{label}", 24) if many else None))  # fmt: skip
     text = texts.debtors_page(
         title,
         debt_rows,
         awaiting_rows,
-        sum(item[0] for item in debt_items),
-        sum(item[0] for item in awaiting_items),
+        sum(e.amount for e in debtors.values()),
+        sum(e.amount for e in awaiting.values()),
         month,
+        debtors_total=len({client for client, _ in debtors}),
+        unassigned=waiting,
     )
-    rows = [buttons[:5], buttons[5:], pager(page, pages, page_callback, **page_data)]
+    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+    rows.append(pager(page, pages, page_callback, **page_data))
     rows.append([export_debtors_button(str(page_data.get("manager", "")))])
     return Screen(text, markup(rows))
+
+
+@dataclass
+class DebtorEntry:
+    """One client on the debtors screen: its total and its contracts (id, label, amount)."""
+
+    client: str
+    client_id: str
+    unassigned: bool = False  # the contracts of a manager who left
+    amount: int = 0
+    oldest: Month | None = None
+    age: int = 0
+    contracts: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def add(self, contract_id: str, label: str, amount: int, oldest: Month | None, age: int) -> None:
+        self.amount += amount
+        self.contracts.append((contract_id, label, amount))
+        if oldest is not None and (self.oldest is None or oldest < self.oldest):
+            self.oldest, self.age = oldest, age
 
 
 # --- /contracts -----------------------------------------------------------------------------------------
@@ -254,8 +324,10 @@ async def contract_screen(
 ) -> Screen:
     """The card, with a back button to the list it was opened from (``back``, at ``page``)."""
     current = Month.of(today)
-    payments = await queries.payments_of_contract(session, info.id)
-    terms = queries.terms_of(info)
+    payments = known_on(await queries.payments_of_contract(session, info.id), today)
+    history = await queries.terms_history(session, [info.id])
+    starts = await queries.contract_starts(session, [info.client_id])
+    terms = apply_renewals([queries.terms_of(info, history.get(info.id))], starts)[0]
     ledger = allocate(terms, payments, current)
     place = position(ledger, current, today)
     first = max(terms.start, current.shift(-(CARD_MONTHS - 1)))
@@ -266,7 +338,7 @@ async def contract_screen(
         info.title,
         manager.name,
         texts.term_text(info.start, info.months, info.closed_on),
-        info.monthly_fee,
+        terms.fee(current),
         months,
         place.debt,
         place.oldest_unpaid,
@@ -289,8 +361,14 @@ async def contract_screen(
 async def team_screen(
     session: AsyncSession, viewer: Employee, month: Month, page: int, today: date, settings: Settings
 ) -> Screen:
+    refusal = await month_refusal(session, month, today)
+    if refusal is not None:
+        return Screen(refusal)
     managers = await queries.managers_in_scope(session, viewer)
-    totals = await queries.collection_totals(session, [m.id for m in managers], month, today, settings.kpi_tiers)
+    ids = [m.id for m in managers]
+    frozen_on, closes_on = await month_status(session, month, today, settings)
+    closed = await queries.closed_collections(session, ids, month) if frozen_on else None
+    totals = closed or await queries.collection_totals(session, ids, month, today, settings.kpi_tiers)
     names = {m.id: m.name for m in managers}
     total = totals_of_team(month, list(totals.values()), settings.kpi_tiers)
     ordered = worst_first(totals, names)
@@ -303,8 +381,19 @@ async def team_screen(
         team = await queries.discipline_of(session, [mid for _, mid, _ in shown], today, week)
     rows = [texts.team_line(name, c, below_first_tier(c, settings.kpi_tiers), column(team, mid))
             for name, mid, c in shown]  # fmt: skip
+    unassigned = await queries.unassigned_month(session, viewer, month, today, settings.kpi_tiers)
+    if unassigned is not None:  # contracts of managers who left stay in sight, and in the total
+        orphans = unassigned.collection
+        frozen = await queries.closed_collections(session, list(unassigned.figures), month) if frozen_on else None
+        if frozen is not None:  # a closed month: their frozen figures, like everyone's
+            orphans = totals_of_team(month, list(frozen.values()), settings.kpi_tiers)
+        total = totals_of_team(month, [*totals.values(), orphans], settings.kpi_tiers)
+        if page == 0:
+            rows.append(texts.unassigned_line(orphans, unassigned.waiting))
     title = texts.team_title(viewer.team) if viewer.role == Role.SUPERVISOR else texts.ALL_TEAMS
     text = texts.team_view(title, total, rows, await _imported_at(session, settings), page, pages)
+    if frozen_on or closes_on:
+        text += "\n" + texts.month_state_note(frozen_on, closes_on, today)
     buttons = [button(name, ManagerView(view=View.KPI, manager=mid, month=str(month))) for name, mid, _ in shown]
     keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     keyboard.append(pager(page, pages, TeamView, month=str(month)))

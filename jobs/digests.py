@@ -22,6 +22,7 @@ from bot.rules import (
     Month,
     Period,
     Tier,
+    awaiting_by_client,
     summarize,
     working_week,
 )
@@ -137,8 +138,8 @@ async def build_digest(
     warning = texts.stale_warning(context.imported_at) if context.stale else None
     if employee.role == "manager":
         figure = (await figures_of(session, context, [employee.id], settings))[employee.id]
-        clients = {cid: info.client for cid, info in figure.contracts.items()}
-        awaiting = {p.contract_id: p.awaiting for p in figure.positions}
+        clients = figure.client_names()
+        awaiting = awaiting_by_client(figure.positions)
         own = await discipline_for(session, context, [employee.id], settings)
         blocks = [texts.discipline_block(own[employee.id].counts, context.since)] if own and context.since else []
         text = texts.manager_digest(
@@ -155,19 +156,31 @@ async def build_digest(
         managers = await queries.managers_in_scope(session, employee)
         figures = await figures_of(session, context, [m.id for m in managers], settings)
         names = {m.id: m.name for m in managers}
+        departed = await queries.departed_in_scope(session, employee)  # their contracts: "без менеджера"
+        orphans = await figures_of(session, context, [d.id for d in departed], settings)
+        unassigned = team_total(Month.of(today), list(orphans.values()), tiers) if orphans else None
+        waiting = sum(1 for f in orphans.values() for p in f.positions if p.base or p.debt or p.awaiting)
         title = f"Команда «{employee.team}»" if employee.role == "supervisor" else "Все команды"
-        total = team_total(Month.of(today), list(figures.values()), tiers)
+        total = team_total(Month.of(today), [*figures.values(), *orphans.values()], tiers)
         members = worst_first({m: f.collection for m, f in figures.items()}, names)
-        attention = attention_of(members, figures, names, context, settings.escalate_after_days)
+        attention = attention_of(
+            members,
+            {**figures, **orphans},
+            {**names, **dict.fromkeys(orphans, texts.UNASSIGNED)},
+            context,
+            settings.escalate_after_days,
+            unassigned=waiting,
+        )
         team = await discipline_for(session, context, [m.id for m in managers], settings)
         escalations = texts.escalations_block(escalation_items(team, names, settings)) if team else None
+        orphan_line = texts.unassigned_line(unassigned, waiting) if unassigned is not None else None
         text = texts.team_digest(
             employee.name,
             title,
             total,
             [(name, c, below_first_tier(c, tiers), column(team, mid)) for name, mid, c in members],
             context.imported_at,
-            [block for block in (attention, escalations) if block],
+            [block for block in (orphan_line, attention, escalations) if block],
             warning=warning,
         )
     return Digest(employee.id, employee.name, employee.role, text)
@@ -195,12 +208,25 @@ def escalation_items(team: dict[str, Discipline], names: dict[str, str], setting
     return items
 
 
+def client_debts(figure: queries.ManagerMonth) -> list[tuple[str, int, int]]:
+    """(client name, debt in kopecks, age in days of its oldest unpaid month) per client with debt:
+    a client with two unpaid contracts is one debtor."""
+    debts: dict[str, tuple[str, int, int]] = {}
+    for p in figure.positions:
+        if p.debt > 0:
+            name, debt, age = debts.get(p.client_id, (figure.contracts[p.contract_id].client, 0, 0))
+            debts[p.client_id] = (name, debt + p.debt, max(age, p.debt_age_days))
+    return list(debts.values())
+
+
 def attention_of(
     members: list[tuple[str, str, Collection]],
     figures: dict[str, queries.ManagerMonth],
     names: dict[str, str],
     context: Morning,
     escalate_after: int,
+    *,
+    unassigned: int = 0,
 ) -> str | None:
     """Managers whose percent fell since their previous digest; debts older than ``escalate_after`` days,
     largest first."""
@@ -212,11 +238,11 @@ def attention_of(
             fell.append((name, collection.percent, collection.percent - change))
     old_debts = sorted(
         (
-            (names[manager_id], figure.contracts[p.contract_id].client, p.debt, p.debt_age_days)
+            (names[manager_id], client, debt, age)
             for manager_id, figure in figures.items()
-            for p in figure.positions
-            if p.debt > 0 and p.debt_age_days > escalate_after
+            for client, debt, age in client_debts(figure)
+            if age > escalate_after
         ),
         key=lambda item: (-item[2], -item[3], item[1]),
     )
-    return texts.attention_block(fell, old_debts, escalate_after)
+    return texts.attention_block(fell, old_debts, escalate_after, unassigned=unassigned)

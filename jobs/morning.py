@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.keyboards import Open, button, markup
-from bot.rules import Month
+from bot.rules import Month, close_day
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
@@ -61,23 +61,48 @@ class Enqueued:
     employees: int = 0
 
 
+def month_close_day(month: Month, settings: Settings) -> date:
+    """The day ``month`` closes: the ``MONTH_CLOSE_WORKDAY``-th working day of the next month."""
+    return close_day(month, settings.month_close_workday, settings.calendar.is_working_day)
+
+
+async def close_due_month(session: AsyncSession, today: date, settings: Settings, now_utc: datetime) -> Month | None:
+    """Close the previous month when its close day has come and it was never closed nor reopened (a
+    reopened month waits for an admin's ``kpibot close-month``). Returns the month closed, if any."""
+    month = Month.of(today).shift(-1)
+    if today < month_close_day(month, settings) or await queries.month_close_state(session, month) is not None:
+        return None
+    await queries.close_month(session, month, today, settings.kpi_tiers, now_utc, "morning job")
+    log.info("closed %s", month)
+    return month
+
+
+async def statement_text(session: AsyncSession, manager_id: str, month: Month, today: date, settings: Settings) -> str:
+    """The finished month's statement: frozen when the month is closed, else live and marked
+    "предварительно" with the day it closes."""
+    closed = await queries.closed_collections(session, [manager_id], month)
+    if closed is not None:
+        figure = closed[manager_id]
+        return texts.statement(month, figure.base, figure.paid, figure.percent, figure.coefficient)
+    live = (await queries.collections(session, [manager_id], month, today, settings.kpi_tiers))[manager_id].collection
+    return texts.statement(
+        month, live.base, live.paid, live.percent, live.coefficient, closes_on=month_close_day(month, settings)
+    )
+
+
 async def messages_for(
     session: AsyncSession, employee: Employee, context: Morning, settings: Settings
 ) -> list[Message]:
-    """Today's digest; on the month's first working day a manager's final statement of the previous
-    month (from its frozen snapshot); to an admin, the notice that the 1C data is late."""
+    """Today's digest; on the month's first working day a manager's statement of the previous month
+    (final once the month is closed, "предварительно" before); to an admin, the notice that the 1C
+    data is late."""
     today = context.today
     chat = employee.telegram_id or 0
     digest = await build_digest(session, employee, today, settings, context)
     messages = [Message(employee.id, "digest", today, chat, digest.text, digest_markup(employee))]
     if employee.role == "manager" and settings.calendar.is_first_working_day_of_month(today):
-        month = Month.of(today).shift(-1)
-        snapshot = await queries.get_snapshot(session, employee.id, month)
-        if snapshot is not None:
-            text = texts.statement(
-                month, snapshot.base, snapshot.paid, queries.snapshot_percent(snapshot), snapshot.coefficient
-            )
-            messages.append(Message(employee.id, "statement", today, chat, text))
+        text = await statement_text(session, employee.id, Month.of(today).shift(-1), today, settings)
+        messages.append(Message(employee.id, "statement", today, chat, text))
     table = await month_end_statement(session, employee, today, settings)  # supervisors and admins
     if table is not None:
         messages.append(table)
@@ -95,19 +120,22 @@ async def enqueue_digests(
     employee_id: str | None = None,
     any_time: bool = False,
     force: bool = False,
-    freeze: bool = True,
+    close: bool = True,
 ) -> Enqueued:
     """Put today's digests (``now`` is local, aware) of the due employees into the outbox.
 
     ``any_time`` ignores the digest times (``kpibot digest --send``); ``employee_id`` picks one
     employee; ``force`` renders again and resends what was already delivered, and sends on a day off;
-    ``freeze`` (off for a replayed date) freezes the finished month first.
+    ``close`` (off for a replayed date) closes the previous month first when its close day and
+    ``DIGEST_TIME`` have come (so the imports of that morning still count), whoever is due.
     """
     today = now.date()
     if not force and not settings.calendar.is_working_day(today):
         return Enqueued(today, working_day=False)
     utc = now.astimezone(UTC).replace(tzinfo=None)
     async with pool() as session, session.begin():
+        if close and now.time().replace(tzinfo=None) >= settings.digest_time:
+            await close_due_month(session, today, settings, utc)  # at the digest time, even if nobody is due
         if force and employee_id is not None:
             employee = await queries.get_employee(session, employee_id)
             due = [employee] if employee is not None and employee.telegram_id else []
@@ -121,8 +149,6 @@ async def enqueue_digests(
             due = [e for e in due if digest_time(e, settings) <= now.time().replace(tzinfo=None)]
         if not due:
             return Enqueued(today, working_day=True)
-        if freeze:
-            await queries.freeze_month(session, Month.of(today).shift(-1), today, settings.kpi_tiers, utc)
         context = await morning(session, today, settings, now)
         if not await queries.figures_recorded(session, today):  # for tomorrow's "since the previous digest"
             managers = [e.id for e in await queries.list_employees(session, active_only=True) if e.role == "manager"]

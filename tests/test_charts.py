@@ -60,7 +60,13 @@ def test_captions_always_fit_1024_utf16_units(managers: list[tuple[str, Decimal 
     curve_text = texts.curve_caption(title, FEBRUARY, date(2019, 2, 25), Decimal("84.03"), Decimal("0.1"),
                                      Decimal("85"), 438649, Month(2019, 1), None)  # fmt: skip
     report_text = texts.report_caption(title, total, 3, 100, date(2019, 2, 25))
-    for text in (texts.team_statement(title, total, len(managers)), report_text, curve_text):
+    for text in (
+        texts.team_statement(
+            title, total, len(managers), texts.month_state_note(None, date(2019, 3, 5), date(2019, 3, 1))
+        ),
+        report_text,
+        curve_text,
+    ):
         assert texts.utf16_len(text) <= texts.MAX_CAPTION
 
 

@@ -173,6 +173,11 @@ async def test_a_team_of_long_names_is_paged_by_size_and_every_page_fits(
         session.add(Employee(id="a1", name="Админ", role="admin", team="", telegram_id=ADMIN))
         for n in range(30):
             session.add(Employee(id=f"m{n:02d}", name=f"{n:02d} " + hostile(n, length - 3), role="manager", team="T"))
+        await session.flush()
+        session.add(Client(id="c-team", name="ООО Данные"))  # one contract: the month has data at all
+        await session.flush()
+        session.add(Contract(id="k-team", client_id="c-team", manager_id="m00", start=date(2019, 1, 1), months=12,
+                             monthly_fee=100000))  # fmt: skip
     world = World(pool, settings)
     admin = world.user(ADMIN)
     sent = await admin.send("/team")

@@ -211,7 +211,7 @@ def test_summary_has_a_plan_for_the_next_tier_only() -> None:
     assert collection.next_step.tier.threshold == Decimal("85")
     # 84,995 % is shown as 85,00 %, so 499,50 ₽ is enough (not 500 ₽)
     assert collection.next_step.gap == 49950
-    assert collection.next_step.contract_ids == ("c8",)
+    assert collection.next_step.client_ids == ("c8",)
     assert collection.next_step.covered
 
 

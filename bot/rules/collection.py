@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -130,7 +130,14 @@ def amount_to_reach(paid: Kopecks, base: Kopecks, threshold: Decimal) -> Kopecks
 
 @dataclass(frozen=True, slots=True)
 class ContractTerms:
-    """What the collection rules need of a contract."""
+    """What the collection rules need of a contract.
+
+    ``monthly_fee`` is the fee from the start; ``fee_changes`` are the later terms, ``(from month,
+    fee)`` in ascending months, each in force from its month on (finished months keep the fee they
+    had: ``docs/collection.md``, "Contract terms with history"). ``client_id`` groups contracts into
+    debtors and renewals (``None``: the contract is its own client). ``unbilled`` is the month a
+    renewal leaves unbilled (see :func:`apply_renewals`).
+    """
 
     id: str
     manager_id: str
@@ -138,27 +145,75 @@ class ContractTerms:
     start: Month
     months: int | None = None  # None: open-ended, runs until closed
     closed_on: date | None = None
+    client_id: str | None = None
+    fee_changes: tuple[tuple[Month, Kopecks], ...] = ()
+    unbilled: Month | None = None
+
+    @property
+    def client(self) -> str:
+        """The client the contract is counted under (its own id when the client is unknown)."""
+        return self.client_id if self.client_id is not None else self.id
+
+    def fee(self, month: Month) -> Kopecks:
+        """The monthly fee in force in ``month`` (whether or not the contract is active in it)."""
+        fee = self.monthly_fee
+        for since, value in self.fee_changes:
+            if since > month:
+                break
+            fee = value
+        return fee
 
     def is_active(self, month: Month) -> bool:
-        """Active when ``start <= month <= start + months - 1`` and not closed before ``month``."""
+        """Billed in ``month``: ``start <= month <= start + months - 1``, not closed before ``month``,
+        and not the month a renewal leaves unbilled."""
         if month < self.start:
             return False
         if self.months is not None and month > self.start.shift(self.months - 1):
             return False
-        return not (self.closed_on is not None and self.closed_on < month.first_day())
+        if self.closed_on is not None and self.closed_on < month.first_day():
+            return False
+        return month != self.unbilled
 
     def last_month(self) -> Month | None:
-        """The last active month, or ``None`` for an open-ended contract that is not closed."""
+        """The last billed month, or ``None`` for an open-ended contract that is not closed. (It may
+        come before ``start`` when a renewal leaves the only month unbilled.)"""
         candidates: list[Month] = []
         if self.months is not None:
             candidates.append(self.start.shift(self.months - 1))
         if self.closed_on is not None:
             candidates.append(Month.of(self.closed_on))
-        return min(candidates) if candidates else None
+        if not candidates:
+            return None
+        last = min(candidates)
+        return last.shift(-1) if last == self.unbilled else last
+
+
+def apply_renewals(contracts: Iterable[ContractTerms], starts: Iterable[tuple[str, str, Month]]) -> list[ContractTerms]:
+    """A renewal: a contract that closes in a month in which another contract of the same client starts
+    is not billed for that month (the one in force at the month's end bills it). ``starts`` is
+    ``(contract id, client id, start month)`` of every contract of those clients, whoever manages it.
+
+    Closed on 15.11 with the successor from 16.11, or both on 16.11: November is billed once, by the
+    successor. Closed on 30.11 with the successor from 01.12: nothing to leave out.
+    """
+    starting: dict[tuple[str, Month], set[str]] = {}
+    for contract_id, client_id, start in starts:
+        starting.setdefault((client_id, start), set()).add(contract_id)
+    renewed: list[ContractTerms] = []
+    for terms in contracts:
+        if terms.closed_on is not None and terms.client_id is not None:
+            closing = Month.of(terms.closed_on)
+            successors = starting.get((terms.client_id, closing), set()) - {terms.id}
+            if successors and closing >= terms.start:
+                terms = replace(terms, unbilled=closing)
+        renewed.append(terms)
+    return renewed
 
 
 @dataclass(frozen=True, slots=True)
 class PaymentRecord:
+    """A payment as 1C exports it; a negative ``amount`` is a refund ("возврат", "сторно")."""
+
     id: str
     contract_id: str
     paid_on: date
@@ -170,10 +225,10 @@ class PaymentRecord:
 class ContractLedger:
     """Where a contract's money went, month by month.
 
-    ``allocated[m]`` is what was allocated to month ``m`` (it may exceed the fee when a payment names
-    its period and overpays it); ``credit`` is money left after every active month up to the horizon
-    (or the contract's end) was paid in full. ``allocated`` plus ``credit`` always equals the sum of
-    the payments.
+    ``allocated[m]`` is what was allocated to month ``m``, never below zero (it may exceed the fee when
+    a payment names its period and overpays it); ``credit`` is money left after every active month up
+    to the horizon (or the contract's end) was paid in full, negative only when refunds exceed every
+    payment. ``allocated`` plus ``credit`` always equals the sum of the payments.
     """
 
     terms: ContractTerms
@@ -181,7 +236,7 @@ class ContractLedger:
     credit: Kopecks = 0
 
     def base(self, month: Month) -> Kopecks:
-        return self.terms.monthly_fee if self.terms.is_active(month) else 0
+        return self.terms.fee(month) if self.terms.is_active(month) else 0
 
     def paid(self, month: Month) -> Kopecks:
         return min(self.base(month), self.allocated.get(month, 0))
@@ -202,10 +257,12 @@ class ContractLedger:
         end = self.terms.last_month()
         if end is not None and end.index < last:
             last = end.index
-        fee, allocated = self.terms.monthly_fee, self.allocated
+        terms, allocated = self.terms, self.allocated
+        fixed = None if terms.fee_changes else terms.monthly_fee
         owed = []
-        for index in range(self.terms.start.index, last + 1):
+        for index in range(terms.start.index, last + 1):
             m = Month.from_index(index)
+            fee = fixed if fixed is not None else terms.fee(m)
             unpaid = fee - min(fee, allocated.get(m, 0))
             if unpaid > 0:
                 owed.append((m, unpaid))
@@ -213,7 +270,7 @@ class ContractLedger:
 
 
 def allocate(terms: ContractTerms, payments: Iterable[PaymentRecord], horizon: Month) -> ContractLedger:
-    """Allocate a contract's payments to its months.
+    """Allocate a contract's payments to its months (``docs/collection.md``, rules 3 and 4).
 
     1. A payment with a period counts for that month.
     2. The payments without a period are pooled and fill the active months oldest first, each up to
@@ -221,30 +278,58 @@ def allocate(terms: ContractTerms, payments: Iterable[PaymentRecord], horizon: M
        later months), up to the contract's last month or ``horizon``, whichever comes first.
     3. What is left is ``credit``: prepaid beyond the horizon, or overpaid after the contract's end.
        No figure up to the horizon depends on how that credit would later be spread.
+    4. Refunds (negative amounts) come after: one naming a period takes back what that month was
+       allocated; what it cannot take there, and every refund without a period, comes out of the
+       credit first and then out of the months newest first. No month goes below zero; a refund
+       larger than everything paid leaves a negative credit, so money is always conserved.
 
     Pooling makes the result independent of the order of the payments.
     """
     ledger = ContractLedger(terms)
+    allocated = ledger.allocated
     pool = 0
+    refunds: list[PaymentRecord] = []
     for payment in payments:
         if payment.contract_id != terms.id:
             raise ValueError(f"payment {payment.id} is not for contract {terms.id}")
-        if payment.period is not None:
-            ledger.allocated[payment.period] = ledger.allocated.get(payment.period, 0) + payment.amount
+        if payment.amount < 0:
+            refunds.append(payment)
+        elif payment.period is not None:
+            allocated[payment.period] = allocated.get(payment.period, 0) + payment.amount
         else:
             pool += payment.amount
-    fee = terms.monthly_fee
     last = terms.last_month()
     if last is None or last > horizon:
         last = horizon
-    for month in months_between(terms.start, last):  # all active: ``last`` is within the contract
-        if pool <= 0 or fee <= 0:
+    for month in months_between(terms.start, last):  # all billed: ``last`` is within the contract
+        if pool <= 0:
             break
-        room = fee - min(fee, ledger.allocated.get(month, 0))
+        fee = terms.fee(month)
+        room = fee - min(fee, allocated.get(month, 0))
         take = min(room, pool)
         if take > 0:
-            ledger.allocated[month] = ledger.allocated.get(month, 0) + take
+            allocated[month] = allocated.get(month, 0) + take
             pool -= take
+    left = 0  # what the refunds still have to take back
+    for refund in refunds:
+        due = -refund.amount
+        if refund.period is not None:
+            take = min(due, allocated.get(refund.period, 0))
+            if take:
+                allocated[refund.period] -= take
+            due -= take
+        left += due
+    if left:
+        take = min(left, max(pool, 0))
+        pool -= take
+        left -= take
+        for month in sorted(allocated, reverse=True):
+            if left <= 0:
+                break
+            take = min(left, allocated[month])
+            allocated[month] -= take
+            left -= take
+        pool -= left
     ledger.credit = pool
     return ledger
 
@@ -256,39 +341,49 @@ def allocate(terms: ContractTerms, payments: Iterable[PaymentRecord], horizon: M
 
 @dataclass(frozen=True, slots=True)
 class ContractPosition:
-    """One contract seen from month ``month`` on day ``today``."""
+    """One contract seen from month ``month`` as of day ``today``."""
 
     contract_id: str
     base: Kopecks  # the fee billed in the month (0 when not active in it)
     paid: Kopecks  # allocated to the month, at most the base
     awaiting: Kopecks  # unpaid base of the month when the month is the current one (else 0)
-    debt: Kopecks  # unpaid base of the months before the current one
+    debt: Kopecks  # unpaid base of the months before the current one; of a finished month: up to its end
     oldest_unpaid: Month | None  # the oldest month making up the debt
     debt_age_days: int  # days from the first day of that month to today (0 without debt)
+    client_id: str = ""  # the client the contract is counted under (``ContractTerms.client``)
 
 
 def position(ledger: ContractLedger, month: Month, today: date) -> ContractPosition:
+    """The contract in ``month`` as of ``today``. For the current month the unpaid base of the month is
+    awaited and the debt is what earlier months still owe; for a finished month nothing is awaited and
+    the debt is what the months up to its end still owe (that month's debt, never today's)."""
     current = Month.of(today)
-    owed = ledger._unpaid_before(current)
+    if month < current:
+        owed = ledger._unpaid_before(month.shift(1))
+        awaiting = 0
+    else:
+        owed = ledger._unpaid_before(current)
+        awaiting = ledger.unpaid(month) if month == current else 0
     oldest = owed[0][0] if owed else None
     return ContractPosition(
         contract_id=ledger.terms.id,
         base=ledger.base(month),
         paid=ledger.paid(month),
-        awaiting=ledger.unpaid(month) if month == current else 0,
+        awaiting=awaiting,
         debt=sum(unpaid for _, unpaid in owed),
         oldest_unpaid=oldest,
         debt_age_days=(today - oldest.first_day()).days if oldest else 0,
+        client_id=ledger.terms.client,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class GapPlan:
-    """The amount that lifts the percent to the next tier and the contracts that cover it."""
+    """The amount that lifts the percent to the next tier and the clients whose payments cover it."""
 
     tier: Tier
     gap: Kopecks
-    contract_ids: tuple[str, ...]  # the fewest awaiting contracts covering the gap, largest first
+    client_ids: tuple[str, ...]  # the fewest clients whose awaited payments cover the gap, largest first
     covered: bool  # False when all awaiting payments together do not reach the gap
 
 
@@ -301,7 +396,7 @@ class Collection:
     paid: Kopecks
     awaiting: Kopecks
     debt: Kopecks
-    debtors: int
+    debtors: int  # clients with debt (a client with two unpaid contracts is one debtor)
     percent: Decimal | None
     coefficient: Decimal
     next_step: GapPlan | None
@@ -310,20 +405,20 @@ class Collection:
 def plan_to_reach(
     gap: Kopecks, awaiting: Iterable[tuple[str, Kopecks]], limit: int | None = None
 ) -> tuple[tuple[str, ...], bool]:
-    """The fewest contracts whose awaiting amounts cover ``gap``.
+    """The fewest entries (clients) whose awaiting amounts cover ``gap``.
 
     Taking the largest amounts first is optimal for the count: the k largest amounts are the
-    largest sum any k contracts can make. Ties are broken by contract id, so the plan is stable.
+    largest sum any k entries can make. Ties are broken by id, so the plan is stable.
     Returns the chosen ids (cut to ``limit`` when given) and whether they cover the gap.
     """
     chosen: list[str] = []
     covered = 0
-    for contract_id, amount in sorted(awaiting, key=lambda item: (-item[1], item[0])):
+    for key, amount in sorted(awaiting, key=lambda item: (-item[1], item[0])):
         if covered >= gap:
             break
         if amount <= 0:
             continue
-        chosen.append(contract_id)
+        chosen.append(key)
         covered += amount
     ok = covered >= gap
     if limit is not None:
@@ -331,8 +426,27 @@ def plan_to_reach(
     return tuple(chosen), ok
 
 
+def awaiting_by_client(positions: Iterable[ContractPosition]) -> dict[str, Kopecks]:
+    """The month's unpaid fees summed per client (kopecks), clients with nothing awaited left out."""
+    sums: dict[str, Kopecks] = {}
+    for p in positions:
+        if p.awaiting > 0:
+            sums[p.client_id] = sums.get(p.client_id, 0) + p.awaiting
+    return sums
+
+
+def debt_by_client(positions: Iterable[ContractPosition]) -> dict[str, Kopecks]:
+    """The debt summed per client (kopecks), clients without debt left out."""
+    sums: dict[str, Kopecks] = {}
+    for p in positions:
+        if p.debt > 0:
+            sums[p.client_id] = sums.get(p.client_id, 0) + p.debt
+    return sums
+
+
 def summarize(month: Month, positions: Sequence[ContractPosition], tiers: Sequence[Tier]) -> Collection:
-    """Aggregate contract positions into the month's collection, tier and plan to the next tier."""
+    """Aggregate contract positions into the month's collection, tier and plan to the next tier.
+    Debtors and the plan count clients, not contracts."""
     base = sum(p.base for p in positions)
     paid = sum(p.paid for p in positions)
     tier = reached_tier(paid, base, tiers)
@@ -341,7 +455,7 @@ def summarize(month: Month, positions: Sequence[ContractPosition], tiers: Sequen
     if upcoming and base > 0:
         target = upcoming[0]
         gap = amount_to_reach(paid, base, target.threshold)
-        ids, covered = plan_to_reach(gap, ((p.contract_id, p.awaiting) for p in positions))
+        ids, covered = plan_to_reach(gap, awaiting_by_client(positions).items())
         next_step = GapPlan(target, gap, ids, covered)
     return Collection(
         month=month,
@@ -349,7 +463,7 @@ def summarize(month: Month, positions: Sequence[ContractPosition], tiers: Sequen
         paid=paid,
         awaiting=sum(p.awaiting for p in positions),
         debt=sum(p.debt for p in positions),
-        debtors=sum(1 for p in positions if p.debt > 0),
+        debtors=len(debt_by_client(positions)),
         percent=collection_percent(paid, base),
         coefficient=tier.coefficient if tier else Decimal("0"),
         next_step=next_step,
@@ -366,6 +480,12 @@ def collection_of_totals(
                       tier.coefficient if tier else Decimal("0"), None)  # fmt: skip
 
 
+def known_on(payments: Iterable[PaymentRecord], today: date) -> list[PaymentRecord]:
+    """The payments dated up to ``today`` inclusive: what a day's figures may see (a replay of a past
+    day never sees money that arrived after it)."""
+    return [p for p in payments if p.paid_on <= today]
+
+
 def collection_for(
     month: Month,
     today: date,
@@ -373,10 +493,15 @@ def collection_for(
     payments: Iterable[PaymentRecord],
     tiers: Sequence[Tier],
 ) -> tuple[Collection, list[ContractPosition]]:
-    """The whole rule in one call: allocate each contract's payments, position them, summarize."""
+    """The whole rule in one call, as of ``today`` (local date): keep the payments dated up to
+    ``today``, apply renewals among ``contracts``, allocate each contract's payments, position them,
+    summarize."""
+    contracts = list(contracts)
+    contracts = apply_renewals(contracts, [(c.id, c.client, c.start) for c in contracts])
     by_contract: dict[str, list[PaymentRecord]] = {}
     for payment in payments:
-        by_contract.setdefault(payment.contract_id, []).append(payment)
+        if payment.paid_on <= today:
+            by_contract.setdefault(payment.contract_id, []).append(payment)
     horizon = max(month, Month.of(today))
     positions = [position(allocate(terms, by_contract.get(terms.id, ()), horizon), month, today) for terms in contracts]
     return summarize(month, positions, tiers), positions

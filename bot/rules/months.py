@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 Kopecks = int
 
@@ -59,3 +60,21 @@ _MONTHS: dict[int, Month] = {}
 def months_between(first: Month, last: Month) -> list[Month]:
     """All months from ``first`` to ``last`` inclusive (empty when ``last`` is before ``first``)."""
     return [Month.from_index(i) for i in range(first.index, last.index + 1)]
+
+
+def close_day(month: Month, workday: int, is_working_day: Callable[[date], bool]) -> date:
+    """The day ``month`` closes: the ``workday``-th working day of the next month (its last working
+    day when it has fewer). With the Russian calendar and ``workday`` 3, November 2026 closes on
+    Thursday 3 December 2026; December 2026 (New Year holidays until 10 January) on 13 January 2027."""
+    if workday < 1:
+        raise ValueError("workday counts from 1")
+    day, last, count = month.shift(1).first_day(), None, 0
+    end = month.shift(2).first_day()
+    while day < end:
+        if is_working_day(day):
+            count += 1
+            last = day
+            if count == workday:
+                return day
+        day += timedelta(days=1)
+    return last if last is not None else end - timedelta(days=1)

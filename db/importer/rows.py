@@ -120,6 +120,7 @@ def contract_row(row: Row, ctx: Context) -> dict[str, Any]:
         "monthly_fee": row.get("monthly_fee", v.money, required=True),
         "title": row.get("title") or "",
         "closed_on": row.get("closed_on", v.day),
+        "terms_from": row.get("terms_from", v.day),  # fee/manager in force from this day's month
     }
     client = row.get("client", required=True)
     _reference(row, ctx, "manager_id", values["manager_id"], "employees", "manager")

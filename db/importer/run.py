@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.rules import Month
 from db.importer.report import Counts, ImportFailed, ImportReport, Problem, Progress
 from db.importer.rows import SPECS, Context, Row, pbx_rows, table_rows
 from db.importer.sources import Source, SourceError, discover
@@ -28,6 +29,7 @@ from db.models import (
     ImportedFile,
     ImportRun,
 )
+from db.queries import refresh_contract_terms
 from db.session import SessionPool
 
 BATCH = 1000
@@ -163,6 +165,10 @@ async def import_paths(
             raise ImportFailed([str(p) for p in problems])
         await seen.finish()
         await remember_files(conn, sources, digests, counts, skipped, now)
+        changed = counts.get("contracts")
+        if changed is not None and (changed.added or changed.updated or changed.removed):
+            # a fee or manager change applies from the office's month of this import
+            await refresh_contract_terms(session, Month.of(now.replace(tzinfo=UTC).astimezone(zone).date()), now)
         files = [s.label for s in sources]
         summary = {entity: c.as_dict() for entity, c in counts.items()}
         session.add(ImportRun(finished_at=now, files=json.dumps(files, ensure_ascii=False),

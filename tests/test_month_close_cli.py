@@ -1,0 +1,61 @@
+"""``kpibot close-month`` and the digest preview as an admin runs them: a real process, real databases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.models import KpiSnapshot, MonthClose
+from tests.factories import small_exports
+from tests.test_cli import kpibot
+
+
+async def counts(engine: AsyncEngine) -> tuple[int, int]:
+    async with engine.connect() as conn:
+        snapshots = (await conn.execute(select(func.count()).select_from(KpiSnapshot))).scalar_one()
+        closes = (await conn.execute(select(func.count()).select_from(MonthClose))).scalar_one()
+    return snapshots, closes
+
+
+async def test_a_digest_preview_never_closes_a_month(tmp_path: Path, database_url: str, engine: AsyncEngine) -> None:
+    env = {"DATABASE_URL": database_url}
+    assert kpibot("import", str(small_exports(tmp_path / "exports")), cwd=tmp_path, env=env).returncode == 0
+    for args in (["digest"], ["digest", "--date", "2019-03-01"]):  # today, and the first day of a month
+        result = kpibot(*args, cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+    assert await counts(engine) == (0, 0)
+
+
+async def test_close_month_closes_reopens_and_refuses_clearly(
+    tmp_path: Path, database_url: str, engine: AsyncEngine
+) -> None:
+    env = {"DATABASE_URL": database_url}
+    assert kpibot("import", str(small_exports(tmp_path / "exports")), cwd=tmp_path, env=env).returncode == 0
+    closed = kpibot("close-month", "2019-02", cwd=tmp_path, env=env)
+    assert closed.returncode == 0, closed.stderr
+    assert closed.stdout.startswith("2019-02 closed as of ") and "figures of 2 manager(s) frozen" in closed.stdout
+    assert await counts(engine) == (2, 1)
+    reopened = kpibot("close-month", "2019-02", "--reopen", cwd=tmp_path, env=env)
+    assert reopened.returncode == 0 and reopened.stdout.startswith("2019-02 reopened")
+    assert await counts(engine) == (0, 2)
+    this_month = datetime.now(ZoneInfo("Europe/Moscow")).strftime("%Y-%m")
+    for args, message in [
+        (["2019-02", "--reopen"], "kpibot: 2019-02 is not closed: nothing to reopen"),
+        (["2019-13"], "kpibot: '2019-13' is not a month YYYY-MM (e.g. 2026-11)"),
+        (["февраль"], "kpibot: 'февраль' is not a month YYYY-MM (e.g. 2026-11)"),
+        ([this_month], f"kpibot: {this_month} is not finished yet: only a past month can be closed or reopened"),
+    ]:
+        result = kpibot("close-month", *args, cwd=tmp_path, env=env)
+        assert result.returncode == 1 and result.stderr.strip() == message and "Traceback" not in result.stderr
+    assert await counts(engine) == (0, 2)
+
+
+def test_a_bad_month_close_workday_stops_start_up_naming_it(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}", "MONTH_CLOSE_WORKDAY": "0"}
+    result = kpibot("close-month", "2019-02", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("kpibot: Setting MONTH_CLOSE_WORKDAY: Input should be greater than or equal to 1")
