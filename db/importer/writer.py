@@ -57,7 +57,7 @@ async def upsert(
         full = {c: values.get(c) for c in columns}
         old = existing.get(values["id"])
         for column in keep_when_empty:
-            if full[column] is None and old is not None:
+            if column in full and full[column] is None and old is not None:
                 full[column] = old[columns.index(column)]
         if old is None:
             inserts.append(full)
