@@ -15,7 +15,7 @@ from sqlalchemy import Column, Table
 
 from db.importer import values as v
 from db.importer.report import Problem
-from db.importer.sources import HEADER_SEARCH_ROWS, Source
+from db.importer.sources import HEADER_SEARCH_ROWS, Source, encoding_name
 from db.importer.vocabulary import (
     CDR_SHAPES,
     DIRECTIONS,
@@ -42,7 +42,7 @@ from db.models import (
 # Reading one row
 # --------------------------------------------------------------------------------------------------
 
-_MISSING = object()
+_EMPTY_1C_DATE = re.compile(r"(0?1\.0?1\.0001|0001-01-01)([ T]0?0:00(:00)?)?")
 
 
 class Row:
@@ -67,6 +67,8 @@ class Row:
             cell = cell.strip()
             if cell and parse is v.text:  # the common case, without the general parser's checks
                 return cell
+            if cell.startswith(("01.01.0001", "1.1.0001", "0001-01-01")) and _EMPTY_1C_DATE.fullmatch(cell):
+                cell = ""  # how 1C writes an empty date
         if cell is None or cell == "":
             if required:
                 self.problem(column, "", "required value is empty")
@@ -376,7 +378,7 @@ class TableReader:
             where = f"lines {searched[0][0]}–{searched[-1][0]}" if len(searched) > 1 else f"line {first_line}"
             read_as = ""
             if self.source.encoding:
-                read_as = (f"; the file was read as {self.source.encoding}: if the text shown is garbled, "
+                read_as = (f"; the file was read as {encoding_name(self.source.encoding)}: if the text shown is garbled, "
                            "save it from Excel or 1C as UTF-8 or Windows-1251")  # fmt: skip
             self.problems.append(Problem(label, first_line, "(header)", shown,
                                          f"no header row found in {where}: none names {wanted}{read_as}"))  # fmt: skip
@@ -432,8 +434,11 @@ class TableReader:
             return
         if searched:
             title = v.text(next((c for c in searched[0][1] if v.text(c)), ""))
-            self.notes.append(f"{self.source.label}: lines {searched[0][0]}–{searched[-1][0]} above the header "
-                              f"(line {header_line}) skipped: {title[:60]}")  # fmt: skip
+            first, last = searched[0][0], header_line - 1
+            lines = f"lines {first}–{last}" if last > first else f"line {first}"
+            self.notes.append(
+                f"{self.source.label}: {lines} above the header (line {header_line}) skipped: {title[:60]}"
+            )
         self.columns = set(mapping.values())
         csv_file = "[" not in self.source.label
         for line, cells in rows:

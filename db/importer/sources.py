@@ -91,14 +91,14 @@ def detect_encoding(path: Path, entity: str = "") -> str:
 
     isolation = [*CYRILLIC_ENCODINGS, "utf_16_le", "utf_16_be"] if b"\x00" in sample else list(CYRILLIC_ENCODINGS)
     candidates = [match.encoding for match in from_bytes(sample, cp_isolation=isolation)]
-    if not candidates:
-        return "cp1251"  # the commonest; the decode error then names the line it fails on
-    if entity:
-        scores = {name: _header_score(sample.decode(name, errors="replace"), entity) for name in candidates}
+    if entity:  # a code page the detector ruled out for one bad byte still reads a good header
+        ranked = [*candidates, *(name for name in CYRILLIC_ENCODINGS if name not in candidates)]
+        scores = {name: _header_score(sample.decode(name, errors="replace"), entity) for name in ranked}
         best = max(scores.values())
         if best > 0:
-            return next(name for name in candidates if scores[name] == best)
-    return candidates[0]
+            return next(name for name in ranked if scores[name] == best)
+    # the commonest when nothing is sure; the decode error then names the line it fails on
+    return candidates[0] if candidates else "cp1251"
 
 
 def _byte_lines(handle: IO[bytes]) -> Iterator[bytes]:
@@ -146,13 +146,13 @@ def _text_lines(path: Path, encoding: str, sizes: list[int]) -> Iterator[str]:
             except UnicodeDecodeError as error:
                 shown = raw[max(0, error.start - 20) : error.end].decode(codec, errors="replace")
                 raise SourceError(
-                    line, f"not valid {_encoding_name(encoding)} text (byte 0x{raw[error.start]:02X})", shown
+                    line, f"not valid {encoding_name(encoding)} text (byte 0x{raw[error.start]:02X})", shown
                 ) from None
             sizes.append(len(raw))
             yield decoded
 
 
-def _encoding_name(encoding: str) -> str:
+def encoding_name(encoding: str) -> str:
     return {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "utf-16": "UTF-16", "koi8_r": "KOI8-R",
             "mac_cyrillic": "MacCyrillic"}.get(encoding, encoding)  # fmt: skip
 

@@ -194,6 +194,10 @@ _DATE_PATTERNS = (
 )
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?$")
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+# Years an export's dates may name: a contract, a payment or a call outside them is a typo (or 1C's
+# "empty date" 01.01.0001, which the importer reads as empty before a parser sees it), and a month
+# thousands of years from today would make the rules walk thousands of years of months.
+YEARS = (1900, 2999)
 _EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 1 is 1900-01-01 (Excel counts a 29.02.1900 that never was)
 _SERIAL_MAX = 2958465  # 31.12.9999
 
@@ -205,9 +209,10 @@ def _date_part(raw: str) -> date:
         if found:
             parts = dict(zip(order, (int(g) for g in found.groups()), strict=True))
             try:
-                return date(parts["y"], parts["m"], parts["d"])
+                the_day = date(parts["y"], parts["m"], parts["d"])
             except ValueError:
                 raise BadValue("no such date") from None
+            return _in_years(the_day)
     raise BadValue("not a date (e.g. 23.02.2019 or 2019-02-23)")
 
 
@@ -221,6 +226,12 @@ def _time_part(raw: str) -> time:
         return time(hours, minutes, seconds)
     except ValueError:
         raise BadValue("no such time of day") from None
+
+
+def _in_years(the_day: date) -> date:
+    if not YEARS[0] <= the_day.year <= YEARS[1]:
+        raise BadValue(f"the year is outside {YEARS[0]}–{YEARS[1]}")
+    return the_day
 
 
 def _excel_serial(cell: int | float) -> datetime:
@@ -245,11 +256,11 @@ def day(cell: Cell) -> date:
     """A date: ``23.02.2019``, ``2019-02-23``, ``23.02.2019 0:00:00`` (1C's own), a date cell, or an
     Excel date serial. A time after the date must be a time; anything else after it is refused."""
     if isinstance(cell, datetime):
-        return cell.date()
+        return _in_years(cell.date())
     if isinstance(cell, date):
-        return cell
+        return _in_years(cell)
     if isinstance(cell, int | float) and not isinstance(cell, bool):
-        return _excel_serial(cell).date()
+        return _in_years(_excel_serial(cell).date())
     if not isinstance(cell, str):
         raise BadValue("not a date (e.g. 23.02.2019 or 2019-02-23)")
     date_text, time_text = _split_date_time(cell.strip())
@@ -262,13 +273,12 @@ def moment(cell: Cell, zone: ZoneInfo) -> datetime:
     """A local date-time: ``23.02.2019 14:05[:00]``, ISO 8601 (with an offset it is converted to
     ``zone``), a date-time cell or an Excel serial; a bare date means midnight."""
     if isinstance(cell, datetime):
-        if cell.tzinfo is not None:
-            return _to_zone(cell, zone)
-        return cell
+        _in_years(cell.date())
+        return _to_zone(cell, zone) if cell.tzinfo is not None else cell
     if isinstance(cell, date):
-        return datetime.combine(cell, time())
+        return datetime.combine(_in_years(cell), time())
     if isinstance(cell, int | float) and not isinstance(cell, bool):
-        return _excel_serial(cell)
+        return datetime.combine(_in_years(_excel_serial(cell).date()), _excel_serial(cell).time())
     if not isinstance(cell, str):
         raise BadValue("not a date-time (e.g. 23.02.2019 14:05)")
     raw = cell.strip()
@@ -278,6 +288,7 @@ def moment(cell: Cell, zone: ZoneInfo) -> datetime:
             parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:
             raise BadValue("not a date-time (e.g. 23.02.2019 14:05)") from None
+        _in_years(parsed.date())
         return _to_zone(parsed, zone)
     date_text, time_text = _split_date_time(raw)
     the_day = _date_part(date_text)
@@ -333,12 +344,8 @@ PERIOD_EXAMPLES = "2019-02, 02.2019, февраль 2019, Февраль 2019 г
 def period(cell: Cell) -> Month:
     """A month paid for: ``2019-02``, ``02.2019``, ``Февраль 2019 г.``, ``февраль 2019``, Excel's
     ``ноя.26`` (two-digit years are 20xx), a date cell, or any date in the month."""
-    if isinstance(cell, datetime):
-        return Month.of(cell.date())
-    if isinstance(cell, date):
-        return Month.of(cell)
-    if isinstance(cell, int | float) and not isinstance(cell, bool):
-        return Month.of(_excel_serial(cell).date())
+    if isinstance(cell, date | int | float) and not isinstance(cell, bool):
+        return Month.of(day(cell))
     if not isinstance(cell, str):
         raise BadValue(f"not a month (e.g. {PERIOD_EXAMPLES})")
     raw = cell.strip().lower().replace("ё", "е")
@@ -356,8 +363,9 @@ def period(cell: Cell) -> Month:
                 raise BadValue(f"not a month name (e.g. {PERIOD_EXAMPLES})")
             month = _MONTH_NAMES[first]
             year = int(second) + (2000 if form == "Nyy" else 0)
-        if not 1 <= month <= 12 or not 1 <= year <= 9999:
+        if not 1 <= month <= 12 or year == 0:
             raise BadValue("no such month")
+        _in_years(date(year, month, 1))
         return Month(year, month)
     try:
         return Month.of(day(raw))
