@@ -378,8 +378,8 @@ class TableReader:
             where = f"lines {searched[0][0]}–{searched[-1][0]}" if len(searched) > 1 else f"line {first_line}"
             read_as = ""
             if self.source.encoding:
-                read_as = (f"; the file was read as {encoding_name(self.source.encoding)}: if the text shown is garbled, "
-                           "save it from Excel or 1C as UTF-8 or Windows-1251")  # fmt: skip
+                read_as = (f"; the file was read as {encoding_name(self.source.encoding)}: if the text shown is "
+                           "garbled, save it from Excel or 1C as UTF-8 or Windows-1251")  # fmt: skip
             self.problems.append(Problem(label, first_line, "(header)", shown,
                                          f"no header row found in {where}: none names {wanted}{read_as}"))  # fmt: skip
             return
