@@ -129,7 +129,7 @@ def _text_lines(path: Path, encoding: str, sizes: list[int]) -> Iterator[str]:
         except UnicodeDecodeError as error:
             good = data[: error.start - (error.start % 2)].decode(encoding, errors="replace")
             line = len(_LINE_BREAK.split(good))
-            raise SourceError(line, f"not valid {encoding} text (byte {error.start + 1} of the file)") from None
+            raise SourceError(line, f"not valid UTF-16 text (byte {error.start + 1} of the file)") from None
         for piece in _LINE_BREAK.split(text):
             if piece:
                 sizes.append(len(piece) * 2)
