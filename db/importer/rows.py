@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, Table
+from sqlalchemy import ColumnElement, Table
 
 from db.importer import values as v
 from db.importer.report import Problem
@@ -126,7 +126,7 @@ def contract_row(row: Row, ctx: Context) -> dict[str, Any]:
     }
     client = row.get("client", required=True)
     if client is not None:
-        fits(row, "client", client, Client.__table__.c.name)  # type: ignore[attr-defined]
+        fits(row, "client", client, Client.__table__.c.name)
     _reference(row, ctx, "manager_id", values["manager_id"], "employees", "manager")
     if values["start"] and values["closed_on"] and values["closed_on"] < values["start"]:
         row.problem("closed_on", row.cells.get("closed_on"), "closed before the contract started")
@@ -245,7 +245,7 @@ def pbx_row(row: Row, ctx: Context) -> dict[str, Any]:
 _INT_RANGES = {"Integer": (-(2**31), 2**31 - 1), "BigInteger": (-(2**63), 2**63 - 1)}
 
 
-def fits(row: Row, column: str, value: Any, target: Column[Any]) -> None:
+def fits(row: Row, column: str, value: Any, target: ColumnElement[Any]) -> None:
     """Refuse a value the database column cannot hold, the same way on SQLite (which would store
     it) as on PostgreSQL (which would fail the whole transaction): text longer than the column's
     ``String`` length, a NUL character, a lone surrogate; a number beyond ``Integer``/``BigInteger``."""

@@ -126,7 +126,7 @@ async def import_paths(
         for entity in ("employees", "contracts"):
             ctx.known[entity] = await known_ids(conn, SPECS[entity].table)
         linked = await conn.execute(select(Employee.telegram_id, Employee.id).where(Employee.telegram_id.is_not(None)))
-        ctx.telegram_ids = {telegram_id: employee for telegram_id, employee in linked}
+        ctx.telegram_ids = {telegram_id: employee for telegram_id, employee in linked if telegram_id is not None}
         if conn.dialect.name == "postgresql":
             # the tables fill up during this transaction: a generic plan cached for the prepared
             # "id IN (…)" lookups while a table was empty would scan it for every later batch

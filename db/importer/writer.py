@@ -88,6 +88,14 @@ SEEN = Table(  # a temporary table per import: duplicate ids are found without h
 )
 
 
+async def driver_of(conn: AsyncConnection) -> Any:
+    """The driver's own connection (aiosqlite's or asyncpg's) under ``conn``, for plain statements."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    if driver is None:  # pragma: no cover - an open connection always has one
+        raise RuntimeError("the database connection is closed")
+    return driver
+
+
 class SeenIds:
     """The ids read so far in this import, per entity, in a temporary table on the import's own
     connection, so memory stays flat however long the file is."""
@@ -115,7 +123,7 @@ class SeenIds:
             else:
                 first[row_id] = row
         ids = list(first)
-        driver = (await self.conn.get_raw_connection()).driver_connection  # aiosqlite or asyncpg, directly
+        driver = await driver_of(self.conn)  # aiosqlite or asyncpg, directly
         if self.conn.dialect.name == "postgresql":
             # one statement, the primary key decides: what it does not return was seen before
             inserted = await driver.fetch(
