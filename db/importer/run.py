@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.importer.report import Counts, ImportFailed, ImportReport, Problem, Progress
+from db.importer.report import Counts, ImportFailed, ImportReport, Problem, Progress, escape
 from db.importer.rows import SPECS, Context, Row, TableReader, pbx_rows
 from db.importer.sources import Source, SourceError, discover
 from db.importer.vocabulary import ENTITIES
@@ -105,7 +105,7 @@ async def import_paths(
     full = tuple(dict.fromkeys(full))
     sources, file_problems = discover(list(paths))
     if file_problems:
-        raise ImportFailed(file_problems)
+        raise ImportFailed([escape(p) for p in file_problems])
     if not sources:
         raise ImportFailed(["no export files found (employees.csv, contracts.csv, payments.csv, ...)"])
     unknown_full = [e for e in full if e not in FULL_ENTITIES]
