@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Table
 
 from db.importer import values as v
-from db.importer.report import Problem
+from db.importer.report import Problem, escape
 from db.importer.sources import HEADER_SEARCH_ROWS, Source, encoding_name
 from db.importer.vocabulary import (
     CDR_SHAPES,
@@ -437,15 +437,15 @@ class TableReader:
             first, last = searched[0][0], header_line - 1
             lines = f"lines {first}–{last}" if last > first else f"line {first}"
             self.notes.append(
-                f"{self.source.label}: {lines} above the header (line {header_line}) skipped: {title[:60]}"
+                escape(f"{self.source.label}: {lines} above the header (line {header_line}) skipped: {title[:60]}")
             )
         self.columns = set(mapping.values())
-        csv_file = "[" not in self.source.label
+        csv_file = self.source.path is not None and self.source.path.suffix.lower() != ".xlsx"
         for line, cells in rows:
             by_column = {name: cells[i] if i < len(cells) else None for i, name in mapping.items()}
             if self._totals(by_column, cells):
-                self.notes.append(f"{self.source.label}:{line}: totals row skipped: "
-                                  f"{' '.join(v.text(c) for c in cells if v.text(c))[:60]}")  # fmt: skip
+                self.notes.append(escape(f"{self.source.label}:{line}: totals row skipped: "
+                                         f"{' '.join(v.text(c) for c in cells if v.text(c))[:60]}"))  # fmt: skip
                 continue
             if csv_file and len(cells) > width and any(v.text(c) for c in cells[width:]):
                 self.problems.append(Problem(
