@@ -10,6 +10,7 @@ that cannot be read raises :class:`SourceError` naming the physical line.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -101,27 +102,27 @@ def detect_encoding(path: Path, entity: str = "") -> str:
     return candidates[0] if candidates else "cp1251"
 
 
-def _byte_lines(handle: IO[bytes]) -> Iterator[bytes]:
-    """Physical lines, each with its ending (``\\r\\n``, ``\\n`` or a lone ``\\r``)."""
+def _byte_blocks(handle: IO[bytes]) -> Iterator[list[bytes]]:
+    """The file's physical lines, each with its ending (CR LF, LF or a lone CR), a block at a time."""
     pending = b""
     for block in iter(lambda: handle.read(1 << 20), b""):
         lines = (pending + block).splitlines(keepends=True)
         pending = b""
-        # the last line may be unfinished, or end in a "\\r" whose "\\n" is in the next block
+        # the last line may be unfinished, or end in a CR whose LF is in the next block
         if lines and (lines[-1].endswith(b"\r") or not lines[-1].endswith(b"\n")):
             pending = lines.pop()
-        yield from lines
+        if lines:
+            yield lines
     if pending:
-        yield pending
+        yield [pending]
 
 
 _LINE_BREAK = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 
 
-def _text_lines(path: Path, encoding: str, sizes: list[int]) -> Iterator[str]:
+def _text_lines(path: Path, encoding: str, progress: Callable[[int], None] | None) -> Iterator[str]:
     """Decoded physical lines; a byte that is not text in ``encoding`` raises :class:`SourceError`
-    with its physical line."""
-    line = 0
+    with its physical line. Decoded a block of lines at a time (the line is found only on error)."""
     if encoding == "utf-16":  # not ASCII-compatible: decoded whole (Excel writes it for small tables)
         data = path.read_bytes()
         try:
@@ -130,26 +131,37 @@ def _text_lines(path: Path, encoding: str, sizes: list[int]) -> Iterator[str]:
             good = data[: error.start - (error.start % 2)].decode(encoding, errors="replace")
             line = len(_LINE_BREAK.split(good))
             raise SourceError(line, f"not valid UTF-16 text (byte {error.start + 1} of the file)") from None
-        for piece in _LINE_BREAK.split(text):
-            if piece:
-                sizes.append(len(piece) * 2)
-                yield piece
+        if progress is not None:
+            progress(len(data))
+        yield from io.StringIO(text, newline="")
         return
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
+    done = 0
     with path.open("rb") as handle:
-        for raw in _byte_lines(handle):
-            line += 1
-            if line == 1 and encoding == "utf-8-sig" and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
+        for lines in _byte_blocks(handle):
+            if done == 0 and encoding == "utf-8-sig" and lines[0].startswith(b"\xef\xbb\xbf"):
+                lines[0] = lines[0][3:]
+            chunk = b"".join(lines)
             try:
-                decoded = raw.decode(codec)
-            except UnicodeDecodeError as error:
-                shown = raw[max(0, error.start - 20) : error.end].decode(codec, errors="replace")
-                raise SourceError(
-                    line, f"not valid {encoding_name(encoding)} text (byte 0x{raw[error.start]:02X})", shown
-                ) from None
-            sizes.append(len(raw))
-            yield decoded
+                text = chunk.decode(codec)
+            except UnicodeDecodeError:
+                _decode_error(lines, codec, encoding, done)
+            if progress is not None:
+                progress(len(chunk))
+            # newline="": lines split at CR LF, LF and CR only, as the bytes were, and kept as they are
+            yield from io.StringIO(text, newline="")
+            done += len(lines)
+
+
+def _decode_error(lines: list[bytes], codec: str, encoding: str, done: int) -> None:
+    for number, raw in enumerate(lines, start=done + 1):
+        try:
+            raw.decode(codec)
+        except UnicodeDecodeError as error:
+            shown = raw[max(0, error.start - 20) : error.end].decode(codec, errors="replace")
+            reason = f"not valid {encoding_name(encoding)} text (byte 0x{raw[error.start]:02X})"
+            raise SourceError(number, reason, shown) from None
+    raise AssertionError("a block that fails to decode has a line that fails")  # pragma: no cover
 
 
 def encoding_name(encoding: str) -> str:
@@ -186,8 +198,7 @@ def csv_rows(path: Path, delimiter: str | None = None, entity: str = "", source:
         encoding = detect_encoding(path, entity)
         if source is not None:
             source.encoding = encoding
-        sizes: list[int] = []
-        lines = _text_lines(path, encoding, sizes)
+        lines = _text_lines(path, encoding, progress)
         head: list[str] = []
         for piece in lines:
             head.append(piece)
@@ -206,10 +217,7 @@ def csv_rows(path: Path, delimiter: str | None = None, entity: str = "", source:
             for record in reader:
                 start_line = line
                 line = reader.line_num + 1
-                if progress is not None and sizes:
-                    progress(sum(sizes))
-                    sizes.clear()
-                if not any(cell.strip() for cell in record):
+                if not "".join(record).strip():
                     continue
                 if reader.line_num > start_line and _swallowed_rows(record, separator, width):
                     raise SourceError(start_line, "unbalanced quote: a quoted value opened here runs over lines "
