@@ -265,8 +265,8 @@ async def test_full_with_a_header_only_file_removes_nothing(base: SessionPool, t
     path = write_csv(tmp_path / "payments.csv", PAYMENTS_HEADER, [])
     before = await count(base, Payment)
     assert await problems(base, path, full=("payments",)) == [
-        "--full payments:0: (file): payments.csv: no payments rows in the given files: refusing to remove every row "
-        "on the strength of an empty file"
+        "payments.csv:1: (file): : no data rows: --full payments refuses to remove every row on the strength of "
+        "an empty file"
     ]
     assert await count(base, Payment) == before
     assert (await run(base, path)).counts["payments"].added == 0  # without --full it is just nothing to add

@@ -166,10 +166,10 @@ async def import_paths(
                     bar.close()
         for entity in full:
             if not data_rows[entity] and not problems:
+                label = next(s.label for s in sources if s.entity == entity)
                 problems.append(Problem(
-                    f"--full {entity}", 0, "(file)", ", ".join(s.label for s in sources if s.entity == entity),
-                    f"no {entity} rows in the given files: refusing to remove every row on the strength of "
-                    "an empty file",
+                    label, 1, "(file)", "",
+                    f"no data rows: --full {entity} refuses to remove every row on the strength of an empty file",
                 ))  # fmt: skip
         if not problems:
             for entity in reversed(ENTITIES):
