@@ -199,14 +199,21 @@ def workbook(draw: st.DrawFn) -> dict[str, bytes]:
     sheet.title = draw(st.sampled_from([entity, "TDSheet", "Лист1"]))
     for _ in range(draw(st.integers(0, 3))):
         sheet.append([draw(XLSX_CELLS)])
-    names = [n for column, aliases in HEADERS[entity].items() for n in (column, *aliases)]
-    sheet.append(draw(st.lists(st.sampled_from(names), max_size=12)))
-    for row in draw(st.lists(st.lists(XLSX_CELLS, max_size=12), max_size=6)):
-        sheet.append(row)
+    if draw(st.booleans()):  # any header names, any cells
+        names = [n for column, aliases in HEADERS[entity].items() for n in (column, *aliases)]
+        sheet.append(draw(st.lists(st.sampled_from(names), max_size=12)))
+        for row in draw(st.lists(st.lists(XLSX_CELLS, max_size=12), max_size=6)):
+            sheet.append(row)
+    else:  # every column, plausible cells with a few of any kind: these often import
+        columns = draw(st.permutations(list(PLAUSIBLE[entity])))
+        sheet.append([draw(st.sampled_from([c, *HEADERS[entity].get(c, ())])) for c in columns])
+        for _ in range(draw(st.integers(0, 6))):
+            pools = [st.sampled_from(PLAUSIBLE[entity][c]) if draw(st.integers(0, 9)) else XLSX_CELLS for c in columns]
+            sheet.append([draw(pool) for pool in pools])
     out = io.BytesIO()
     book.save(out)
     data = bytearray(out.getvalue())
-    for _ in range(draw(st.integers(0, 3)) if draw(st.booleans()) else 0):  # damage: a flipped byte
+    for _ in range(draw(st.integers(0, 3)) if not draw(st.integers(0, 3)) else 0):  # damage: a flipped byte
         where = draw(st.integers(0, len(data) - 1))
         data[where] ^= draw(st.integers(1, 255))
     stem = {"employees": "Сотрудники", "contracts": "Договоры", "payments": "Оплаты"}.get(entity, entity)
@@ -224,11 +231,15 @@ CDR_VALUES = st.sampled_from([
 def master_csv(draw: st.DrawFn) -> dict[str, bytes]:
     rows = draw(st.lists(st.lists(st.one_of(CDR_VALUES, HOSTILE_TEXT), min_size=14, max_size=22), max_size=6))
     shaped = []
-    for row in rows:
-        if len(row) in CDR_SHAPES and draw(st.booleans()):
+    for number, row in enumerate(rows):
+        if len(row) in CDR_SHAPES and draw(st.integers(0, 3)):  # a record in shape, with plausible times
             row[9] = draw(st.sampled_from(["2019-02-22 10:00:00", "22.02.2019 10:00"]))
+            row[10] = draw(st.sampled_from(["", "2019-02-22 10:00:05"]))
+            row[11] = "2019-02-22 10:00:30"
             row[12], row[13] = draw(st.sampled_from(["30", "0"])), draw(st.sampled_from(["10", "0"]))
-            row[14] = draw(st.sampled_from(["ANSWERED", "NO ANSWER"]))
+            row[14] = draw(st.sampled_from(["ANSWERED", "NO ANSWER", "BUSY"]))
+            if len(row) >= 17:
+                row[16] = f"1550829600.{number}"  # uniqueid
         shaped.append(",".join('"' + c.replace('"', '""') + '"' for c in row))
     encoding = draw(st.sampled_from(["utf-8", "cp1251"]))
     return {draw(st.sampled_from(["Master.csv", "Master_20261127.csv"])): "\n".join(shaped).encode(encoding, "replace")}
