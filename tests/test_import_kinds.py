@@ -317,3 +317,10 @@ def test_the_command_prints_notes_and_problems_one_line_each(tmp_path: Path, dat
         "payments.csv:2: date: 05.02.2019\\n\\x00x: not a date (e.g. 23.02.2019 or 2019-02-23)",
         "kpibot: 1 problem(s) found; nothing was imported",
     ]
+
+
+async def test_an_empty_sheet_is_refused_as_empty(base: SessionPool, tmp_path: Path) -> None:
+    book = report_book(tmp_path / "export.xlsx", [], sheet="payments")
+    assert await problems(base, book) == [
+        "export.xlsx[payments]:1: (file): : the sheet is empty: no header row, no data"
+    ]

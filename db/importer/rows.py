@@ -367,7 +367,8 @@ class TableReader:
     def _no_header(self, searched: list[tuple[int, list[v.Cell]]]) -> None:
         label = self.source.label
         if not searched:
-            self.problems.append(Problem(label, 1, "(file)", "", "the file is empty: no header row, no data"))
+            what = "sheet" if self.source.path is not None and self.source.path.suffix.lower() == ".xlsx" else "file"
+            self.problems.append(Problem(label, 1, "(file)", "", f"the {what} is empty: no header row, no data"))
             return
         scores = [(self._score(self._map(cells)), line, cells) for line, cells in searched]
         best, line, cells = max(scores, key=lambda s: (s[0], -s[1]))

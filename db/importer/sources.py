@@ -259,8 +259,6 @@ def xlsx_rows(path: Path, sheet: str) -> RowReader:
                 if all(c is None or c == "" for c in cells):
                     continue
                 yield number, cells
-        except SourceError:
-            raise
         except Exception as error:  # a broken sheet XML or a bad CRC surfaces only while reading rows
             raise SourceError(number + 1, f"not a readable XLSX sheet ({_reason(error)})") from None
         finally:
