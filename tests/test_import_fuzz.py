@@ -2,7 +2,7 @@
 Master.csv → either rows or ``file:line`` problems, never another exception, never a partial write;
 and well-formed values are stored exactly as written (nothing dropped or bent).
 
-The CI run is bounded (``KPIBOT_FUZZ_EXAMPLES`` examples per kind, 200 by default, six kinds, on
+The CI run is bounded (``KPIBOT_FUZZ_EXAMPLES`` examples per kind, 200 by default, seven kinds, on
 each database); a longer run by hand::
 
     KPIBOT_FUZZ_EXAMPLES=2000 KPIBOT_TEST_POSTGRES_URL=... .venv/bin/pytest -q tests/test_import_fuzz.py
@@ -323,6 +323,35 @@ def valid_payments(draw: st.DrawFn) -> tuple[dict[str, bytes], list[tuple[str, i
     return {"Оплаты.csv": ("\r\n".join(lines) + "\r\n").encode(encoding)}, rows
 
 
+@st.composite
+def valid_payment_workbooks(draw: st.DrawFn) -> tuple[dict[str, bytes], list[tuple[str, int, date, date | None]]]:
+    """Payments as Excel holds them: amounts as binary floats (what a typed ``1 234,56`` becomes),
+    dates as date cells or bare serials, periods as date cells or 1C's spellings."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "TDSheet"
+    sheet.append(["Поступления оплат"])
+    sheet.append(["Номер", "Код договора", "Дата", "Сумма", "Период"])
+    rows = []
+    for n in range(draw(st.integers(1, 6))):
+        kopecks = draw(st.integers(1, 10**13)) * draw(st.sampled_from([1, -1]))
+        paid_on = draw(st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)))
+        period = draw(st.none() | st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 1)))
+        serial = (paid_on - date(1899, 12, 30)).days
+        shown_day = draw(st.sampled_from([datetime.combine(paid_on, datetime.min.time()), serial]))
+        shown_period = None
+        if period:
+            shown_period = draw(st.sampled_from([datetime.combine(period, datetime.min.time()),
+                                                 draw(st.sampled_from(PERIOD_STYLES))(period)]))  # fmt: skip
+        sheet.append([f"ВЗ-{n}", "c1", shown_day, kopecks / 100, shown_period])
+        rows.append((f"ВЗ-{n}", kopecks, paid_on, period.replace(day=1) if period else None))
+    sheet.append(["Итого", None, None, sum(r[1] for r in rows) / 100, None])
+    out = io.BytesIO()
+    book.save(out)
+    return {"Оплаты.xlsx": out.getvalue()}, rows
+
+
 # --------------------------------------------------------------------------------------------------
 # The properties
 # --------------------------------------------------------------------------------------------------
@@ -381,6 +410,25 @@ def test_any_master_csv_imports_or_is_refused_in_lines(database_url: str, tmp_pa
         @given(master_csv())
         def property_(files: dict[str, bytes]) -> None:
             h.check(files)
+
+        property_()
+
+
+def test_well_formed_payment_workbooks_are_stored_exactly_as_written(database_url: str, tmp_path: Path) -> None:
+    with harness(database_url, tmp_path) as h:
+
+        @FUZZ
+        @given(valid_payment_workbooks())
+        def property_(case: tuple[dict[str, bytes], list[tuple[str, int, date, date | None]]]) -> None:
+            files, expected = case
+            assert h.check(files) is None
+
+            async def stored() -> dict[str, tuple[str, int, date, date | None]]:
+                async with h.pool() as session:
+                    found = await session.execute(select(Payment).where(Payment.id.in_([e[0] for e in expected])))
+                    return {p.id: (p.id, p.amount, p.paid_on, p.period) for p in found.scalars()}
+
+            assert h.runner.run(stored()) == {e[0]: e for e in expected}
 
         property_()
 
