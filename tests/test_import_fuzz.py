@@ -2,8 +2,8 @@
 Master.csv → either rows or ``file:line`` problems, never another exception, never a partial write;
 and well-formed values are stored exactly as written (nothing dropped or bent).
 
-The CI run is bounded (``KPIBOT_FUZZ_EXAMPLES`` examples per kind, 150 by default, seven kinds: 2,100 in all, on
-each database); a longer run by hand::
+The CI run is bounded: ``KPIBOT_FUZZ_EXAMPLES`` examples per kind (150 by default) of seven kinds on
+each of the two databases, 2,100 in all; a longer run by hand::
 
     KPIBOT_FUZZ_EXAMPLES=2000 KPIBOT_TEST_POSTGRES_URL=... .venv/bin/pytest -q tests/test_import_fuzz.py
 """
