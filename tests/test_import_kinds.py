@@ -55,6 +55,8 @@ RUSSIAN_PAYMENTS = "Номер;Код договора;Дата;Сумма;Пе�
         ("utf-8-sig", RUSSIAN_PAYMENTS),
         ("cp1251", RUSSIAN_PAYMENTS),
         ("utf-16", RUSSIAN_PAYMENTS.replace(";", "\t")),  # Excel's "Unicode text": UTF-16 LE, BOM, tabs
+        ("utf-16-le", RUSSIAN_PAYMENTS.replace(";", "\t")),  # the same without the byte-order mark
+        ("utf-16-be", RUSSIAN_PAYMENTS),
         ("koi8_r", RUSSIAN_PAYMENTS),
         ("mac_cyrillic", RUSSIAN_PAYMENTS),
     ],

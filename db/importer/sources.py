@@ -82,7 +82,8 @@ def detect_encoding(path: Path, entity: str = "") -> str:
         return "utf-8-sig"
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
-    for cut in range(4):  # a sample may end inside a multi-byte character
+    wide = sample.count(b"\x00") * 8 > len(sample)  # UTF-16 without a byte-order mark is "valid" UTF-8
+    for cut in range(4) if not wide else ():  # a sample may end inside a multi-byte character
         try:
             sample[: len(sample) - cut].decode("utf-8")
             return "utf-8"
@@ -90,10 +91,10 @@ def detect_encoding(path: Path, entity: str = "") -> str:
             continue
     from charset_normalizer import from_bytes
 
-    isolation = [*CYRILLIC_ENCODINGS, "utf_16_le", "utf_16_be"] if b"\x00" in sample else list(CYRILLIC_ENCODINGS)
-    candidates = [match.encoding for match in from_bytes(sample, cp_isolation=isolation)]
+    known = (*CYRILLIC_ENCODINGS, "utf_16_le", "utf_16_be") if wide else CYRILLIC_ENCODINGS
+    candidates = [match.encoding for match in from_bytes(sample, cp_isolation=list(known))]
     if entity:  # a code page the detector ruled out for one bad byte still reads a good header
-        ranked = [*candidates, *(name for name in CYRILLIC_ENCODINGS if name not in candidates)]
+        ranked = [*candidates, *(name for name in known if name not in candidates)]
         scores = {name: _header_score(sample.decode(name, errors="replace"), entity) for name in ranked}
         best = max(scores.values())
         if best > 0:
@@ -123,7 +124,8 @@ _LINE_BREAK = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 def _text_lines(path: Path, encoding: str, progress: Callable[[int], None] | None) -> Iterator[str]:
     """Decoded physical lines; a byte that is not text in ``encoding`` raises :class:`SourceError`
     with its physical line. Decoded a block of lines at a time (the line is found only on error)."""
-    if encoding == "utf-16":  # not ASCII-compatible: decoded whole (Excel writes it for small tables)
+    if encoding.replace("_", "-").startswith("utf-16"):  # not ASCII-compatible: decoded whole (Excel writes
+        # it for small tables; without a byte-order mark the detector names the byte order)
         data = path.read_bytes()
         try:
             text = data.decode(encoding)
@@ -165,8 +167,8 @@ def _decode_error(lines: list[bytes], codec: str, encoding: str, done: int) -> N
 
 
 def encoding_name(encoding: str) -> str:
-    return {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "utf-16": "UTF-16", "koi8_r": "KOI8-R",
-            "mac_cyrillic": "MacCyrillic"}.get(encoding, encoding)  # fmt: skip
+    return {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "utf-16": "UTF-16", "utf_16_le": "UTF-16", "utf_16_be": "UTF-16",
+            "koi8_r": "KOI8-R", "mac_cyrillic": "MacCyrillic"}.get(encoding, encoding)  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------------
