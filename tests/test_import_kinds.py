@@ -326,3 +326,22 @@ async def test_an_empty_sheet_is_refused_as_empty(base: SessionPool, tmp_path: P
     assert await problems(base, book) == [
         "export.xlsx[payments]:1: (file): : the sheet is empty: no header row, no data"
     ]
+
+
+def test_the_command_prints_what_it_skipped_as_notes(tmp_path: Path, database_url: str) -> None:
+    env = {"DATABASE_URL": database_url}
+    folder = small_exports(tmp_path / "exports")
+    assert (
+        kpibot("import", str(folder / "employees.csv"), str(folder / "contracts.csv"), cwd=tmp_path, env=env).returncode
+        == 0
+    )
+    book = report_book(tmp_path / "Оплаты.xlsx", [
+        ["Поступления оплат"], ["Номер", "Код договора", "Дата", "Сумма"], ["x1", "c1", "05.02.2019", 100],
+        ["Итого", None, None, 100],
+    ])  # fmt: skip
+    result = kpibot("import", str(book), cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == [
+        "note: Оплаты.xlsx[TDSheet]: line 1 above the header (line 2) skipped: Поступления оплат",
+        "note: Оплаты.xlsx[TDSheet]:4: totals row skipped: Итого 100",
+    ]
