@@ -1,5 +1,6 @@
-"""Every import case under ``/work/shared/cases`` (``cases/import`` and the XLSX report of
-``cases/realworld``) as a test with the value its ``expected.md`` asks for, on SQLite and PostgreSQL.
+"""Every import case of the shared cases (``cases/import`` and the XLSX report of ``cases/realworld``,
+copied into ``tests/cases/`` with their ``expected.md``) as a test with the value ``expected.md``
+asks for, on SQLite and PostgreSQL.
 
 Each case is an example of a kind; the kind itself is tested beside it (tests/test_import_kinds.py,
 tests/test_values.py).
@@ -7,7 +8,6 @@ tests/test_values.py).
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,12 +19,10 @@ from db.importer import ImportFailed, ImportReport, import_paths
 from db.models import Employee, Payment
 from db.session import SessionPool
 
-CASES = Path(os.environ.get("KPIBOT_CASES", "/work/shared/cases"))
+CASES = Path(__file__).with_name("cases")
 IMPORT = CASES / "import"
 MSK = ZoneInfo("Europe/Moscow")
 NOW = datetime(2019, 2, 25, 4, 30)
-
-pytestmark = pytest.mark.skipif(not IMPORT.is_dir(), reason=f"the shared cases are not at {CASES}")
 
 
 async def run(pool: SessionPool, *paths: Path, full: tuple[str, ...] = ()) -> ImportReport:
