@@ -345,3 +345,18 @@ def test_the_command_prints_what_it_skipped_as_notes(tmp_path: Path, database_ur
         "note: Оплаты.xlsx[TDSheet]: line 1 above the header (line 2) skipped: Поступления оплат",
         "note: Оплаты.xlsx[TDSheet]:4: totals row skipped: Итого 100",
     ]
+
+
+def test_a_file_that_cannot_be_read_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from db.importer.sources import discover
+
+    locked = write_csv(tmp_path / "payments.csv", PAYMENTS_HEADER, [])
+    real_open = Path.open
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> object:
+        if self == locked:
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", refuse)
+    assert discover([tmp_path]) == ([], ["payments.csv: cannot read the file (Permission denied)"])

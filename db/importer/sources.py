@@ -314,6 +314,11 @@ def discover(paths: list[Path]) -> tuple[list[Source], list[str]]:
             problems.append(f"{path}: no such file or folder")
     for file in files:
         suffix = file.suffix.lower()
+        try:
+            file.open("rb").close()
+        except OSError as error:
+            problems.append(f"{file.name}: cannot read the file ({error.strerror or error})")
+            continue
         if suffix == ".xlsx":
             sources.extend(_xlsx_sources(file, problems))
         elif suffix in {".csv", ".txt", ""}:
