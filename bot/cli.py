@@ -92,6 +92,11 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 full=args.full,
                 progress=_progress_factory(),
             )
+        except DBAPIError as error:
+            # the importer checks every value before writing it, so this is the database itself (gone,
+            # full, locked): its own first line, never the statement or its parameters
+            reason = str(error.orig or type(error).__name__).strip().splitlines()[0]
+            raise CommandError(f"the database stopped the import, nothing was imported: {reason}") from None
         except ImportFailed as failure:
             for line in failure.problems[:MAX_PRINTED_PROBLEMS]:
                 print(line, file=sys.stderr)

@@ -360,3 +360,16 @@ def test_a_file_that_cannot_be_read_is_one_line(tmp_path: Path, monkeypatch: pyt
 
     monkeypatch.setattr(Path, "open", refuse)
     assert discover([tmp_path]) == ([], ["payments.csv: cannot read the file (Permission denied)"])
+
+
+def test_a_database_that_refuses_writes_is_one_line_without_sql(tmp_path: Path) -> None:
+    folder = small_exports(tmp_path / "exports")
+    db = tmp_path / "k.db"
+    assert kpibot("import", str(folder / "employees.csv"), cwd=tmp_path,
+                  env={"DATABASE_URL": f"sqlite+aiosqlite:///{db}"}).returncode == 0  # fmt: skip
+    read_only = {"DATABASE_URL": f"sqlite+aiosqlite:///file:{db}?mode=ro&uri=true"}
+    result = kpibot("import", str(folder / "contracts.csv"), cwd=tmp_path, env=read_only)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "kpibot: the database stopped the import, nothing was imported: attempt to write a readonly database"
+    ]
