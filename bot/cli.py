@@ -91,9 +91,14 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 zone=settings.zone,
                 now=utc_now(),
                 pbx_zone=settings.pbx_zone,
-                full=args.full or (),
+                full=args.full,
                 progress=_progress_factory(),
             )
+        except DBAPIError as error:
+            # the importer checks every value before writing it, so this is the database itself (gone,
+            # full, locked): its own first line, never the statement or its parameters
+            reason = str(error.orig or type(error).__name__).strip().splitlines()[0]
+            raise CommandError(f"the database stopped the import, nothing was imported: {reason}") from None
         except ImportFailed as failure:
             for line in failure.problems[:MAX_PRINTED_PROBLEMS]:
                 print(line, file=sys.stderr)
@@ -101,6 +106,8 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             if hidden > 0:
                 print(f"... and {hidden} more problem(s)", file=sys.stderr)
             raise CommandError(f"{len(failure.problems)} problem(s) found; nothing was imported") from None
+    for note in report.notes:
+        print(f"note: {note}")
     print(f"{'entity':<14}{'added':>10}{'updated':>10}{'unchanged':>11}{'removed':>10}")
     for entity, counts in report.counts.items():
         print(f"{entity:<14}{counts.added:>10}{counts.updated:>10}{counts.unchanged:>11}{counts.removed:>10}")
@@ -370,6 +377,26 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
 
+class FullEntities(argparse.Action):
+    """``--full`` takes entity names only, so ``--full contracts PATH`` and ``PATH --full contracts``
+    mean the same: what follows the entities is a path, handed back to the positional ``paths``."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        entities: list[str] = list(getattr(namespace, self.dest) or [])
+        paths: list[str] = []
+        for value in values:
+            if not paths and value in FULL_ENTITIES:
+                entities.append(value)
+            else:
+                paths.append(value)
+        if not entities:
+            parser.error(f"argument --full: '{values[0]}' is not an entity (one of: {', '.join(FULL_ENTITIES)})")
+        setattr(namespace, self.dest, entities)
+        namespace.full_paths = [*getattr(namespace, "full_paths", []), *paths]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kpibot", description="Daily KPI feedback in Telegram for the managers of a 1C support partner."
@@ -377,11 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     imp = commands.add_parser("import", help="import 1C exports and the PBX's Master.csv (files or folders)")
-    imp.add_argument("paths", nargs="+", metavar="PATH")
+    imp.add_argument("paths", nargs="*", metavar="PATH")
     imp.add_argument(
         "--full",
         nargs="+",
-        choices=FULL_ENTITIES,
+        action=FullEntities,
+        default=[],
         metavar="ENTITY",
         help=f"treat these files as the complete set and remove absent rows ({', '.join(FULL_ENTITIES)})",
     )
@@ -436,6 +464,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "import":
+        args.paths = [*args.paths, *getattr(args, "full_paths", [])]
+        if not args.paths:
+            parser.error("import: give at least one PATH (a file or a folder)")
     if args.command == "bench":  # runs its own event loop and settings
         from bench.run import main as bench_main
 

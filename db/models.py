@@ -47,7 +47,7 @@ class Employee(Base):
     __tablename__ = "employees"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Text)  # as long as 1C holds it: screens fit it to Telegram's limits
     role: Mapped[str] = mapped_column(String(16))
     team: Mapped[str] = mapped_column(String(200), default="")
     phone_ext: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -62,7 +62,7 @@ class Client(Base):
     __tablename__ = "clients"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(Text)  # 1C's full names run to hundreds of characters
 
 
 class Contract(Base):
@@ -75,7 +75,7 @@ class Contract(Base):
     start: Mapped[date] = mapped_column(Date, index=True)  # the first month with data: min(start)
     months: Mapped[int | None] = mapped_column(Integer)
     monthly_fee: Mapped[int] = mapped_column(BigInteger)
-    title: Mapped[str] = mapped_column(String(300), default="")
+    title: Mapped[str] = mapped_column(Text, default="")
     closed_on: Mapped[date | None] = mapped_column(Date)
     terms_from: Mapped[date | None] = mapped_column(Date)  # the export's "effective from" of fee/manager
 
@@ -136,8 +136,8 @@ class Interaction(Base):
     direction: Mapped[str | None] = mapped_column(String(8))  # in | out
     manager_id: Mapped[str] = mapped_column(ForeignKey("employees.id"))
     client_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    client_name: Mapped[str] = mapped_column(String(300), default="")
-    contact: Mapped[str] = mapped_column(String(300), default="")
+    client_name: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[str] = mapped_column(Text, default="")
     planned_at: Mapped[datetime | None] = mapped_column(DateTime)
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
     duration_s: Mapped[int | None] = mapped_column(Integer)
@@ -154,7 +154,7 @@ class Document(Base):
     number: Mapped[str] = mapped_column(String(100), default="")
     doc_date: Mapped[date] = mapped_column(Date)
     client_id: Mapped[str | None] = mapped_column(String(64))
-    client_name: Mapped[str] = mapped_column(String(300), default="")
+    client_name: Mapped[str] = mapped_column(Text, default="")
     manager_id: Mapped[str] = mapped_column(ForeignKey("employees.id"), index=True)
     amount: Mapped[int | None] = mapped_column(BigInteger)
     original_received: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -260,8 +260,8 @@ class FindingRow(Base):
     rule: Mapped[str] = mapped_column(String(16))
     subject_id: Mapped[str] = mapped_column(String(160))
     at: Mapped[datetime] = mapped_column(DateTime)  # local time of what happened
-    client: Mapped[str] = mapped_column(String(300), default="")
-    contact: Mapped[str] = mapped_column(String(300), default="")
+    client: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[str] = mapped_column(Text, default="")
     value: Mapped[int] = mapped_column(Integer, default=0)
     source: Mapped[str] = mapped_column(String(8), default="1c")
     escalate: Mapped[bool] = mapped_column(Boolean, default=False)

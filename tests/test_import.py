@@ -97,7 +97,7 @@ async def test_every_problem_in_every_file_is_reported_at_once(pool: SessionPool
         ["c1", "1", "k1", "ООО", "m9", "01.01.2019", "", "abc", "", ""],
         ["c1", "2", "k1", "ООО", "m1", "01.13.2019", "0", "100", "", ""],
     ])  # fmt: skip
-    write_csv(folder / "payments.csv", PAYMENTS_HEADER, [["p1", "c7", "05.01.2019", "-5", ""]])
+    write_csv(folder / "payments.csv", PAYMENTS_HEADER, [["p1", "c7", "05.01.2019", "0", ""]])
     with pytest.raises(ImportFailed) as failure:
         await run_import(pool, folder)
     assert failure.value.problems == [
@@ -106,8 +106,8 @@ async def test_every_problem_in_every_file_is_reported_at_once(pool: SessionPool
         "contracts.csv:3: start: 01.13.2019: no such date",
         "contracts.csv:3: months: 0: must be at least 1",
         "contracts.csv:3: id: c1: duplicate id: this id appears earlier in the import",
-        "payments.csv:2: amount: -5: must not be negative",
         "payments.csv:2: contract_id: c7: unknown contract",
+        "payments.csv:2: amount: 0: a payment of zero (a refund is a negative amount)",
     ]
     assert await count(pool, Employee) == 0
 
@@ -188,7 +188,8 @@ async def test_xlsx_bad_cell_is_reported_with_sheet_and_row(pool: SessionPool, t
     with pytest.raises(ImportFailed) as failure:
         await run_import(pool, tmp_path / "staff.xlsx")
     assert failure.value.problems == [
-        "staff.xlsx[Сотрудники]:2: role: директор: must be one of: admin, manager, supervisor"
+        "staff.xlsx[Сотрудники]:2: role: директор: must be one of: admin (администратор, админ), manager (менеджер), "
+        "supervisor (руководитель, руководитель отдела, руководитель группы, супервайзер)"
     ]
 
 

@@ -227,3 +227,23 @@ def test_any_cdr_record_gives_a_row_or_its_problems_never_an_exception(cells: li
     assert values["id"] == cdr_key(row.cells) and values["id"].startswith("cdr-") and len(values["id"]) == 36
     assert row.ok == (not problems)
     assert all(p.label == "Master.csv" and p.line == 7 for p in problems)
+
+
+@pytest.mark.parametrize(
+    "clid_field",
+    ['"""131"" <131>"', '"\\"131\\" <131>"'],
+    ids=["doubled-as-cdr_csv-writes", "backslash-escaped"],
+)
+async def test_a_quoted_caller_name_reads_the_same_in_either_escape(
+    pool: SessionPool, tmp_path: Path, clid_field: str
+) -> None:
+    """Asterisk's cdr_csv doubles a quote inside a value; exports passed through other tools escape it
+    with a backslash. Both are the caller id ``"131" <131>``, not a broken file."""
+    write_csv(tmp_path / "employees.csv", EMPLOYEES_HEADER, [["31", "Иванов Пётр", "менеджер", "Т", "131", "", "да"]])
+    fields = ['""', '"131"', '"79161234567"', '"from-internal"', clid_field, '"SIP/131-1"', '"SIP/trunk-2"',
+              '"Dial"', '"SIP/trunk/79161234567,60"', '"2026-11-27 12:00:00"', '"2026-11-27 12:00:10"',
+              '"2026-11-27 12:01:50"', "110", "100", '"ANSWERED"', '"DOCUMENTATION"', '"1.1"', '""']  # fmt: skip
+    (tmp_path / "Master.csv").write_text(",".join(fields) + "\n", encoding="utf-8")
+    await import_paths(pool, [tmp_path], zone=MSK, now=IMPORTED)
+    (call,) = await pbx_rows(pool)
+    assert call.clid == '"131" <131>' and call.billsec == 100 and call.employee_id == "31"

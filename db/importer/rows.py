@@ -11,17 +11,18 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, Table
 
 from bot.clock import office_wall_time
 from db.importer import values as v
-from db.importer.report import Problem
-from db.importer.sources import Source
+from db.importer.report import Problem, escape
+from db.importer.sources import HEADER_SEARCH_ROWS, Source, encoding_name
 from db.importer.vocabulary import (
     CDR_KEY_PREFIX,
     CDR_SHAPES,
     DIRECTIONS,
     DISPOSITIONS,
+    HEADERS,
     INTERACTION_KINDS,
     REQUIRED,
     ROLE_WORDS,
@@ -30,6 +31,7 @@ from db.importer.vocabulary import (
     normalize,
 )
 from db.models import (
+    Client,
     Contract,
     Document,
     Employee,
@@ -42,7 +44,7 @@ from db.models import (
 # Reading one row
 # --------------------------------------------------------------------------------------------------
 
-_MISSING = object()
+_EMPTY_1C_DATE = re.compile(r"(0?1\.0?1\.0001|0001-01-01)([ T]0?0:00(:00)?)?")
 
 
 class Row:
@@ -54,9 +56,11 @@ class Row:
         self.cells = cells
         self.problems = problems
         self.ok = True
+        self.bad: set[str] = set()  # the columns with a problem
 
     def problem(self, column: str, value: v.Cell, reason: str) -> None:
         self.ok = False
+        self.bad.add(column)
         self.problems.append(Problem(self.label, self.line, column, v.text(value), reason))
 
     def get(self, column: str, parse: Callable[[v.Cell], Any] = v.text, *, required: bool = False) -> Any:
@@ -65,6 +69,8 @@ class Row:
             cell = cell.strip()
             if cell and parse is v.text:  # the common case, without the general parser's checks
                 return cell
+            if cell.startswith(("01.01.0001", "1.1.0001", "0001-01-01")) and _EMPTY_1C_DATE.fullmatch(cell):
+                cell = ""  # how 1C writes an empty date
         if cell is None or cell == "":
             if required:
                 self.problem(column, "", "required value is empty")
@@ -98,8 +104,8 @@ def employee_row(row: Row, ctx: Context) -> dict[str, Any]:
         "role": row.get("role", lambda c: v.choice(c, ROLE_WORDS), required=True),
         "team": row.get("team") or "",
         "phone_ext": row.get("phone_ext"),
-        "telegram_id": row.get("telegram_id", lambda c: v.integer(c, minimum=1)),
-        "active": True if row.cells.get("active") in (None, "") else row.get("active", v.flag),
+        "telegram_id": row.get("telegram_id", lambda c: v.integer(c, minimum=1, maximum=v.BIGINT_MAX)),
+        "active": True if not v.text(row.cells.get("active")) else row.get("active", v.flag),
     }
     telegram_id = values["telegram_id"]
     if telegram_id is not None:
@@ -123,6 +129,8 @@ def contract_row(row: Row, ctx: Context) -> dict[str, Any]:
         "terms_from": row.get("terms_from", v.day),  # fee/manager in force from this day's month
     }
     client = row.get("client", required=True)
+    if client is not None:
+        fits(row, "client", client, Client.__table__.c.name)
     _reference(row, ctx, "manager_id", values["manager_id"], "employees", "manager")
     if values["start"] and values["closed_on"] and values["closed_on"] < values["start"]:
         row.problem("closed_on", row.cells.get("closed_on"), "closed before the contract started")
@@ -137,12 +145,12 @@ def payment_row(row: Row, ctx: Context) -> dict[str, Any]:
         "id": row.get("id", required=True),
         "contract_id": row.get("contract_id", required=True),
         "paid_on": row.get("date", v.day, required=True),
-        "amount": row.get("amount", v.money, required=True),
+        "amount": row.get("amount", v.signed_money, required=True),  # a refund is negative
         "period": paid_for.first_day() if paid_for else None,
     }
     _reference(row, ctx, "contract_id", values["contract_id"], "contracts", "contract")
     if values["amount"] == 0:
-        row.problem("amount", row.cells.get("amount"), "a payment of zero")
+        row.problem("amount", row.cells.get("amount"), "a payment of zero (a refund is a negative amount)")
     return values
 
 
@@ -255,34 +263,89 @@ def pbx_row(row: Row, ctx: Context) -> dict[str, Any]:
     return values
 
 
+# --------------------------------------------------------------------------------------------------
+# What both databases can hold
+# --------------------------------------------------------------------------------------------------
+
+_INT_RANGES = {"Integer": (-(2**31), 2**31 - 1), "BigInteger": (-(2**63), 2**63 - 1)}
+
+
+def fits(row: Row, column: str, value: Any, target: ColumnElement[Any]) -> None:
+    """Refuse a value the database column cannot hold, the same way on SQLite (which would store
+    it) as on PostgreSQL (which would fail the whole transaction): text longer than the column's
+    ``String`` length, a NUL character, a lone surrogate; a number beyond ``Integer``/``BigInteger``."""
+    cell = row.cells.get(column, value)
+    if isinstance(value, str):
+        length = getattr(target.type, "length", None)
+        if "\x00" in value:
+            row.problem(column, cell, "contains a NUL character, which a database cannot store in text")
+        elif length is not None and len(value) > length:
+            row.problem(column, cell, f"too long: {len(value)} characters, at most {length}")
+        else:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                row.problem(column, cell, "not valid text (a lone surrogate)")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        bounds = _INT_RANGES.get(type(target.type).__name__)
+        if bounds is not None and not bounds[0] <= value <= bounds[1]:
+            row.problem(column, cell, f"too large (at most {bounds[1]})")
+
+
 @dataclass(frozen=True)
 class EntitySpec:
+    """How an entity's rows are built and written. ``sources`` names, for a table column fed by a
+    file column of another name, the file columns it comes from (default: the same name)."""
+
     table: Table
     build: Callable[[Row, Context], dict[str, Any]]
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def file_columns(self, column: str) -> tuple[str, ...]:
+        return self.sources.get(column, (column,))
+
+    def carried(self, file_columns: set[str]) -> set[str]:
+        """The table columns a file with these (canonical) columns writes; the others are left as
+        they are on existing rows (and take their defaults on new ones)."""
+        return {
+            c.name for c in self.table.columns
+            if c.name == "id" or any(f in file_columns for f in self.file_columns(c.name))
+        }  # fmt: skip
+
+    def check(self, row: Row, values: dict[str, Any]) -> None:
+        """Every value against what its column can hold (see :func:`fits`)."""
+        for name, value in values.items():
+            if value is None or name not in self.table.c:
+                continue
+            column = self.file_columns(name)[0]
+            if column not in row.bad:
+                fits(row, column, value, self.table.c[name])
 
 
 SPECS: dict[str, EntitySpec] = {
     "employees": EntitySpec(Employee.__table__, employee_row),  # type: ignore[arg-type]
     "contracts": EntitySpec(Contract.__table__, contract_row),  # type: ignore[arg-type]
-    "payments": EntitySpec(Payment.__table__, payment_row),  # type: ignore[arg-type]
-    "interactions": EntitySpec(Interaction.__table__, interaction_row),  # type: ignore[arg-type]
-    "documents": EntitySpec(Document.__table__, document_row),  # type: ignore[arg-type]
+    "payments": EntitySpec(Payment.__table__, payment_row,  # type: ignore[arg-type]
+                           {"paid_on": ("date",)}),
+    "interactions": EntitySpec(Interaction.__table__, interaction_row,  # type: ignore[arg-type]
+                               {"kind": ("type",), "client_name": ("client",)}),
+    "documents": EntitySpec(Document.__table__, document_row,  # type: ignore[arg-type]
+                            {"kind": ("type",), "doc_date": ("date",), "client_name": ("client",),
+                             "original_received": ("original_received", "received_on")}),
     "pbx": EntitySpec(PbxCall.__table__, pbx_row),  # type: ignore[arg-type]
-}
+}  # fmt: skip
 
 
-def map_header(source: Source, header: list[v.Cell], problems: list[Problem]) -> dict[int, str] | None:
-    known = header_map(source.entity)
-    mapping: dict[int, str] = {}
-    for index, cell in enumerate(header):
-        column = known.get(normalize(v.text(cell)))
-        if column is not None and column not in mapping.values():
-            mapping[index] = column
-    required = REQUIRED[source.entity]
-    missing = [c for c in required if c not in mapping.values()]
-    for column in missing:
-        problems.append(Problem(source.label, 1, column, "", "required column is missing from the header"))
-    return None if missing else mapping
+# --------------------------------------------------------------------------------------------------
+# From raw rows to cells by column
+# --------------------------------------------------------------------------------------------------
+
+TOTALS_WORDS = ("итого", "всего", "total")
+
+
+def _spelled(entity: str, column: str) -> str:
+    aliases = HEADERS[entity].get(column, ())
+    return f"{column} ({aliases[0].capitalize()})" if aliases else column
 
 
 def pbx_rows(source: Source, rows: Iterator[tuple[int, list[v.Cell]]], problems: list[Problem]
@@ -296,13 +359,125 @@ def pbx_rows(source: Source, rows: Iterator[tuple[int, list[v.Cell]]], problems:
         yield line, dict(zip(shape, cells, strict=True))
 
 
-def table_rows(source: Source, rows: Iterator[tuple[int, list[v.Cell]]], problems: list[Problem]
-                ) -> Iterator[tuple[int, dict[str, v.Cell]]]:  # fmt: skip
-    mapping: dict[int, str] | None = None
-    for line, cells in rows:
+class TableReader:
+    """The rows of a table with a header: finds the header, refuses an ambiguous one, skips title
+    lines above it and totals rows, and yields each data row's cells by canonical column.
+
+    The header is the first row, among the first :data:`HEADER_SEARCH_ROWS`, that names every
+    required column (1C puts a report's title and period above it). ``columns`` is what the header
+    carries once it is found; ``rows`` counts the data rows yielded; ``notes`` says what was skipped.
+    """
+
+    def __init__(self, source: Source, problems: list[Problem], notes: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        self.notes = notes
+        self.columns: set[str] = set()
+        self.rows = 0
+        self.known = header_map(source.entity)
+        self.required = REQUIRED[source.entity]
+
+    def _map(self, cells: list[v.Cell]) -> list[tuple[int, str]]:
+        found = []
+        for index, cell in enumerate(cells):
+            column = self.known.get(normalize(v.text(cell)))
+            if column is not None:
+                found.append((index, column))
+        return found
+
+    def _score(self, found: list[tuple[int, str]]) -> int:
+        names = {column for _, column in found}
+        return sum(1 for column in self.required if column in names)
+
+    def _no_header(self, searched: list[tuple[int, list[v.Cell]]]) -> None:
+        label = self.source.label
+        if not searched:
+            what = "sheet" if self.source.path is not None and self.source.path.suffix.lower() == ".xlsx" else "file"
+            self.problems.append(Problem(label, 1, "(file)", "", f"the {what} is empty: no header row, no data"))
+            return
+        scores = [(self._score(self._map(cells)), line, cells) for line, cells in searched]
+        best, line, cells = max(scores, key=lambda s: (s[0], -s[1]))
+        if best == 0:
+            first_line, first = searched[0]
+            shown = ";".join(v.text(c) for c in first)
+            wanted = ", ".join(_spelled(self.source.entity, c) for c in self.required)
+            where = f"lines {searched[0][0]}–{searched[-1][0]}" if len(searched) > 1 else f"line {first_line}"
+            read_as = ""
+            if self.source.encoding:
+                read_as = (f"; the file was read as {encoding_name(self.source.encoding)}: if the text shown is "
+                           "garbled, save it from Excel or 1C as UTF-8 or Windows-1251")  # fmt: skip
+            self.problems.append(Problem(label, first_line, "(header)", shown,
+                                         f"no header row found in {where}: none names {wanted}{read_as}"))  # fmt: skip
+            return
+        names = {column for _, column in self._map(cells)}
+        for column in self.required:
+            if column not in names:
+                self.problems.append(Problem(label, line, column, "", "required column is missing from the header"))
+
+    def _header(self, line: int, cells: list[v.Cell], found: list[tuple[int, str]]) -> dict[int, str] | None:
+        mapping: dict[int, str] = {}
+        first: dict[str, int] = {}
+        ambiguous = False
+        for index, column in found:
+            if column in first:
+                ambiguous = True
+                shown = f"{v.text(cells[first[column]])} | {v.text(cells[index])}"
+                self.problems.append(Problem(
+                    self.source.label, line, column, shown,
+                    f"header columns {first[column] + 1} and {index + 1} both mean {column}: keep one of them",
+                ))  # fmt: skip
+            else:
+                first[column] = index
+                mapping[index] = column
+        return None if ambiguous else mapping
+
+    def _totals(self, cells: dict[str, v.Cell], raw: list[v.Cell]) -> bool:
+        """A totals row: its first filled cell starts with Итого/Всего, and no other id column is filled."""
+        first = next((v.text(c) for c in raw if v.text(c)), "")
+        if not first.lower().startswith(TOTALS_WORDS):
+            return False
+        return all(v.text(cells.get(c)) in ("", first) for c in cells if c == "id" or c.endswith("_id"))
+
+    def __call__(self, rows: Iterator[tuple[int, list[v.Cell]]]) -> Iterator[tuple[int, dict[str, v.Cell]]]:
+        searched: list[tuple[int, list[v.Cell]]] = []
+        mapping: dict[int, str] | None = None
+        header_line = width = 0
+        for line, cells in rows:
+            if len(searched) < HEADER_SEARCH_ROWS:
+                found = self._map(cells)
+                if self._score(found) == len(self.required):
+                    mapping = self._header(line, cells, found)
+                    if mapping is None:
+                        return
+                    header_line = line
+                    width = len(cells)
+                    break
+                searched.append((line, cells))
+                continue
+            break
         if mapping is None:
-            mapping = map_header(source, cells, problems)
-            if mapping is None:
-                return
-            continue
-        yield line, {name: cells[i] if i < len(cells) else None for i, name in mapping.items()}
+            self._no_header(searched)
+            return
+        if searched:
+            title = v.text(next((c for c in searched[0][1] if v.text(c)), ""))
+            first, last = searched[0][0], header_line - 1
+            lines = f"lines {first}–{last}" if last > first else f"line {first}"
+            self.notes.append(
+                escape(f"{self.source.label}: {lines} above the header (line {header_line}) skipped: {title[:60]}")
+            )
+        self.columns = set(mapping.values())
+        csv_file = self.source.path is not None and self.source.path.suffix.lower() != ".xlsx"
+        for line, cells in rows:
+            by_column = {name: cells[i] if i < len(cells) else None for i, name in mapping.items()}
+            if self._totals(by_column, cells):
+                self.notes.append(escape(f"{self.source.label}:{line}: totals row skipped: "
+                                         f"{' '.join(v.text(c) for c in cells if v.text(c))[:60]}"))  # fmt: skip
+                continue
+            if csv_file and len(cells) > width and any(v.text(c) for c in cells[width:]):
+                self.problems.append(Problem(
+                    self.source.label, line, "(record)", f"{len(cells)} values",
+                    f"more values than the header's {width} columns (a separator inside an unquoted value?)",
+                ))  # fmt: skip
+                continue
+            self.rows += 1
+            yield line, by_column

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.rules import Month
-from db.importer.report import Counts, ImportFailed, ImportReport, Problem, Progress
-from db.importer.rows import SPECS, Context, Row, pbx_rows, table_rows
+from db.importer.report import Counts, ImportFailed, ImportReport, Problem, Progress, escape
+from db.importer.rows import SPECS, Context, Row, TableReader, pbx_rows
 from db.importer.sources import Source, SourceError, discover
 from db.importer.vocabulary import ENTITIES
 from db.importer.writer import SeenIds, file_digest, flush, known_ids, remember_files, remove_absent
@@ -44,19 +44,31 @@ async def _import_source(
     seen: SeenIds,
     counts: Counts,
     problems: list[Problem],
+    notes: list[str],
     progress: Progress | None,
-) -> None:
+) -> int:
+    """Read one source, check every row, write its rows while no problem is known; the number of
+    data rows read."""
     spec = SPECS[source.entity]
     batch: list[dict[str, Any]] = []
     pending: list[tuple[str, Row]] = []
     raw_rows = source.rows(progress.update if progress else None)
-    reader = pbx_rows if source.entity == "pbx" else table_rows
+    table = TableReader(source, problems, notes) if source.entity != "pbx" else None
+    carried: set[str] | None = None
+    read = 0
     try:
-        for line, cells in reader(source, raw_rows, problems):
+        reader = table(raw_rows) if table is not None else pbx_rows(source, raw_rows, problems)
+        for line, cells in reader:
+            read += 1
             row = Row(source.label, line, cells, problems)
             values = spec.build(row, ctx)
+            spec.check(row, values)
+            if table is not None:
+                if carried is None:  # the header is known once the first row is read
+                    carried = spec.carried(table.columns)
+                values = {k: value for k, value in values.items() if k in carried}
             row_id = values.get("id")
-            if row_id is not None:
+            if row_id is not None and "id" not in row.bad:
                 pending.append((row_id, row))
                 if source.entity in ctx.known:
                     ctx.known[source.entity].add(row_id)
@@ -69,11 +81,12 @@ async def _import_source(
                     await flush(conn, source.entity, batch, ctx, counts)
                 batch = []
     except SourceError as error:
-        problems.append(Problem(source.label, error.line, "(file)", "", error.reason))
+        problems.append(Problem(source.label, error.line, "(file)", error.value, error.reason))
     if pending:
         await seen.check(source.entity, pending)
     if not problems:
         await flush(conn, source.entity, batch, ctx, counts)
+    return read
 
 
 async def import_paths(
@@ -97,7 +110,7 @@ async def import_paths(
     full = tuple(dict.fromkeys(full))
     sources, file_problems = discover(list(paths))
     if file_problems:
-        raise ImportFailed(file_problems)
+        raise ImportFailed([escape(p) for p in file_problems])
     if not sources:
         raise ImportFailed(["no export files found (employees.csv, contracts.csv, payments.csv, ...)"])
     unknown_full = [e for e in full if e not in FULL_ENTITIES]
@@ -118,7 +131,7 @@ async def import_paths(
         for entity in ("employees", "contracts"):
             ctx.known[entity] = await known_ids(conn, SPECS[entity].table)
         linked = await conn.execute(select(Employee.telegram_id, Employee.id).where(Employee.telegram_id.is_not(None)))
-        ctx.telegram_ids = {telegram_id: employee for telegram_id, employee in linked}
+        ctx.telegram_ids = {telegram_id: employee for telegram_id, employee in linked if telegram_id is not None}
         if conn.dialect.name == "postgresql":
             # the tables fill up during this transaction: a generic plan cached for the prepared
             # "id IN (…)" lookups while a table was empty would scan it for every later batch
@@ -128,6 +141,8 @@ async def import_paths(
         per_entity = {e: sum(1 for s in sources if s.entity == e) for e in given}
         digests: dict[str, str] = {}
         skipped: list[str] = []
+        notes: list[str] = []
+        data_rows = dict.fromkeys(given, 0)
         for source in sources:
             if source.path is not None and per_entity[source.entity] == 1:
                 digests[source.entity] = file_digest(source.path)
@@ -148,10 +163,19 @@ async def import_paths(
                 ctx.extensions = {ext: employee for employee, ext in rows if ext}
             bar = progress(source) if progress else None
             try:
-                await _import_source(conn, source, ctx, seen, counts[source.entity], problems, bar)
+                data_rows[source.entity] += await _import_source(
+                    conn, source, ctx, seen, counts[source.entity], problems, notes, bar
+                )
             finally:
                 if bar is not None:
                     bar.close()
+        for entity in full:
+            if not data_rows[entity] and not problems:
+                label = next(s.label for s in sources if s.entity == entity)
+                problems.append(Problem(
+                    label, 1, "(file)", "",
+                    f"no data rows: --full {entity} refuses to remove every row on the strength of an empty file",
+                ))  # fmt: skip
         if not problems:
             for entity in reversed(ENTITIES):
                 if entity in full:
@@ -173,4 +197,4 @@ async def import_paths(
         summary = {entity: c.as_dict() for entity, c in counts.items()}
         session.add(ImportRun(finished_at=now, files=json.dumps(files, ensure_ascii=False),
                               summary=json.dumps(summary)))  # fmt: skip
-    return ImportReport(counts=counts, files=files, finished_at=now, skipped=skipped)
+    return ImportReport(counts=counts, files=files, finished_at=now, skipped=skipped, notes=notes)

@@ -1,28 +1,39 @@
-"""Reading export files row by row: 1C CSV (any of ``;``, ``,``, tab; UTF-8, UTF-8 with BOM or
-cp1251), XLSX (one sheet per entity) and Asterisk's ``Master.csv`` (no header).
+"""Reading export files row by row: 1C CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM, cp1251,
+UTF-16 as Excel's "Unicode text", KOI8-R, MacCyrillic), XLSX (a sheet per entity, or 1C's
+``TDSheet`` named by the file) and Asterisk's ``Master.csv`` (no header).
 
-Readers stream: they yield one row at a time, so memory does not grow with the file.
+Readers stream: they yield ``(physical line, cells)`` one row at a time, so memory does not grow
+with the file (a UTF-16 file, which Excel writes only for small tables, is decoded whole). A file
+that cannot be read raises :class:`SourceError` naming the physical line.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from db.importer.values import Cell
-from db.importer.vocabulary import ENTITIES, entity_of
+from db.importer.vocabulary import ENTITIES, REQUIRED, entity_of, header_map, normalize
+
+RowReader = Callable[[Callable[[int], None] | None], Iterator[tuple[int, list[Cell]]]]
+
+HEADER_SEARCH_ROWS = 30  # the header is the first row among these that maps every required column
+XLSX_SHEET_1C = "tdsheet"  # the name 1C gives the only sheet of a saved report
 
 
 class SourceError(Exception):
     """A file that cannot be read at all (encoding, shape); ``line`` may be 0 for the whole file."""
 
-    def __init__(self, line: int, reason: str) -> None:
+    def __init__(self, line: int, reason: str, value: str = "") -> None:
         super().__init__(reason)
         self.line = line
         self.reason = reason
+        self.value = value
 
 
 @dataclass
@@ -32,70 +43,225 @@ class Source:
     label: str  # what errors call it: "contracts.csv" or "export.xlsx[payments]"
     entity: str
     size: int  # bytes, for the progress bar (0: unknown, rows are counted instead)
-    rows: Callable[[Callable[[int], None] | None], Iterator[tuple[int, list[Cell]]]]
+    rows: RowReader
     has_header: bool = True
     path: Path | None = None  # the file it comes from
+    encoding: str = ""  # what a CSV file was read as, once it was read
 
 
-def detect_encoding(path: Path) -> str:
+# --------------------------------------------------------------------------------------------------
+# Encodings
+# --------------------------------------------------------------------------------------------------
+
+# What Russian offices' software writes besides UTF-8: Windows (1C, Excel), old Unix mail (KOI8-R),
+# old Macs (MacCyrillic), DOS (cp866).
+CYRILLIC_ENCODINGS = ("cp1251", "koi8_r", "mac_cyrillic", "cp866")
+_SAMPLE = 64 * 1024
+
+
+def _header_score(text: str, entity: str) -> int:
+    """How many required columns of ``entity`` the best of the first lines of ``text`` names."""
+    if entity not in REQUIRED:
+        return 0
+    known = header_map(entity)
+    best = 0
+    for line in text.splitlines()[:HEADER_SEARCH_ROWS]:
+        for separator in (";", "\t", ","):
+            names = {known.get(normalize(cell)) for cell in line.split(separator)}
+            best = max(best, sum(1 for column in REQUIRED[entity] if column in names))
+    return best
+
+
+def detect_encoding(path: Path, entity: str = "") -> str:
+    """The encoding of a CSV file: a byte-order mark decides (UTF-8, UTF-16); else strict UTF-8;
+    else charset-normalizer ranks the Cyrillic code pages and, when it is unsure (a short header
+    reads as Russian in several), the one whose text names the entity's columns wins."""
     with path.open("rb") as handle:
-        sample = handle.read(256 * 1024)
+        sample = handle.read(_SAMPLE)
     if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
-    for cut in range(4):  # a sample may end inside a multi-byte character
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    wide = sample.count(b"\x00") * 8 > len(sample)  # UTF-16 without a byte-order mark is "valid" UTF-8
+    for cut in range(4) if not wide else ():  # a sample may end inside a multi-byte character
         try:
             sample[: len(sample) - cut].decode("utf-8")
             return "utf-8"
         except UnicodeDecodeError:
             continue
-    return "cp1251"
+    from charset_normalizer import from_bytes
+
+    known = (*CYRILLIC_ENCODINGS, "utf_16_le", "utf_16_be") if wide else CYRILLIC_ENCODINGS
+    candidates = [match.encoding for match in from_bytes(sample, cp_isolation=list(known))]
+    if entity:  # a code page the detector ruled out for one bad byte still reads a good header
+        ranked = [*candidates, *(name for name in known if name not in candidates)]
+        scores = {name: _header_score(sample.decode(name, errors="replace"), entity) for name in ranked}
+        best = max(scores.values())
+        if best > 0:
+            return next(name for name in ranked if scores[name] == best)
+    # the commonest when nothing is sure; the decode error then names the line it fails on
+    return candidates[0] if candidates else "cp1251"
 
 
-def detect_delimiter(first_line: str) -> str:
-    counts = {sep: first_line.count(sep) for sep in (";", "\t", ",")}
+def _byte_blocks(handle: IO[bytes]) -> Iterator[list[bytes]]:
+    """The file's physical lines, each with its ending (CR LF, LF or a lone CR), a block at a time."""
+    pending = b""
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        lines = (pending + block).splitlines(keepends=True)
+        pending = b""
+        # the last line may be unfinished, or end in a CR whose LF is in the next block
+        if lines and (lines[-1].endswith(b"\r") or not lines[-1].endswith(b"\n")):
+            pending = lines.pop()
+        if lines:
+            yield lines
+    if pending:
+        yield [pending]
+
+
+_LINE_BREAK = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+
+
+def _text_lines(path: Path, encoding: str, progress: Callable[[int], None] | None) -> Iterator[str]:
+    """Decoded physical lines; a byte that is not text in ``encoding`` raises :class:`SourceError`
+    with its physical line. Decoded a block of lines at a time (the line is found only on error)."""
+    if encoding.replace("_", "-").startswith("utf-16"):  # not ASCII-compatible: decoded whole (Excel writes
+        # it for small tables; without a byte-order mark the detector names the byte order)
+        data = path.read_bytes()
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as error:
+            good = data[: error.start - (error.start % 2)].decode(encoding, errors="replace")
+            line = len(_LINE_BREAK.split(good))
+            raise SourceError(line, f"not valid UTF-16 text (byte {error.start + 1} of the file)") from None
+        if progress is not None:
+            progress(len(data))
+        yield from io.StringIO(text, newline="")
+        return
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding
+    done = 0
+    with path.open("rb") as handle:
+        for lines in _byte_blocks(handle):
+            if done == 0 and encoding == "utf-8-sig" and lines[0].startswith(b"\xef\xbb\xbf"):
+                lines[0] = lines[0][3:]
+            chunk = b"".join(lines)
+            try:
+                text = chunk.decode(codec)
+            except UnicodeDecodeError:
+                _decode_error(lines, codec, encoding, done)
+            if progress is not None:
+                progress(len(chunk))
+            # newline="": lines split at CR LF, LF and CR only, as the bytes were, and kept as they are
+            yield from io.StringIO(text, newline="")
+            done += len(lines)
+
+
+def _decode_error(lines: list[bytes], codec: str, encoding: str, done: int) -> None:
+    for number, raw in enumerate(lines, start=done + 1):
+        try:
+            raw.decode(codec)
+        except UnicodeDecodeError as error:
+            shown = raw[max(0, error.start - 20) : error.end].decode(codec, errors="replace")
+            reason = f"not valid {encoding_name(encoding)} text (byte 0x{raw[error.start]:02X})"
+            raise SourceError(number, reason, shown) from None
+    raise AssertionError("a block that fails to decode has a line that fails")  # pragma: no cover
+
+
+def encoding_name(encoding: str) -> str:
+    return {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "utf-16": "UTF-16", "utf_16_le": "UTF-16", "utf_16_be": "UTF-16",
+            "koi8_r": "KOI8-R", "mac_cyrillic": "MacCyrillic"}.get(encoding, encoding)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------------
+# CSV
+# --------------------------------------------------------------------------------------------------
+
+
+def detect_delimiter(lines: list[str]) -> str:
+    """The separator that a line among the first ones (the header, past any title lines) holds most of."""
+    counts = {sep: max((line.count(sep) for line in lines), default=0) for sep in (";", "\t", ",")}
     best = max(counts.values())
     if best == 0:
         return ";"
     return next(sep for sep in (";", "\t", ",") if counts[sep] == best)
 
 
+def _swallowed_rows(record: list[str], separator: str, width: int) -> bool:
+    """A quoted value spanning lines that themselves look like rows: a quote left open."""
+    for cell in record:
+        if "\n" in cell or "\r" in cell:
+            for piece in re.split(r"\r\n|\r|\n", cell)[1:]:
+                if piece.count(separator) >= max(2, width - 1):
+                    return True
+    return False
+
+
 def csv_rows(
-    path: Path, delimiter: str | None = None
-) -> Callable[[Callable[[int], None] | None], Iterator[tuple[int, list[Cell]]]]:
+    path: Path,
+    delimiter: str | None = None,
+    entity: str = "",
+    source: Source | None = None,
+    escapechar: str | None = None,
+) -> RowReader:
+    """The rows of a CSV file; ``escapechar``: a character that escapes a quote inside a quoted value
+    besides the doubled quote (``\\"`` in some PBX exports of the caller id)."""
+
     def rows(progress: Callable[[int], None] | None) -> Iterator[tuple[int, list[Cell]]]:
-        encoding = detect_encoding(path)
-        with path.open("rb") as raw:
-            stream = io.TextIOWrapper(raw, encoding=encoding, newline="")
-            try:
-                first = stream.readline()
-                separator = delimiter or detect_delimiter(first)
-                stream.seek(0)
-                reader = csv.reader(stream, delimiter=separator, quotechar='"', strict=False)
-                line = 1
-                last_pos = 0
-                for record in reader:
-                    start_line = line
-                    line = reader.line_num + 1
-                    if progress is not None:
-                        pos = raw.tell()
-                        progress(pos - last_pos)
-                        last_pos = pos
-                    if not any(cell.strip() for cell in record):
-                        continue
-                    yield start_line, list(record)
-            except UnicodeDecodeError:
-                raise SourceError(line, f"not valid {encoding} text") from None
-            except csv.Error as error:
-                raise SourceError(line, f"broken CSV: {error}") from None
+        encoding = detect_encoding(path, entity)
+        if source is not None:
+            source.encoding = encoding
+        lines = _text_lines(path, encoding, progress)
+        head: list[str] = []
+        for piece in lines:
+            head.append(piece)
+            if len(head) >= HEADER_SEARCH_ROWS:
+                break
+        separator = delimiter or detect_delimiter(head)
+
+        def all_lines() -> Iterator[str]:
+            yield from head
+            yield from lines
+
+        reader = csv.reader(all_lines(), delimiter=separator, quotechar='"', escapechar=escapechar, strict=True)
+        line = 1
+        width = 0
+        try:
+            for record in reader:
+                start_line = line
+                line = reader.line_num + 1
+                if not "".join(record).strip():
+                    continue
+                if reader.line_num > start_line and _swallowed_rows(record, separator, width):
+                    raise SourceError(start_line, "unbalanced quote: a quoted value opened here runs over lines "
+                                      f"that look like rows (to line {reader.line_num})")  # fmt: skip
+                width = width or len(record)
+                yield start_line, list(record)
+        except csv.Error as error:
+            if "unexpected end of data" in str(error):
+                raise SourceError(line, "unbalanced quote: the quote opened on this line is never closed") from None
+            raise SourceError(reader.line_num, f"broken CSV: {error}") from None
 
     return rows
 
 
-def xlsx_rows(path: Path, sheet: str) -> Callable[[Callable[[int], None] | None], Iterator[tuple[int, list[Cell]]]]:
+# --------------------------------------------------------------------------------------------------
+# XLSX
+# --------------------------------------------------------------------------------------------------
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def xlsx_rows(path: Path, sheet: str) -> RowReader:
     def rows(progress: Callable[[int], None] | None) -> Iterator[tuple[int, list[Cell]]]:
         from openpyxl import load_workbook
 
-        book = load_workbook(path, read_only=True, data_only=True)
+        number = 0
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+        except Exception as error:  # openpyxl raises whatever its zip and XML layers raise on a damaged file
+            raise SourceError(0, f"not a readable XLSX workbook ({_reason(error)})") from None
         try:
             for number, values in enumerate(book[sheet].iter_rows(values_only=True), start=1):
                 if progress is not None and number % 1000 == 0:
@@ -104,10 +270,43 @@ def xlsx_rows(path: Path, sheet: str) -> Callable[[Callable[[int], None] | None]
                 if all(c is None or c == "" for c in cells):
                     continue
                 yield number, cells
+        except Exception as error:  # a broken sheet XML or a bad CRC surfaces only while reading rows
+            raise SourceError(number + 1, f"not a readable XLSX sheet ({_reason(error)})") from None
         finally:
             book.close()
 
     return rows
+
+
+def _xlsx_sources(file: Path, problems: list[str]) -> list[Source]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(file, read_only=True)
+        names = list(book.sheetnames)
+        book.close()
+    except Exception as error:  # not a zip, a zip without a workbook, broken XML: openpyxl raises many kinds
+        problems.append(f"{file.name}: not a readable XLSX workbook ({_reason(error)})")
+        return []
+    found: list[Source] = []
+    for sheet in names:
+        entity = entity_of(sheet)
+        if entity is None and (len(names) == 1 or normalize(sheet) == XLSX_SHEET_1C):
+            entity = entity_of(file.stem)  # 1C's TDSheet, or a lone sheet: the file's name tells
+        if entity is None or entity == "pbx":
+            continue
+        found.append(Source(f"{file.name}[{sheet}]", entity, 0, xlsx_rows(file, sheet), path=file))
+    if not found:
+        problems.append(
+            f"{file.name}: no sheet named like an export (employees, contracts, payments, interactions, documents), "
+            "and the file's name does not tell either"
+        )
+    return found
+
+
+# --------------------------------------------------------------------------------------------------
+# Files and folders
+# --------------------------------------------------------------------------------------------------
 
 
 def discover(paths: list[Path]) -> tuple[list[Source], list[str]]:
@@ -124,6 +323,11 @@ def discover(paths: list[Path]) -> tuple[list[Source], list[str]]:
             problems.append(f"{path}: no such file or folder")
     for file in files:
         suffix = file.suffix.lower()
+        try:
+            file.open("rb").close()
+        except OSError as error:
+            problems.append(f"{file.name}: cannot read the file ({error.strerror or error})")
+            continue
         if suffix == ".xlsx":
             sources.extend(_xlsx_sources(file, problems))
         elif suffix in {".csv", ".txt", ""}:
@@ -134,11 +338,15 @@ def discover(paths: list[Path]) -> tuple[list[Source], list[str]]:
                     f"(expected one of: {', '.join(n + '.csv' for n in ENTITIES[:-1])}, Master.csv)"
                 )
             elif entity == "pbx":
-                sources.append(
-                    Source(file.name, "pbx", file.stat().st_size, csv_rows(file, ","), has_header=False, path=file)
-                )
+                pbx = Source(file.name, "pbx", file.stat().st_size, _unset, has_header=False, path=file)
+                # Asterisk's cdr_csv doubles a quote inside a value ("""131"" <131>"); exports that went
+                # through other tools write \"131\" instead: both read as "131" <131>
+                pbx.rows = csv_rows(file, ",", source=pbx, escapechar="\\")
+                sources.append(pbx)
             else:
-                sources.append(Source(file.name, entity, file.stat().st_size, csv_rows(file), path=file))
+                table = Source(file.name, entity, file.stat().st_size, _unset, path=file)
+                table.rows = csv_rows(file, entity=entity, source=table)
+                sources.append(table)
         else:
             problems.append(f"{file.name}: not a CSV or XLSX file")
     order = {entity: index for index, entity in enumerate(ENTITIES)}
@@ -146,27 +354,5 @@ def discover(paths: list[Path]) -> tuple[list[Source], list[str]]:
     return sources, problems
 
 
-def _xlsx_sources(file: Path, problems: list[str]) -> list[Source]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = load_workbook(file, read_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as error:
-        problems.append(f"{file.name}: not a readable XLSX workbook ({error})")
-        return []
-    names = list(book.sheetnames)
-    book.close()
-    found: list[Source] = []
-    for sheet in names:
-        entity = entity_of(sheet)
-        if entity is None and len(names) == 1:
-            entity = entity_of(file.stem)
-        if entity is None or entity == "pbx":
-            continue
-        found.append(Source(f"{file.name}[{sheet}]", entity, 0, xlsx_rows(file, sheet), path=file))
-    if not found:
-        problems.append(
-            f"{file.name}: no sheet named like an export (employees, contracts, payments, interactions, documents)"
-        )
-    return found
+def _unset(progress: Callable[[int], None] | None) -> Iterator[tuple[int, list[Cell]]]:  # pragma: no cover
+    raise AssertionError("the reader is set right after the source is made")

@@ -119,7 +119,8 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
 ROLE_WORDS = {
     "manager": "manager", "менеджер": "manager",
     "supervisor": "supervisor", "руководитель": "supervisor", "руководитель отдела": "supervisor",
-    "admin": "admin", "администратор": "admin",
+    "руководитель группы": "supervisor", "супервайзер": "supervisor",
+    "admin": "admin", "администратор": "admin", "админ": "admin",
 }  # fmt: skip
 INTERACTION_KINDS = {"call": "call", "звонок": "call", "телефонный звонок": "call",
                      "meeting": "meeting", "встреча": "meeting"}  # fmt: skip

@@ -62,7 +62,7 @@ async def upsert(
         full = {c: values.get(c) for c in columns}
         old = existing.get(values["id"])
         for column in keep_when_empty:
-            if full[column] is None and old is not None:
+            if column in full and full[column] is None and old is not None:
                 full[column] = old[columns.index(column)]
         if old is None:
             inserts.append(full)
@@ -91,6 +91,14 @@ SEEN = Table(  # a temporary table per import: duplicate ids are found without h
     Column("entity", String(16), primary_key=True),
     Column("id", String(200), primary_key=True),
 )
+
+
+async def driver_of(conn: AsyncConnection) -> Any:
+    """The driver's own connection (aiosqlite's or asyncpg's) under ``conn``, for plain statements."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    if driver is None:  # pragma: no cover - an open connection always has one
+        raise RuntimeError("the database connection is closed")
+    return driver
 
 
 class SeenIds:
@@ -124,7 +132,7 @@ class SeenIds:
             else:
                 first[row_id] = row
         ids = list(first)
-        driver = (await self.conn.get_raw_connection()).driver_connection  # aiosqlite or asyncpg, directly
+        driver = await driver_of(self.conn)  # aiosqlite or asyncpg, directly
         if self.conn.dialect.name == "postgresql":
             # one statement, the primary key decides: what it does not return was seen before
             inserted = await driver.fetch(
