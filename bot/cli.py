@@ -163,7 +163,8 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
-    """``digest --send``: enqueue now (whatever the digest times) and see this run's rows delivered.
+    """``digest --send``: enqueue now (whatever the digest times) and see this run's rows delivered,
+    with the day's rows still on their way (a killed run's, for instance).
 
     The rows are sent by whichever process holds the outbox (this one, or a ``kpibot run`` beside
     it); the command waits until each is sent or failed, or is due later than a minute from now.
@@ -171,7 +172,7 @@ async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
     failures); 1 when anything failed otherwise or is still pending.
     """
     from bot.app import create_bot
-    from db.queries.outbox import ids_of
+    from db.queries.outbox import ids_of, undelivered_ids
     from jobs.morning import enqueue_digests
     from jobs.outbox import Sender, deliver
 
@@ -199,8 +200,10 @@ async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
                 "add --force to send anyway"
             )
         print(f"{result.added} message(s) enqueued for {today:%d.%m.%Y}", flush=True)
-        async with pool() as session:
-            ids = await ids_of(session, result.keys)
+        async with pool() as session:  # this run's rows, and the day's still on their way (a killed run's)
+            ids = sorted(
+                set(await ids_of(session, result.keys)) | set(await undelivered_ids(session, today, args.employee))
+            )
         bot = create_bot(settings)
         try:
             sender = Sender(bot, pool, rate=settings.send_rate, lease_seconds=settings.outbox_lease_seconds,
@@ -385,8 +388,9 @@ def main(argv: list[str] | None = None) -> int:
         return bench_main(args.bench_args)
     try:
         settings = load_settings()
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        from bot.app import configure_logging
+
+        configure_logging(settings.log_level)
         handler: Command = args.handler
         return asyncio.run(handler(args, settings))
     except ConfigError as error:

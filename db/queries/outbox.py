@@ -55,6 +55,15 @@ async def ids_of(session: AsyncSession, keys: Iterable[tuple[str, str, date]]) -
     return ids
 
 
+async def undelivered_ids(session: AsyncSession, day: date, employee_id: str | None = None) -> list[int]:
+    """Rows of ``day`` (of one employee, or everyone's) not yet sent or failed: what a killed
+    ``digest --send`` left behind, or what is still on its way."""
+    statement = select(OutboxMessage.id).where(OutboxMessage.day == day, OutboxMessage.status.in_(("pending", *HELD)))
+    if employee_id is not None:
+        statement = statement.where(OutboxMessage.employee_id == employee_id)
+    return list((await session.execute(statement)).scalars())
+
+
 async def claim(
     session: AsyncSession, holder: str, now: datetime, until: datetime, limit: int
 ) -> tuple[list[OutboxMessage], int]:
