@@ -16,11 +16,11 @@ the guarantees; in short:
   dies then, Telegram may have delivered the message, and the next holder sends it again: at most
   ``CONCURRENCY`` messages, each at most once more, per crash.
 
-Failures: a 429 pauses that chat for ``retry_after``; a second 429 for another chat with no success
-in between means flood control for the whole bot and pauses every send, including slots already
-handed out. Network and server errors retry with exponential backoff (up to ``MAX_ATTEMPTS``);
-403 (blocked, deactivated) and 400 "chat not found" mark the employee unreachable, fail their rows
-and tell the admins once; any other 400 fails the row.
+Failures: a 429 pauses that chat for ``retry_after``; ``FLOOD_RUN`` 429s in a row for several chats
+mean flood control for the whole bot and pause every send, including slots already handed out.
+Network and server errors retry with exponential backoff (up to ``MAX_ATTEMPTS``); 403 (blocked,
+deactivated) and 400 "chat not found" mark the employee unreachable, fail their rows and tell the
+admins once; any other 400 fails the row.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -63,7 +63,7 @@ CHAT_INTERVAL = 1.0  # seconds between two messages to one chat
 MAX_ATTEMPTS = 20  # network/server failures before a row is given up as failed
 MAX_BACKOFF = 300.0
 POLL_SECONDS = 2.0
-FLOOD_WINDOW = 5.0  # two 429s for different chats this close, no success between: flood control for the bot
+FLOOD_RUN = CONCURRENCY  # so many 429s in a row, for several chats: flood control for the whole bot
 LEASE = "outbox"
 UNREACHABLE = "unreachable: "  # the error prefix of a row that failed because the person cannot be reached
 
@@ -227,22 +227,24 @@ def unreachable_reason(error: Exception) -> str | None:
     return None
 
 
-@dataclass
 class FloodWatch:
     """Tells a 429 for one chat from flood control for the whole bot (Telegram's answer is the same):
-    two 429s for different chats within ``FLOOD_WINDOW`` and no success between mean the bot."""
+    when the last ``FLOOD_RUN`` requests that came back were all refused, for more than one chat, it
+    is the bot. A 429 storm that hits many chats once each, between successes, stays per chat."""
 
-    last_chat: int | None = None
-    last_at: float = field(default=-1e9)
+    def __init__(self) -> None:
+        self.recent: deque[int | None] = deque(maxlen=FLOOD_RUN)  # the refused chat, or None: delivered
 
-    def refused(self, chat_id: int, at: float) -> bool:
+    def refused(self, chat_id: int) -> bool:
         """Record a 429; True when it is flood control for the whole bot."""
-        whole_bot = self.last_chat is not None and self.last_chat != chat_id and at - self.last_at <= FLOOD_WINDOW
-        self.last_chat, self.last_at = chat_id, at
+        self.recent.append(chat_id)
+        whole_bot = len(self.recent) == FLOOD_RUN and None not in self.recent and len(set(self.recent)) > 1
+        if whole_bot:
+            self.recent.clear()
         return whole_bot
 
     def delivered(self) -> None:
-        self.last_chat = None
+        self.recent.append(None)
 
 
 class Sender:
@@ -452,7 +454,7 @@ class Sender:
     async def _flood(self, row: OutboxMessage, error: TelegramRetryAfter) -> str:
         seconds = float(error.retry_after)
         until = self.clock() + timedelta(seconds=seconds)
-        if self.flood.refused(row.chat_id, self.pacer.monotonic()):
+        if self.flood.refused(row.chat_id):
             log.warning("outbox %s: flood control for the whole bot, every send waits %s s", row.id, seconds)
             self.pacer.pause(seconds)
             async with self.pool() as session, session.begin():

@@ -216,26 +216,39 @@ async def test_a_429_for_one_chat_pauses_that_chat_only(pool: SessionPool, setti
     assert {r.status for r in await rows(pool)} == {"sent"}
 
 
-async def test_429s_for_two_chats_pause_everyone_including_slots_already_handed_out(
+async def test_a_run_of_429s_for_several_chats_pauses_everyone_including_slots_already_handed_out(
     pool: SessionPool, settings: Settings
 ) -> None:
-    people = await add_people(pool, 10)
+    people = await add_people(pool, 20)
     await put(pool, [digest(p) for p in people])
     time = VirtualTime()
     sender, session = make_sender(pool, settings, time)
-    for _ in range(2):  # flood control for the whole bot: every chat is refused for 7 s
+    for _ in range(CONCURRENCY):  # flood control for the whole bot: every request is refused for 7 s
         session.queue_error("SendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
     outcome = await sender.drain()
-    assert outcome.retried == 2 and outcome.sent == 12  # the two refused went again after the pause
-    assert sender.pacer.paused_until >= 7.0  # the whole bot paused, not only the two chats
-    refused_at = [t for t, m in session.at if isinstance(m, SendMessage)][1]
-    after = [t for t, m in session.at if isinstance(m, SendMessage)][2:]
-    assert all(t <= refused_at + CONCURRENCY / 28 or t >= 7.0 for t in after)  # only requests already in flight
+    assert outcome.retried == CONCURRENCY and outcome.sent == 22  # the refused went again after the pause
+    assert sender.pacer.paused_until >= 7.0  # the whole bot paused, not only the refused chats
+    moments = [t for t, m in session.at if isinstance(m, SendMessage)]
+    last_refused = max(moments[:CONCURRENCY])
+    assert all(t <= last_refused + CONCURRENCY / 28 or t >= 7.0 for t in moments[CONCURRENCY:])
     async with pool() as db:  # the pause is kept for a process that takes over the sending
         assert await queries_outbox.paused_until(db, "outbox") >= START + timedelta(seconds=7)
     chats = [m.chat_id for m in sends(session)]
-    assert len(chats) == 14 and len(set(chats)) == 12
+    assert len(chats) == 22 + CONCURRENCY and len(set(chats)) == 22
     assert {r.status for r in await rows(pool)} == {"sent"}
+
+
+def test_a_storm_that_hits_chats_once_between_successes_stays_per_chat() -> None:
+    watch = outbox.FloodWatch()
+    pattern = [True, True, False, True, True, True, False, True, True, True, True, True, True, True, False]
+    flagged = []
+    for chat, refused in enumerate(pattern):
+        if refused:
+            flagged.append(watch.refused(chat))
+        else:
+            watch.delivered()
+    assert not any(flagged)
+    assert [watch.refused(100 + n) for n in range(CONCURRENCY)][-1]  # a whole window refused: the bot
 
 
 async def test_403_marks_the_employee_unreachable_and_tells_the_admins_once(
@@ -396,11 +409,11 @@ async def test_a_429_longer_than_the_lease_with_two_senders_sends_nothing_twice(
 ) -> None:
     """Real time, a few seconds: the whole bot is paused for 3 s, three leases of 1 s, while another
     process tries to send every 20 ms."""
-    people = await add_people(pool, 10)
+    people = await add_people(pool, 30)
     await put(pool, [digest(p) for p in people])
     first, session_a = real_sender(pool, settings, "host:1", lease=1)
     second, session_b = real_sender(pool, settings, "host:2", lease=1)
-    for _ in range(2):
+    for _ in range(CONCURRENCY):  # flood control for the whole bot
         session_a.queue_error("SendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
     first_done = asyncio.Event()
     tries = 0
@@ -423,9 +436,9 @@ async def test_a_429_longer_than_the_lease_with_two_senders_sends_nothing_twice(
     started = asyncio.get_running_loop().time()
     outcome, by_second = await asyncio.gather(first_sends(), second_tries_meanwhile())
     assert asyncio.get_running_loop().time() - started >= 3.0 and tries > 20
-    assert outcome.retried == 2 and by_second == 0  # the paused sender kept its leases: the other stood by
+    assert outcome.retried == CONCURRENCY and by_second == 0  # the paused sender kept its leases
     chats = [m.chat_id for m in real_sends(session_a) + real_sends(session_b)]
-    assert len(chats) == 14 and len(set(chats)) == 12  # two refusals, then every message exactly once
+    assert len(chats) == 32 + CONCURRENCY and len(set(chats)) == 32  # the refusals, then each exactly once
     assert {r.status for r in await rows(pool)} == {"sent"}
 
 
