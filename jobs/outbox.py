@@ -143,6 +143,8 @@ class Pacer:
         self, rate: float, monotonic: Callable[[], float] = time.monotonic, sleep: Sleep = asyncio.sleep
     ) -> None:
         self.gap = 1.0 / rate
+        self.per_second = max(int(rate), 1)
+        self.departures: deque[float] = deque()
         self.monotonic = monotonic
         self.sleep = sleep
         self.next_slot = 0.0
@@ -172,7 +174,20 @@ class Pacer:
             if delay > 0:
                 await self.sleep(delay)
             if self.epoch == epoch or slot >= self.paused_until:
+                await self.depart()
                 return
+
+    async def depart(self) -> None:
+        """The last check before a request goes: at most ``rate`` departures in any second, counted
+        when they really leave (a process that woke late must not send its overdue slots at once)."""
+        while True:
+            now = self.monotonic()
+            while self.departures and self.departures[0] <= now - 1.0 + 1e-9:  # (float rounding: never spin)
+                self.departures.popleft()
+            if len(self.departures) < self.per_second:
+                self.departures.append(now)
+                return
+            await self.sleep(max(self.departures[0] + 1.0 - now, 1e-6))
 
     def pause(self, seconds: float) -> None:
         until = self.monotonic() + seconds
@@ -188,6 +203,8 @@ class Pacer:
         """A request Telegram refused for one chat did not use the bot's rate: the next slot moves
         back by one gap, never into the past."""
         self.next_slot = max(self.next_slot - self.gap, self.monotonic())
+        if self.departures:
+            self.departures.popleft()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -406,6 +423,7 @@ class Sender:
                 await pacer.sleep(max(min(slot, beat_at) - pacer.monotonic(), 0.0))
                 await self.beat_if_due()
             if pacer.epoch == epoch or slot >= pacer.paused_until:
+                await pacer.depart()
                 return
 
     async def send_one(self, row: OutboxMessage) -> str:

@@ -154,6 +154,23 @@ async def test_a_pause_voids_the_slots_already_handed_out() -> None:
     assert sorted(done.values())[-1] == pytest.approx(7.0 + 8 / 28)  # then at the rate again
 
 
+async def test_a_late_wake_up_does_not_send_the_overdue_slots_at_once() -> None:
+    time = VirtualTime()
+    pacer = Pacer(28, time.monotonic, time.sleep)
+    for chat in range(28):  # a second's worth went out on time
+        await pacer.wait(chat)
+    time.seconds = 5.0  # the process stalled (a long GC, a busy machine) with 40 more slots handed out
+    pacer.next_slot = 1.0
+    left: list[float] = []
+
+    async def send(chat: int) -> None:
+        await pacer.wait(chat)
+        left.append(time.seconds)
+
+    await asyncio.gather(*(send(100 + n) for n in range(40)))
+    assert max(sum(1 for t in left if start <= t < start + 1 - 1e-9) for start in left) <= 28
+
+
 # --- delivery -------------------------------------------------------------------------------------------
 
 
