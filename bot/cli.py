@@ -361,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--date", type=parse_day, help="only this day, YYYY-MM-DD")
     out.set_defaults(handler=cmd_outbox)
 
-    run = commands.add_parser("run", help="run the bot (long polling)")
+    run = commands.add_parser("run", help="run the bot: updates (webhook or long polling), morning digests, the outbox")
     run.set_defaults(handler=cmd_run)
 
     inv = commands.add_parser("invite", help="print a one-time invitation link for an employee")

@@ -203,8 +203,8 @@ class Pacer:
         """A request Telegram refused for one chat did not use the bot's rate: the next slot moves
         back by one gap, never into the past."""
         self.next_slot = max(self.next_slot - self.gap, self.monotonic())
-        if self.departures:
-            self.departures.popleft()
+        if self.departures:  # the latest: the refused request itself, or one as young (its answer is quick)
+            self.departures.pop()
 
 
 # --------------------------------------------------------------------------------------------------
