@@ -145,6 +145,7 @@ class Pacer:
         self.gap = 1.0 / rate
         self.per_second = max(int(rate), 1)
         self.departures: deque[float] = deque()
+        self.chat_left: dict[int, float] = {}  # when the last message to each chat really left
         self.monotonic = monotonic
         self.sleep = sleep
         self.next_slot = 0.0
@@ -174,18 +175,24 @@ class Pacer:
             if delay > 0:
                 await self.sleep(delay)
             if self.epoch == epoch or slot >= self.paused_until:
-                await self.depart()
+                await self.depart(chat_id)
                 return
 
-    async def depart(self) -> None:
-        """The last check before a request goes: at most ``rate`` departures in any second, counted
-        when they really leave (a process that woke late must not send its overdue slots at once)."""
+    async def depart(self, chat_id: int) -> None:
+        """The last check before a request goes: at most ``rate`` departures in any second and one a
+        ``CHAT_INTERVAL`` to a chat, counted when they really leave (a process that woke late must not
+        send its overdue slots at once)."""
+        while (wait := self.chat_left.get(chat_id, -1e9) + CHAT_INTERVAL - self.monotonic()) > 1e-9:
+            await self.sleep(wait)
         while True:
             now = self.monotonic()
             while self.departures and self.departures[0] <= now - 1.0 + 1e-9:  # (float rounding: never spin)
                 self.departures.popleft()
             if len(self.departures) < self.per_second:
                 self.departures.append(now)
+                self.chat_left[chat_id] = now
+                if len(self.chat_left) > 10000:
+                    self.chat_left = {c: t for c, t in self.chat_left.items() if t > now - CHAT_INTERVAL}
                 return
             await self.sleep(max(self.departures[0] + 1.0 - now, 1e-6))
 
@@ -423,7 +430,7 @@ class Sender:
                 await pacer.sleep(max(min(slot, beat_at) - pacer.monotonic(), 0.0))
                 await self.beat_if_due()
             if pacer.epoch == epoch or slot >= pacer.paused_until:
-                await pacer.depart()
+                await pacer.depart(chat_id)
                 return
 
     async def send_one(self, row: OutboxMessage) -> str:

@@ -53,6 +53,7 @@ class FakeBotApi:
         self.recent: list[float] = []
         self.last_to_chat: dict[int, float] = {}
         self.refused: list[dict[str, Any]] = []  # 429 and 403 answers
+        self.floods: list[tuple[int, str]] = []  # each flood-control 429: the chat, and why (first, chat, rate)
         self.updates: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.next_update_id = 1
@@ -153,9 +154,10 @@ class FakeBotApi:
         flood = self.refuse_first > 0
         if self.rate is not None and len(self.recent) >= self.rate:
             flood = True
-        if self.rate is not None and now - self.last_to_chat.get(chat, -10.0) < self.chat_interval:
-            flood = True
+        chat_flood = self.rate is not None and now - self.last_to_chat.get(chat, -10.0) < self.chat_interval
+        flood = flood or chat_flood
         if flood:
+            self.floods.append((chat, "first" if self.refuse_first else "chat" if chat_flood else "rate"))
             self.refuse_first = max(self.refuse_first - 1, 0)
             return {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                     "parameters": {"retry_after": 1}}  # fmt: skip

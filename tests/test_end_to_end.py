@@ -223,7 +223,7 @@ def assert_delivered_once_but_in_flight(api: FakeBotApi) -> None:
     counts = digests_by_chat(api)
     assert set(counts) == expected_chats(), f"missing: {expected_chats() - set(counts)}"
     assert sum(n - 1 for n in counts.values()) <= CONCURRENCY and max(counts.values()) <= 2, counts
-    assert [p["error_code"] for p in api.refused].count(429) == 0
+    assert [p["error_code"] for p in api.refused].count(429) == 0, api.floods
     assert api.max_per_second() <= 30
 
 
