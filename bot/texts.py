@@ -384,6 +384,19 @@ def blocked_notice(name: str, employee_id: str) -> str:
     )
 
 
+def unreachable_notice(name: str, employee_id: str, description: str) -> str:
+    """To the admins, once: Telegram says this employee cannot be reached (``description`` is
+    Telegram's own reason: blocked, deactivated, chat not found)."""
+    reason = description.lower()
+    if "blocked" in reason:
+        return blocked_notice(name, employee_id)
+    what = "удалил(а) аккаунт Telegram" if "deactivated" in reason else "недоступен(на) в Telegram (чат не найден)"
+    return (
+        f"🚫 {q(name)} (id {q(employee_id)}) {what}: сводки больше не доставляются.\n"
+        "Когда сотрудник снова напишет боту, доставка возобновится."
+    )
+
+
 def change_line(change: Decimal) -> str:
     """``С прошлой сводки: +1,25 п.п.`` (percentage points)."""
     if change == 0:

@@ -217,17 +217,32 @@ class OutboxMessage(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     text: Mapped[str] = mapped_column(Text)
     markup: Mapped[str | None] = mapped_column(Text)  # reply_markup JSON
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed
+    # pending | claimed (held by a sender, waiting for its slot) | sending (a request in flight) | sent | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(DateTime)
-    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)  # the lease of a 'sending' row, UTC
-    claimed_by: Mapped[str | None] = mapped_column(String(80))  # host:pid of the sender holding the lease
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)  # lease of a claimed/sending row, UTC
+    claimed_by: Mapped[str | None] = mapped_column(String(80), index=True)  # host:pid of the sender holding it
     created_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(500))
     document_name: Mapped[str | None] = mapped_column(String(200))  # a file sent with the text as its caption
     document: Mapped[bytes | None] = mapped_column(LargeBinary)  # the file's bytes (an XLSX of some 10 KB)
+
+
+class Lease(Base):
+    """A role only one process may hold at a time: ``outbox`` (the one sender, which therefore owns
+    the whole bot's send rate), ``polling`` (the one getUpdates loop), ``morning`` (one enqueue run).
+    The holder renews ``expires_at`` every few seconds; a dead holder's lease lapses and another
+    process takes it. ``paused_until``: a flood-control pause that outlives a change of holder."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(80))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # UTC
+    paused_until: Mapped[datetime | None] = mapped_column(DateTime)  # UTC
 
 
 class DailyFigure(Base):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from aiogram.types import InlineKeyboardMarkup
 from apscheduler.triggers.cron import CronTrigger
@@ -23,10 +23,11 @@ from bot.rules import Month, close_day
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
+from db.queries.outbox import take_lease
 from db.session import SessionPool
 from jobs.digests import Morning, build_digest, figures_of, morning
 from jobs.month_end import month_end_statement
-from jobs.outbox import Message, enqueue, replace
+from jobs.outbox import Message, enqueue, replace, sender_name
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Enqueued:
     working_day: bool
     added: int = 0
     employees: int = 0
+    keys: tuple[tuple[str, str, date], ...] = ()  # (employee, kind, day) of every message added or replaced
 
 
 def month_close_day(month: Month, settings: Settings) -> date:
@@ -156,27 +158,46 @@ async def enqueue_digests(
             await queries.record_figures(session, today, figures.values())
             imported_at = await queries.last_import_at(session)  # warm the cache /team reads all day
             await queries.remember_totals(session, figures.values(), Month.of(today), today, imported_at)
-        added = 0
+        keys: list[tuple[str, str, date]] = []
         for employee in due:
-            messages = await messages_for(session, employee, context, settings)
-            if force:
-                for message in messages:
+            for message in await messages_for(session, employee, context, settings):
+                if force:
                     await replace(session, message, utc)
-                added += len(messages)
-            else:
-                added += await enqueue(session, messages, utc)
-    log.info("enqueued %s message(s) for %s employee(s) on %s", added, len(due), today)
-    return Enqueued(today, working_day=True, added=added, employees=len(due))
+                    keys.append(message.key)
+                elif await enqueue(session, [message], utc):
+                    keys.append(message.key)
+    log.info("enqueued %s message(s) for %s employee(s) on %s", len(keys), len(due), today)
+    return Enqueued(today, working_day=True, added=len(keys), employees=len(due), keys=tuple(keys))
+
+
+MORNING_LEASE = "morning"
 
 
 def morning_job(
-    pool: SessionPool, settings: Settings, clock: Callable[[], datetime], wake: Callable[[], None]
+    pool: SessionPool,
+    settings: Settings,
+    clock: Callable[[], datetime],
+    wake: Callable[[], None],
+    instance: str | None = None,
 ) -> Callable[[], Awaitable[None]]:
-    """The scheduler's job: enqueue what is due now, wake the sender; never raise into the scheduler."""
+    """The scheduler's job: enqueue what is due now, wake the sender; never raise into the scheduler.
+
+    Every instance schedules it; a run first takes the ``morning`` lease (for 50 s, less than the
+    minute between runs), so of several instances on one database one renders and enqueues, the
+    others skip that minute. The outbox's unique key stays the last line of defence."""
+
+    holder = instance or sender_name()
 
     async def job() -> None:
         try:
-            result = await enqueue_digests(pool, settings, clock())
+            now = clock()
+            utc = now.astimezone(UTC).replace(tzinfo=None)
+            async with pool() as session, session.begin():
+                mine = await take_lease(session, MORNING_LEASE, holder, utc, utc + timedelta(seconds=50))
+            if not mine:
+                log.debug("the morning job runs on another instance this minute")
+                return
+            result = await enqueue_digests(pool, settings, now)
         except Exception:
             log.exception("the morning job failed; the next run (in a minute) tries again")
             return

@@ -23,7 +23,10 @@ class FakeBotApi:
     control, and one per ``chat_interval`` per chat; over it the call gets 429 with ``retry_after``.
     ``refuse_first``: so many first sendMessage calls get 429 anyway. ``blocked``: chats answering
     403. ``delay``: seconds each sendMessage takes; the message counts as delivered when it arrives
-    (as in Telegram, which delivers before it answers), so a client killed meanwhile never learns."""
+    (as in Telegram, which delivers before it answers), so a client killed meanwhile never learns.
+    ``refuse_chats_once``: the first sendMessage to each of these chats gets a 429 for that chat
+    (``chat_retry_after`` seconds), which does not count against the bot's rate. Two ``getUpdates``
+    at once get 409 Conflict, as Telegram answers two instances polling with one token."""
 
     def __init__(
         self,
@@ -33,15 +36,24 @@ class FakeBotApi:
         refuse_first: int = 0,
         blocked: set[int] | None = None,
         delay: float = 0.0,
+        refuse_chats_once: set[int] | None = None,
+        chat_retry_after: int = 1,
     ) -> None:
         self.rate = rate
         self.chat_interval = chat_interval
         self.refuse_first = refuse_first
         self.blocked = blocked or set()
         self.delay = delay
+        self.refuse_chats_once = set(refuse_chats_once or ())
+        self.chat_retry_after = chat_retry_after
+        self.polling = 0  # getUpdates requests in progress
+        self.confirmed = 0  # the highest offset asked for
+        self.conflicts = 0  # 409s: a getUpdates while another was in progress
+        self.accepted: list[float] = []  # when each sendMessage was accepted (monotonic)
         self.recent: list[float] = []
         self.last_to_chat: dict[int, float] = {}
         self.refused: list[dict[str, Any]] = []  # 429 and 403 answers
+        self.floods: list[tuple[int, str]] = []  # each flood-control 429: the chat, and why (first, chat, rate)
         self.updates: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.next_update_id = 1
@@ -66,9 +78,14 @@ class FakeBotApi:
             await self.runner.cleanup()
 
     def push_message(self, user_id: int, text: str) -> None:
+        self.updates.append(self.message_update(user_id, text))
+        self.new_update.set()
+
+    def message_update(self, user_id: int, text: str) -> dict[str, Any]:
+        """A private message from ``user_id`` as an Update (also what a webhook POST carries)."""
         update_id = self.next_update_id
         self.next_update_id += 1
-        self.updates.append({
+        return ({
             "update_id": update_id,
             "message": {
                 "message_id": update_id, "date": int(time.time()), "text": text,
@@ -78,7 +95,11 @@ class FakeBotApi:
                    if text.startswith("/") else {}),
             },
         })  # fmt: skip
-        self.new_update.set()
+
+    def max_per_second(self) -> int:
+        """The most sendMessage calls accepted within any one second."""
+        moments = sorted(self.accepted)
+        return max((sum(1 for t in moments if start <= t < start + 1.0) for start in moments), default=0)
 
     def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == method]
@@ -102,7 +123,17 @@ class FakeBotApi:
             if files:  # sendDocument / sendPhoto: the uploads by field name, as (file name, bytes)
                 params["files"] = files
         if method == "getUpdates":
-            return await self.get_updates(params)
+            self.calls.append((method, params))
+            if self.polling:
+                self.conflicts += 1
+                return web.json_response({"ok": False, "error_code": 409, "description": "Conflict: terminated by "
+                                          "other getUpdates request; make sure that only one bot instance is running"},
+                                         status=409)  # fmt: skip
+            self.polling += 1
+            try:
+                return await self.get_updates(params)
+            finally:
+                self.polling -= 1
         if method == "sendMessage":
             refusal = self.refusal(params)
             if refusal is not None:
@@ -118,18 +149,24 @@ class FakeBotApi:
         chat = int(params["chat_id"])
         if chat in self.blocked:
             return {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+        if chat in self.refuse_chats_once:
+            self.refuse_chats_once.discard(chat)
+            return {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after "
+                    f"{self.chat_retry_after}", "parameters": {"retry_after": self.chat_retry_after}}  # fmt: skip
         now = time.monotonic()
         self.recent = [t for t in self.recent if t > now - 1.0]
         flood = self.refuse_first > 0
         if self.rate is not None and len(self.recent) >= self.rate:
             flood = True
-        if self.rate is not None and now - self.last_to_chat.get(chat, -10.0) < self.chat_interval:
-            flood = True
+        chat_flood = self.rate is not None and now - self.last_to_chat.get(chat, -10.0) < self.chat_interval
+        flood = flood or chat_flood
         if flood:
+            self.floods.append((chat, "first" if self.refuse_first else "chat" if chat_flood else "rate"))
             self.refuse_first = max(self.refuse_first - 1, 0)
             return {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                     "parameters": {"retry_after": 1}}  # fmt: skip
         self.recent.append(now)
+        self.accepted.append(now)
         self.last_to_chat[chat] = now
         return None
 
@@ -155,7 +192,9 @@ class FakeBotApi:
         return True
 
     async def get_updates(self, params: dict[str, Any]) -> web.Response:
-        offset = int(params.get("offset") or 0)
+        # as in Telegram: an update is confirmed (never given out again) once getUpdates asked for a later one
+        self.confirmed = max(self.confirmed, int(params.get("offset") or 0))
+        offset = self.confirmed
         wait = min(float(params.get("timeout") or 0), 0.5)
         pending = [u for u in self.updates if u["update_id"] >= offset]
         if not pending and wait > 0:

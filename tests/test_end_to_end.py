@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -183,9 +184,9 @@ async def test_digest_send_sends_now_and_not_twice_without_force(tmp_path: Path,
         assert status == 0, err
         status, out, err = await kpibot("digest", "--send", "--employee", "m01", env=env, cwd=tmp_path)
         assert status == 0, err
-        assert "1 message(s) enqueued" in out and "sent 1, failed 0" in out
+        assert "1 message(s) enqueued" in out and "sent 1, unreachable 0, failed 0, pending 0 of 1" in out
         status, out, err = await kpibot("digest", "--send", "--employee", "m01", env=env, cwd=tmp_path)
-        assert "0 message(s) enqueued" in out and "sent 0" in out
+        assert status == 0 and "0 message(s) enqueued" in out and "sent 0" in out
         status, out, err = await kpibot("digest", "--send", "--employee", "m01", "--force", env=env, cwd=tmp_path)
         assert "1 message(s) enqueued" in out and "sent 1" in out
         assert [int(p["chat_id"]) for p in api.sent()] == [7001, 7001]
@@ -197,3 +198,180 @@ async def test_digest_send_sends_now_and_not_twice_without_force(tmp_path: Path,
         assert status == 0 and "the outbox is empty for 09.05.2024" in out
     finally:
         await api.stop()
+
+
+# --- faults: kill -9 at random points, two instances, webhooks ---------------------------------------------
+
+
+def expected_chats() -> set[int]:
+    return {7000 + i for i in range(MANAGERS) if 7000 + i != BLOCKED_CHAT} | {ADMIN_CHAT}
+
+
+async def wait_until(check: Callable[[], bool], seconds: float = 60) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("the condition did not come true in time")
+        await asyncio.sleep(0.05)
+
+
+def assert_delivered_once_but_in_flight(api: FakeBotApi) -> None:
+    """Everyone reachable got the digest; a repeat only for a request in flight at a kill (at most
+    CONCURRENCY, each once more); pacing never tripped Telegram's limits."""
+    from jobs.outbox import CONCURRENCY
+
+    counts = digests_by_chat(api)
+    assert set(counts) == expected_chats(), f"missing: {expected_chats() - set(counts)}"
+    assert sum(n - 1 for n in counts.values()) <= CONCURRENCY and max(counts.values()) <= 2, counts
+    assert [p["error_code"] for p in api.refused].count(429) == 0, api.floods
+    assert api.max_per_second() <= 30
+
+
+@pytest.mark.parametrize("command", ["run", "send"])
+async def test_kill_9_at_a_random_point_of_a_broadcast_loses_nothing(
+    tmp_path: Path, database_url: str, command: str
+) -> None:
+    import random
+    import time
+
+    seed = int(os.environ.get("KPIBOT_KILL_SEED") or time.time_ns())
+    print(f"kill -9 point seed: KPIBOT_KILL_SEED={seed}")  # shown when the test fails, to replay it
+    api = FakeBotApi(rate=30, blocked={BLOCKED_CHAT}, delay=0.05)
+    url = await api.start()
+    env = morning_env(database_url, url, tmp_path)
+    if command == "send":
+        env["DIGEST_TIME"] = "23:59"  # only digest --send enqueues
+    status, _, err = await kpibot("import", str(company(tmp_path / "exports")), env=env, cwd=tmp_path)
+    assert status == 0, err
+    args = ["run"] if command == "run" else ["digest", "--send"]
+    kill_after = random.Random(seed).randint(1, 45)
+    try:
+        quiet = asyncio.subprocess.DEVNULL
+        first = await asyncio.create_subprocess_exec(KPIBOT, *args, env=env, cwd=tmp_path, stdout=quiet, stderr=quiet)
+        await api.wait_for(kill_after)
+        first.kill()
+        await first.wait()
+        assert len(api.sent()) < MANAGERS + 1  # the broadcast really was cut short
+        if command == "send":
+            status, out, err = await kpibot(*args, env=env, cwd=tmp_path)  # the cron job, run again
+            assert status == 0, out + err
+            done = re.search(r"sent (\d+), unreachable (\d+), failed (\d+), pending (\d+) of (\d+)", out)
+            assert done, out
+            sent, unreachable, failed, pending, total = map(int, done.groups())
+            assert (unreachable, failed, pending) == (1, 0, 0) and sent + unreachable == total, out
+        else:
+            second = await asyncio.create_subprocess_exec(KPIBOT, *args, env=env, cwd=tmp_path,
+                                                          stderr=asyncio.subprocess.PIPE)  # fmt: skip
+            try:
+                await wait_until(lambda: set(digests_by_chat(api)) >= expected_chats())
+            finally:
+                second.send_signal(signal.SIGTERM)
+                _, err_bytes = await asyncio.wait_for(second.communicate(), 30)
+            assert "Traceback" not in err_bytes.decode(), err_bytes.decode()[-3000:]
+    finally:
+        await api.stop()
+    assert_delivered_once_but_in_flight(api)
+
+
+async def test_digest_send_beside_kpibot_run_reports_its_own_rows(tmp_path: Path, database_url: str) -> None:
+    api = FakeBotApi(rate=30, blocked={BLOCKED_CHAT}, delay=0.02)
+    url = await api.start()
+    env = morning_env(database_url, url, tmp_path)
+    env["DIGEST_TIME"] = "23:59"
+    status, _, err = await kpibot("import", str(company(tmp_path / "exports")), env=env, cwd=tmp_path)
+    assert status == 0, err
+    run = await asyncio.create_subprocess_exec(KPIBOT, "run", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE)
+    try:
+        await api.wait_for(1, "getUpdates")  # kpibot run is up and holds the outbox
+        status, out, err = await kpibot("digest", "--send", env=env, cwd=tmp_path)
+    finally:
+        run.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(run.communicate(), 30)
+        await api.stop()
+    assert status == 0, out + err
+    assert f"sent {MANAGERS}, unreachable 1, failed 0, pending 0 of {MANAGERS + 1}" in out  # 49 + the admin's
+    assert "blocked the bot" in out
+    assert_delivered_once_but_in_flight(api)
+
+
+async def test_two_instances_send_once_within_telegrams_rate_and_only_one_polls(
+    tmp_path: Path, database_url: str
+) -> None:
+    api = FakeBotApi(rate=30, blocked={BLOCKED_CHAT})
+    url = await api.start()
+    env = morning_env(database_url, url, tmp_path)
+    status, _, err = await kpibot("import", str(company(tmp_path / "exports")), env=env, cwd=tmp_path)
+    assert status == 0, err
+    instances = [
+        await asyncio.create_subprocess_exec(KPIBOT, "run", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE)
+        for _ in range(2)
+    ]
+    try:
+        await wait_until(lambda: set(digests_by_chat(api)) >= expected_chats())
+        api.push_message(9999, "/kpi")  # whoever polls answers, once
+        await wait_until(lambda: any(int(p["chat_id"]) == 9999 for p in api.sent()))
+        await asyncio.sleep(1.5)  # time for a second getUpdates loop to conflict, were there one
+        instances[0].kill()  # the first one dies: the other takes over polling within the lease
+        await instances[0].wait()
+        api.push_message(9998, "/kpi")
+        await wait_until(lambda: any(int(p["chat_id"]) == 9998 for p in api.sent()), seconds=30)
+    finally:
+        for process in instances:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+        errors = [(await asyncio.wait_for(process.communicate(), 30))[1].decode() for process in instances]
+        await api.stop()
+    counts = digests_by_chat(api)
+    assert set(counts) == expected_chats() and max(counts.values()) == 1, counts  # no kill mid-broadcast here
+    assert api.max_per_second() <= 30 and not [p for p in api.refused if p["error_code"] == 429]
+    assert api.conflicts == 0  # never two getUpdates at once
+    assert [int(p["chat_id"]) for p in api.sent()].count(9999) == 1
+    assert all("Traceback" not in e for e in errors), errors[1][-3000:]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_webhook_mode_checks_the_secret_on_every_update_and_serves_healthz(
+    tmp_path: Path, database_url: str
+) -> None:
+    import aiohttp
+
+    api = FakeBotApi()
+    url = await api.start()
+    port = free_port()
+    env = morning_env(database_url, url, tmp_path)
+    env.update(WEBHOOK_URL="https://kpi.example.ru/telegram/hook", WEBHOOK_SECRET="s3cret-token_for-TESTS",
+               WEBHOOK_LISTEN=f"127.0.0.1:{port}", DIGEST_TIME="23:59")  # fmt: skip
+    process = await asyncio.create_subprocess_exec(KPIBOT, "run", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE)
+    hook = f"http://127.0.0.1:{port}/telegram/hook"
+    try:
+        await api.wait_for(1, "setWebhook")
+        (registered,) = api.sent("setWebhook")
+        assert registered["url"] == env["WEBHOOK_URL"] and registered["secret_token"] == env["WEBHOOK_SECRET"]
+        async with aiohttp.ClientSession() as client:
+            wrong = {"X-Telegram-Bot-Api-Secret-Token": "not-the-secret"}
+            async with client.post(hook, json=api.message_update(9999, "/kpi"), headers=wrong) as response:
+                assert response.status == 401
+            async with client.post(hook, json=api.message_update(9999, "/kpi")) as response:
+                assert response.status == 401  # no secret at all
+            right = {"X-Telegram-Bot-Api-Secret-Token": env["WEBHOOK_SECRET"]}
+            async with client.post(hook, json=api.message_update(9998, "/kpi"), headers=right) as response:
+                assert response.status == 200
+            (reply,) = await api.wait_for(1)
+            assert int(reply["chat_id"]) == 9998  # the two refused updates were never handled
+            async with client.get(f"http://127.0.0.1:{port}/healthz") as response:
+                assert response.status == 200
+                report = await response.json()
+        assert report["database"] == "ok" and report["telegram"] == "ok" and "webhook" in report["role"]
+        assert not api.sent("getUpdates")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+        await api.stop()
+    assert "Traceback" not in err.decode(), err.decode()[-3000:]

@@ -45,6 +45,14 @@ def test_values_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
         ("CALL_MIN_SECONDS", "2000", "Settings: CALL_MIN_SECONDS must be less than CALL_MAX_SECONDS"),
         ("ORIGINALS_GRACE_DAYS", "30", "Settings: ORIGINALS_GRACE_DAYS must be less than ORIGINALS_ESCALATE_DAYS"),
         ("CALLBACK_HOURS", "0", "Setting CALLBACK_HOURS: Input should be greater than or equal to 1"),
+        ("WEBHOOK_URL", "http://kpi.example.ru/tg", "Setting WEBHOOK_URL: must be an https:// URL Telegram can reach"),
+        ("WEBHOOK_URL", "https://kpi.example.ru:8080/tg", "Setting WEBHOOK_URL: Telegram sends webhooks only to ports"),
+        ("WEBHOOK_URL", "https://kpi.example.ru/tg", "Settings: WEBHOOK_SECRET must be set with WEBHOOK_URL"),
+        ("WEBHOOK_SECRET", "short", "Setting WEBHOOK_SECRET: must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -"),
+        ("WEBHOOK_SECRET", "a" * 20, "Settings: WEBHOOK_SECRET and WEBHOOK_LISTEN go with WEBHOOK_URL"),
+        ("WEBHOOK_LISTEN", "8080", "Setting WEBHOOK_LISTEN: '8080' is not host:port"),
+        ("HEALTHZ_LISTEN", "0.0.0.0:99999", "Setting HEALTHZ_LISTEN: '0.0.0.0:99999' is not host:port"),
+        ("OUTBOX_LEASE_SECONDS", "0", "Setting OUTBOX_LEASE_SECONDS: Input should be greater than or equal to 1"),
     ],
 )
 def test_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
@@ -52,6 +60,15 @@ def test_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch, name: str,
     with pytest.raises(ConfigError) as error:
         load_settings()
     assert str(error.value).startswith(message)
+
+
+def test_webhook_settings_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBHOOK_URL", "https://kpi.example.ru/telegram/hook")
+    monkeypatch.setenv("WEBHOOK_SECRET", "s3cret-token_for-TESTS")
+    monkeypatch.setenv("WEBHOOK_LISTEN", "0.0.0.0:8080")
+    settings = load_settings()
+    assert settings.webhook_path == "/telegram/hook" and settings.webhook_secret is not None
+    assert "s3cret" not in repr(settings)  # a secret, like the token
 
 
 def test_settings_are_read_from_dotenv(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
