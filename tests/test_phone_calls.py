@@ -206,14 +206,15 @@ def test_case_voicemail_repro_through_the_kpibot_command(tmp_path: Path) -> None
     assert "аномальной длины" not in digest.stdout and "Traceback" not in digest.stderr
 
 
-def test_a_time_past_the_calendars_end_after_conversion_is_a_problem_not_a_crash() -> None:
+def test_a_time_past_the_calendars_end_is_a_problem_not_a_crash() -> None:
+    """A year the conversion to office time could push past the calendar is refused before it."""
     cells = ["", "79161234567", "101", "from-trunk", "", "SIP/trunk-1", "SIP/101-1", "Dial", "",
              "9999-12-31 23:00:00", "", "", "1", "0", "NO ANSWER", "DOCUMENTATION"]  # fmt: skip
     problems: list[Problem] = []
     pbx_row(Row("Master.csv", 3, dict(zip(CDR_SHAPES[16], cells, strict=True)), problems),
             Context(zone=MSK, pbx_zone=ZoneInfo("UTC")))  # fmt: skip
     assert [str(p) for p in problems] == [
-        "Master.csv:3: start: 9999-12-31 23:00:00: a date-time out of range after converting PBX_TIMEZONE to TIMEZONE"
+        "Master.csv:3: start: 9999-12-31 23:00:00: the year is outside 1900–2999"
     ]
 
 
