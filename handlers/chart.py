@@ -19,7 +19,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message, TelegramObj
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import charts, texts
-from bot.arguments import BadArgument, month_or_current, parse_month
+from bot.arguments import month_or_current
 from bot.keyboards import ChartView
 from bot.rules import Month, collection_percent, summarize
 from bot.rules.access import sees_team
@@ -27,7 +27,7 @@ from bot.rules.team import worst_first
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
-from handlers.common import checked_manager, linked_router, today_of
+from handlers.common import checked_manager, linked_router, past_month_and_scope, today_of
 from handlers.report import scope_title
 from handlers.screens import person
 
@@ -126,13 +126,7 @@ async def chart_command(
     pictures: charts.PictureCache,
 ) -> None:
     today = today_of(clock)
-    month = parse_month(command.args or "", today)  # BadArgument: answered by handlers/errors.py
-    if month > Month.of(today):
-        raise BadArgument(texts.month_not_begun(month))
-    managers = await queries.managers_in_scope(session, viewer)
-    if not managers:
-        await message.answer(texts.NO_MANAGERS)
-        return
+    month, managers = await past_month_and_scope(session, viewer, command.args or "", today)  # or answered refusals
     await send_charts(bot, message.chat.id, session, managers, scope_title(viewer), month, today, settings, pictures,
                       bars=sees_team(person(viewer)))  # fmt: skip
 

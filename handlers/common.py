@@ -20,8 +20,9 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.arguments import BadArgument, parse_month
 from bot.keyboards import ContractCard, ManagerView, owner_tag
-from bot.rules import can_view, sees_team
+from bot.rules import Month, can_view, sees_team
 from db import queries
 from db.models import Employee
 from handlers.screens import Screen
@@ -121,3 +122,17 @@ async def show(callback: CallbackQuery, screen: Screen) -> None:
     except TelegramBadRequest as error:
         if "message is not modified" not in str(error):
             raise
+
+
+async def past_month_and_scope(
+    session: AsyncSession, viewer: Employee, argument: str, today: date
+) -> tuple[Month, list[Employee]]:
+    """For /report and /chart: the month the argument names (the current one by default; a month to
+    come is a ``BadArgument``) and the managers in ``viewer``'s scope (none: ``Refused``)."""
+    month = parse_month(argument, today)
+    if month > Month.of(today):
+        raise BadArgument(texts.month_not_begun(month))
+    managers = await queries.managers_in_scope(session, viewer)
+    if not managers:
+        raise Refused(texts.NO_MANAGERS)
+    return month, managers

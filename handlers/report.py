@@ -17,13 +17,12 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts, workbooks
-from bot.arguments import BadArgument, parse_month
 from bot.keyboards import Export, ExportKind
 from bot.rules import Month, Role
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
-from handlers.common import checked_manager, linked_router, today_of
+from handlers.common import checked_manager, linked_router, past_month_and_scope, today_of
 
 
 @dataclass(frozen=True)
@@ -60,13 +59,7 @@ async def report_command(
     clock: Callable[[], datetime],
 ) -> None:
     today = today_of(clock)
-    month = parse_month(command.args or "", today)  # BadArgument: answered by handlers/errors.py
-    if month > Month.of(today):
-        raise BadArgument(texts.month_not_begun(month))
-    managers = await queries.managers_in_scope(session, viewer)
-    if not managers:
-        await message.answer(texts.NO_MANAGERS)
-        return
+    month, managers = await past_month_and_scope(session, viewer, command.args or "", today)  # or answered refusals
     file = await report_file(session, managers, scope_title(viewer), month, today, settings)
     await message.answer_document(BufferedInputFile(file.content, file.name), caption=file.caption)
 
