@@ -107,12 +107,31 @@ async def import_paths(
     (``PBX_TIMEZONE``, default ``zone``), converted to ``zone`` on import. A file byte-identical to
     its entity's last imported file is not read again (unless ``reread`` or ``--full``).
     """
-    full = tuple(dict.fromkeys(full))
     sources, file_problems = discover(list(paths))
     if file_problems:
         raise ImportFailed([escape(p) for p in file_problems])
     if not sources:
         raise ImportFailed(["no export files found (employees.csv, contracts.csv, payments.csv, ...)"])
+    return await import_sources(
+        pool, sources, zone=zone, now=now, pbx_zone=pbx_zone, full=full, progress=progress, reread=reread
+    )
+
+
+async def import_sources(
+    pool: SessionPool,
+    sources: list[Source],
+    *,
+    zone: ZoneInfo,
+    now: datetime,
+    pbx_zone: ZoneInfo | None = None,
+    full: Iterable[str] = (),
+    progress: Callable[[Source], Progress | None] | None = None,
+    reread: bool = False,
+) -> ImportReport:
+    """Import sources already found (files, or 1C OData entity sets: ``db.importer.odata``) in one
+    transaction, checked by the same row builders; see :func:`import_paths`. ``sources`` are in
+    :data:`ENTITIES` order (employees before the contracts that name them)."""
+    full = tuple(dict.fromkeys(full))
     unknown_full = [e for e in full if e not in FULL_ENTITIES]
     if unknown_full:
         raise ImportFailed([f"--full {e}: unknown entity (one of: {', '.join(FULL_ENTITIES)})" for e in unknown_full])
