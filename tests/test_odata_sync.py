@@ -192,10 +192,10 @@ async def test_sync_pages_selects_and_filters_as_1c_expects(
     await employees_from_csv(pool, tmp_path)
     await sync(pool, odata_settings(one_c, database_url))
     pages = one_c.requested("Document_ПоступлениеБезналичныхДенежныхСредств")
-    # three posted, undeleted bank payments at two a page: a full page, then a short one that ends the run
-    assert [(p["$skip"], p["$top"]) for p in pages] == [("0", "2"), ("2", "2")]
+    # five bank payments (documents are read with their marks) at two a page: the short page ends the run
+    assert [(p["$skip"], p["$top"]) for p in pages] == [("0", "2"), ("2", "2"), ("4", "2")]
     assert all(p["$format"] == "json" and p["$orderby"] == "Ref_Key" for p in pages)
-    assert pages[0]["$filter"] == "DeletionMark eq false and Posted eq true"  # the first sync reads it all
+    assert "$filter" not in pages[0]  # the first sync reads every document
     assert pages[0]["$select"].split(",") == ["Ref_Key", "DeletionMark", "Posted", "Договор_Key", "Date",
                                               "СуммаДокумента"]  # fmt: skip
     contracts = one_c.requested("Catalog_ДоговорыКонтрагентов")[0]
@@ -218,7 +218,7 @@ async def test_a_second_sync_reads_documents_changed_since_the_last_less_the_loo
     report = await sync(pool, settings, later)
     page = one_c.requested("Document_ПоступлениеБезналичныхДенежныхСредств")[0]
     # the last sync was 02:00 on 29.11 in Moscow; 45 days before that day's midnight
-    assert page["$filter"] == "DeletionMark eq false and Posted eq true and Date ge datetime'2026-10-15T00:00:00'"
+    assert page["$filter"] == "Date ge datetime'2026-10-15T00:00:00'"
     assert one_c.requested("Catalog_ДоговорыКонтрагентов")[0]["$filter"] == "DeletionMark eq false"
     assert report.counts["payments"].added == 1
     assert report.counts["payments"].unchanged == 2  # 05.10 and 05.09 are older than the window
@@ -235,6 +235,23 @@ async def test_entries_are_checked_even_when_1c_ignores_the_filter(
     await sync(pool, odata_settings(one_c, database_url))
     assert CONTRACT_DELETED not in await rows(pool, Contract)
     assert set(await rows(pool, Payment)) == {guid(n, "9a70") for n in (1, 2, 5, 6)}
+
+
+async def test_a_payment_unposted_or_deleted_in_1c_since_the_last_sync_no_longer_counts(
+    pool: SessionPool, database_url: str, one_c: FakeOData, tmp_path: Path
+) -> None:
+    await employees_from_csv(pool, tmp_path)
+    settings = odata_settings(one_c, database_url)
+    await sync(pool, settings)
+    bank = one_c.sets["Document_ПоступлениеБезналичныхДенежныхСредств"]
+    bank[0]["Posted"] = False  # payment 1: the accountant cancelled its posting
+    bank[1]["DeletionMark"] = True  # payment 2: marked for deletion
+    one_c.sets["Document_ТелефонныйЗвонок"][0]["DeletionMark"] = True
+    report = await sync(pool, settings, datetime(2026, 11, 29, 23, 0))
+    assert set(await rows(pool, Payment)) == {guid(5, "9a70"), guid(6, "9a70")}
+    assert guid(1, "ca11") not in await rows(pool, Interaction)
+    assert (report.counts["payments"].removed, report.counts["interactions"].removed) == (2, 1)
+    assert (await rows(pool, Contract)).keys() == {CONTRACT_1, CONTRACT_2, CONTRACT_CLOSED}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -278,7 +295,7 @@ async def test_a_500_in_a_page_run_is_retried_and_the_sync_completes(
     one_c.faults[("Document_ПоступлениеБезналичныхДенежныхСредств", 2)] = [500, 503]
     await sync(pool, odata_settings(one_c, database_url))
     skips = [p["$skip"] for p in one_c.requested("Document_ПоступлениеБезналичныхДенежныхСредств")]
-    assert skips == ["0", "2", "2", "2"]  # the second page, asked three times
+    assert skips == ["0", "2", "2", "2", "4"]  # the second page, asked three times
     assert len(await rows(pool, Payment)) == 4
 
 

@@ -3,8 +3,10 @@
 Every entity set the mapping (:mod:`db.importer.odata_mapping`) names is read whole or, where it
 has a ``changed_since`` date field, since the last successful sync less ``lookback_days``; with
 HTTP Basic auth, ``$format=json``, ``$select``, ``$filter`` and paging by ``$top``/``$skip`` in
-``Ref_Key`` order. Entries marked for deletion (``DeletionMark``) and unposted documents
-(``Posted``) are left out, in the ``$filter`` and again on arrival. References (``…_Key`` guids)
+``Ref_Key`` order. Catalog entries marked for deletion (``DeletionMark``) are left out, in the
+``$filter`` and again on arrival; documents are read with their marks, and one marked for deletion
+or not posted (``Posted``) is not imported and, if an earlier sync wrote it, is removed: money
+unposted in 1C no longer counts. References (``…_Key`` guids)
 the mapping names are looked up in their entity set; 1C's empty guid
 (``00000000-0000-0000-0000-000000000000``) and empty date (``0001-01-01T00:00:00``) read as empty.
 
@@ -45,6 +47,8 @@ from db.session import SessionPool
 
 EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 EMPTY_DATE = "0001-01-01T00:00:00"
+# what a document unposted or marked for deletion in 1C is removed from (nothing references them)
+WITHDRAWN_ENTITIES = frozenset({"payments", "interactions", "documents"})
 ATTEMPTS = 5  # tries of one request before a network fault or a 5xx answer stops the sync
 NAMES_FIELD_LIMIT = 200  # characters of 1C's own error message quoted in a line
 
@@ -308,11 +312,10 @@ async def last_synced(pool: SessionPool) -> dict[str, datetime]:
 
 
 def odata_filter(mapping: EntitySetMapping, since: datetime | None, zone: ZoneInfo) -> str:
-    """The ``$filter``: not deleted, posted (documents), changed since (local midnight, 1C's times
-    are the office's), and the mapping's own condition."""
-    parts = ["DeletionMark eq false"]
-    if mapping.is_document:
-        parts.append("Posted eq true")
+    """The ``$filter``: a catalog's entries not marked for deletion; a document's changed since
+    (local midnight, 1C's times are the office's) whatever their marks, so that one unposted or
+    marked since the last sync is seen and withdrawn; and the mapping's own condition."""
+    parts = [] if mapping.is_document else ["DeletionMark eq false"]
     if mapping.changed_since and since is not None:
         local = since.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None)
         start = (local - timedelta(days=mapping.lookback_days)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -332,11 +335,14 @@ async def fetch_all(
     settings: ODataSettings,
     progress: ProgressFactory | None = None,
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, dict[str, str]]]]:
-    """The kept entries of every mapped set, and the names of every referenced set by guid."""
+    """The entries of every mapped set (marks not yet applied), and the names of every referenced
+    set by guid."""
     entries: dict[str, list[dict[str, Any]]] = {}
     for entity_set in mapping.sets:
-        params = {"$select": ",".join(entity_set.fields()),
-                  "$filter": odata_filter(entity_set, since.get(entity_set.entity_set), settings.zone)}  # fmt: skip
+        params = {"$select": ",".join(entity_set.fields())}
+        condition = odata_filter(entity_set, since.get(entity_set.entity_set), settings.zone)
+        if condition:
+            params["$filter"] = condition
         bar = progress(entity_set.entity_set) if progress else None
         try:
             found = await client.entries(entity_set.entity_set, params, settings.odata_page_size,
@@ -344,7 +350,7 @@ async def fetch_all(
         finally:
             if bar is not None:
                 bar.close()
-        entries[entity_set.entity_set] = [entry for entry in found if kept(entity_set, entry)]
+        entries[entity_set.entity_set] = found
     wanted: dict[str, set[str]] = {}
     for entity_set in mapping.sets:
         for target, fields in entity_set.references().items():
@@ -387,8 +393,14 @@ async def sync_odata(
     unresolved: list[Unresolved] = []
     sources: list[Source] = []
     guids: dict[str, list[str]] = {}
+    withdrawn: dict[str, set[str]] = {}
     for entity_set in mapping.sets:
-        source, lines = odata_source(entity_set, entries[entity_set.entity_set], names, unresolved)
+        found = entries[entity_set.entity_set]
+        if entity_set.entity in WITHDRAWN_ENTITIES:
+            gone = {odata_cell(entry.get("Ref_Key")) for entry in found if not kept(entity_set, entry)}
+            withdrawn.setdefault(entity_set.entity, set()).update(gone)
+        found = [entry for entry in found if kept(entity_set, entry)]
+        source, lines = odata_source(entity_set, found, names, unresolved)
         sources.append(source)
         guids[entity_set.entity_set] = lines
     if unresolved:
@@ -399,7 +411,9 @@ async def sync_odata(
     order = {entity: index for index, entity in enumerate(ENTITIES)}
     sources.sort(key=lambda s: order[s.entity])
     try:
-        return await import_sources(pool, sources, zone=settings.zone, now=now, progress=import_progress)
+        return await import_sources(
+            pool, sources, zone=settings.zone, now=now, progress=import_progress, withdrawn=withdrawn
+        )
     except ImportFailed as failure:
         raise ImportFailed([locate(problem, guids) for problem in failure.problems]) from None
 

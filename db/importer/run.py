@@ -9,7 +9,7 @@ re-import of the same files reports every row unchanged and writes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from db.importer.report import Counts, ImportFailed, ImportReport, Problem, Prog
 from db.importer.rows import SPECS, Context, Row, TableReader, pbx_rows
 from db.importer.sources import Source, SourceError, discover
 from db.importer.vocabulary import ENTITIES
-from db.importer.writer import SeenIds, file_digest, flush, known_ids, remember_files, remove_absent
+from db.importer.writer import SeenIds, file_digest, flush, known_ids, remember_files, remove_absent, remove_ids
 from db.models import (
     Employee,
     ImportedFile,
@@ -127,10 +127,13 @@ async def import_sources(
     full: Iterable[str] = (),
     progress: Callable[[Source], Progress | None] | None = None,
     reread: bool = False,
+    withdrawn: Mapping[str, Collection[str]] | None = None,
 ) -> ImportReport:
     """Import sources already found (files, or 1C OData entity sets: ``db.importer.odata``) in one
     transaction, checked by the same row builders; see :func:`import_paths`. ``sources`` are in
-    :data:`ENTITIES` order (employees before the contracts that name them)."""
+    :data:`ENTITIES` order (employees before the contracts that name them). ``withdrawn``: ids of
+    payments, interactions or documents to remove in the same transaction (1C documents since
+    unposted or marked for deletion)."""
     full = tuple(dict.fromkeys(full))
     unknown_full = [e for e in full if e not in FULL_ENTITIES]
     if unknown_full:
@@ -201,6 +204,9 @@ async def import_sources(
                     await remove_absent(conn, entity, seen, counts[entity], problems)
                     if problems:
                         break
+        for entity, ids in (withdrawn or {}).items():
+            if not problems and ids:
+                await remove_ids(conn, entity, ids, counts.setdefault(entity, Counts()))
         if problems:
             await session.rollback()
             order = {source.label: n for n, source in enumerate(sources)}  # file by file, line by line
