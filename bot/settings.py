@@ -101,6 +101,8 @@ class Settings(BaseSettings):
         value = value.strip()
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL, e.g. http://1c.local/buh/odata/standard.odata/")
+        if "@" in value.split("//", 1)[1].split("/", 1)[0]:
+            raise ValueError("put the 1C user and password into ODATA_USER and ODATA_PASSWORD, not into the URL")
         if "/odata/standard.odata" not in value:
             raise ValueError(
                 "must be 1C's standard OData interface, ending in /odata/standard.odata/ "

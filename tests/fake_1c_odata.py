@@ -7,7 +7,8 @@ and field names, ``Ref_Key`` guids, ``DeletionMark``, ``Posted`` and ``Date``; `
 (``X eq true|false``, ``X ge datetime'…'``, joined by ``and``) are honoured. ``$metadata`` is an
 EDMX document built from the entries' fields. HTTP Basic auth is checked; a wrong password gets
 1C's 401. Faults are planned per request: ``faults[(entity_set, skip)]`` is a list consumed one
-request at a time, each an HTTP status (answered with 1C's ``odata.error`` body) or ``"slow"``.
+request at a time, each an HTTP status (answered with 1C's ``odata.error`` body), ``"slow"`` or
+``"login page"`` (HTML with 200, as a proxy in front of 1C answers).
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ class FakeOData:
             fault = planned.pop(0)
             if fault == "slow":
                 await asyncio.sleep(self.slow_seconds)
+            elif fault == "login page":  # a proxy's sign-in page, answered 200
+                return web.Response(text="<html><body>Вход</body></html>", content_type="text/html")
             else:
                 assert isinstance(fault, int)
                 return _error(fault, "Внутренняя ошибка сервера" if fault >= 500 else "Нет прав")

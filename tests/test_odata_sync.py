@@ -388,6 +388,28 @@ async def test_a_slow_answer_once_is_retried(
     assert len(await rows(pool, Interaction)) == 3
 
 
+async def test_an_answer_that_is_not_odata_json_is_one_line(
+    sqlite_pool: SessionPool, sqlite_url: str, one_c: FakeOData
+) -> None:
+    one_c.faults[("Catalog_ДоговорыКонтрагентов", 0)] = ["login page"]
+    with pytest.raises(ODataError) as failure:
+        await sync(sqlite_pool, odata_settings(one_c, sqlite_url))
+    assert str(failure.value) == (
+        "1C's answer for Catalog_ДоговорыКонтрагентов is not OData JSON with a 'value' list "
+        "(is ODATA_URL the standard.odata interface?)"
+    )
+
+
+@pytest.mark.parametrize("page_size", [1, 3, 5, 1000])
+async def test_every_page_size_reads_every_entry_once(
+    sqlite_pool: SessionPool, sqlite_url: str, one_c: FakeOData, tmp_path: Path, page_size: int
+) -> None:
+    await employees_from_csv(sqlite_pool, tmp_path)
+    report = await sync(sqlite_pool, odata_settings(one_c, sqlite_url, odata_page_size=page_size))
+    assert set(await rows(sqlite_pool, Payment)) == {guid(n, "9a70") for n in (1, 2, 5, 6)}
+    assert (report.counts["contracts"].added, report.counts["interactions"].added) == (3, 3)
+
+
 async def test_nothing_listening_is_one_line(sqlite_pool: SessionPool, sqlite_url: str, one_c: FakeOData) -> None:
     url = one_c.url
     await one_c.stop()
@@ -497,7 +519,14 @@ def test_odata_url_is_the_standard_interface(url: str, expected: str) -> None:
     assert load_settings(odata_url=url).odata_url == expected
 
 
-@pytest.mark.parametrize("url", ["1c.local/buh/odata/standard.odata/", "http://1c.local/buh/hs/api/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "1c.local/buh/odata/standard.odata/",
+        "http://1c.local/buh/hs/api/",
+        "http://kpibot:secret@1c.local/buh/odata/standard.odata/",
+    ],
+)
 def test_an_odata_url_elsewhere_stops_start_up(url: str) -> None:
     with pytest.raises(ConfigError, match=r"^Setting ODATA_URL: "):
         load_settings(odata_url=url)

@@ -37,7 +37,7 @@ from sqlalchemy import select
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from db.importer.odata_mapping import EntitySetMapping, Mapping, load_mapping
-from db.importer.report import ImportFailed, ImportReport, Progress
+from db.importer.report import ImportFailed, ImportReport, Progress, escape
 from db.importer.run import import_sources
 from db.importer.sources import Source
 from db.importer.values import Cell
@@ -405,7 +405,7 @@ async def sync_odata(
         guids[entity_set.entity_set] = lines
     if unresolved:
         raise ImportFailed([
-            f"{u.entity_set}(guid'{u.guid}'): {u.column}: {u.value}: no such entry in {u.target_set}"
+            escape(f"{u.entity_set}(guid'{u.guid}'): {u.column}: {u.value}: no such entry in {u.target_set}")
             for u in unresolved
         ])  # fmt: skip
     order = {entity: index for index, entity in enumerate(ENTITIES)}
