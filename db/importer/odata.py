@@ -50,7 +50,7 @@ EMPTY_DATE = "0001-01-01T00:00:00"
 # what a document unposted or marked for deletion in 1C is removed from (nothing references them)
 WITHDRAWN_ENTITIES = frozenset({"payments", "interactions", "documents"})
 ATTEMPTS = 5  # tries of one request before a network fault or a 5xx answer stops the sync
-NAMES_FIELD_LIMIT = 200  # characters of 1C's own error message quoted in a line
+MESSAGE_LIMIT = 200  # characters of 1C's own error message quoted in a line
 
 
 class ODataSettings(Protocol):
@@ -98,7 +98,7 @@ def _odata_message(body: str) -> str:
         found = re.search(r"<(?:m:)?message[^>]*>(.*?)</(?:m:)?message>", body, re.DOTALL)
         text = found.group(1) if found else ""
     text = " ".join(text.split())
-    return text if len(text) <= NAMES_FIELD_LIMIT else text[: NAMES_FIELD_LIMIT - 1] + "…"
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
 
 
 class ODataClient:
@@ -137,6 +137,8 @@ class ODataClient:
         except aiohttp.ClientError as error:
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise _Transient(f"cannot reach 1C at {self.base} ({reason})") from None
+        if 200 <= status < 300:
+            return body
         reason = _odata_message(body)
         said = f": 1C says: {reason}" if reason else ""
         if status == 401:
@@ -150,9 +152,7 @@ class ODataClient:
                              f"set is published in the OData interface (kpibot sync --check){said}")  # fmt: skip
         if status >= 500:
             raise _Transient(f"1C failed answering {what} ({status}){said}")
-        if status >= 300:
-            raise ODataError(f"1C answered {what} with {status}{said}")
-        return body
+        raise ODataError(f"1C answered {what} with {status}{said}")
 
     async def get(self, path: str, params: dict[str, str], what: str) -> str:
         """The body of a successful answer; :class:`ODataError` after the last try."""
