@@ -132,15 +132,22 @@ async def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     from db.importer.odata import ODataError, check_odata, sync_odata
     from db.importer.odata_mapping import MappingError
 
-    try:
-        if args.check:
+    if not settings.odata_url:
+        raise ConfigError("Setting ODATA_URL is empty: put 1C's http://host/base/odata/standard.odata/ into .env")
+    if args.check:
+        try:
             lines, ok = await check_odata(settings)
-            for line in lines:
-                print(line)
-            if not ok:
-                raise CommandError("1C lacks what the mapping reads (MISSING above): see docs/odata.md")
-            print("everything the mapping reads is published")
-            return 0
+        except ODataError as error:
+            raise CommandError(f"cannot check 1C: {error}") from None
+        except MappingError as error:
+            raise CommandError(f"ODATA_MAPPING: {error}") from None
+        for line in lines:
+            print(line)
+        if not ok:
+            raise CommandError("1C lacks what the mapping reads (MISSING above): see docs/odata.md")
+        print("everything the mapping reads is published")
+        return 0
+    try:
         async with open_database(settings) as pool:
             try:
                 report = await sync_odata(

@@ -574,6 +574,15 @@ async def test_kpibot_sync_and_check_from_the_command_line(
     assert "  MISSING fields: СуммаВМесяц" in out
     assert err.strip() == "kpibot: 1C lacks what the mapping reads (MISSING above): see docs/odata.md"
 
+    status, out, err = await kpibot("sync", "--check", env={**env, "ODATA_PASSWORD": "wrong"}, cwd=tmp_path)
+    assert status == 1 and err.startswith("kpibot: cannot check 1C: 1C refused the login (401 Unauthorized)")
+
+    status, out, err = await kpibot("sync", env={**env, "ODATA_URL": ""}, cwd=tmp_path)
+    assert status == 2
+    assert (
+        err.strip() == "kpibot: Setting ODATA_URL is empty: put 1C's http://host/base/odata/standard.odata/ into .env"
+    )
+
     status, out, err = await kpibot("sync", env={**env, "ODATA_PASSWORD": "wrong"}, cwd=tmp_path)
     assert status == 1 and "Traceback" not in err
     assert err.strip() == (
