@@ -493,6 +493,8 @@ def test_the_default_mapping_reads_every_entity_but_employees() -> None:
          "[[payments]] Document_X: columns: required column(s) not mapped: contract_id, date, amount"),
         ('[[payments]]\nentity_set = "Document_X"\n[payments.columns]\nsumma = "Сумма"\n',
          "columns.summa: not a column of payments"),
+        ('[[payments]]\nentity_set = "InformationRegister_X"\n[payments.columns]\nid = "Ref_Key"\n',
+         "entity_set must be a catalog or a document"),
         ('[[payments]]\nentity_set = "Document_X"\n[payments.columns]\nid = "Ref Key"\n',
          "columns.id: 'Ref Key' is not a field"),
     ],

@@ -104,6 +104,9 @@ def _entity_set(entity: str, index: int, table: dict[str, object], where: str) -
     if not isinstance(entity_set, str) or not _NAME.match(entity_set):
         raise MappingError(f"{here}: entity_set must be an entity set's name, e.g. Catalog_Контрагенты")
     here = f"{where}: [[{entity}]] {entity_set}"
+    if not entity_set.startswith(("Catalog_", "Document_")):
+        raise MappingError(f"{here}: entity_set must be a catalog or a document (Catalog_…, Document_…): "
+                           "kpibot reads their Ref_Key and DeletionMark")  # fmt: skip
     raw_columns = table.get("columns")
     if not isinstance(raw_columns, dict):
         raise MappingError(f"{here}: a [{entity}.columns] table is required")
