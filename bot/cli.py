@@ -117,6 +117,65 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _fetch_progress_factory() -> Callable[[str], Any] | None:
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    def make(entity_set: str) -> Any:
+        return tqdm(unit=" entries", desc=entity_set, leave=False)
+
+    return make
+
+
+async def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from db.importer.odata import ODataError, check_odata, sync_odata
+    from db.importer.odata_mapping import MappingError
+
+    if not settings.odata_url:
+        raise ConfigError("Setting ODATA_URL is empty: put 1C's http://host/base/odata/standard.odata/ into .env")
+    if args.check:
+        try:
+            lines, ok = await check_odata(settings)
+        except ODataError as error:
+            raise CommandError(f"cannot check 1C: {error}") from None
+        except MappingError as error:
+            raise CommandError(f"ODATA_MAPPING: {error}") from None
+        for line in lines:
+            print(line)
+        if not ok:
+            raise CommandError("1C lacks what the mapping reads (MISSING above): see docs/odata.md")
+        print("everything the mapping reads is published")
+        return 0
+    try:
+        async with open_database(settings) as pool:
+            try:
+                report = await sync_odata(
+                    pool, settings, utc_now(), progress=_fetch_progress_factory(), import_progress=_progress_factory()
+                )
+            except DBAPIError as error:
+                reason = str(error.orig or type(error).__name__).strip().splitlines()[0]
+                raise CommandError(f"the database stopped the sync, nothing was imported: {reason}") from None
+            except ImportFailed as failure:
+                for line in failure.problems[:MAX_PRINTED_PROBLEMS]:
+                    print(line, file=sys.stderr)
+                hidden = len(failure.problems) - MAX_PRINTED_PROBLEMS
+                if hidden > 0:
+                    print(f"... and {hidden} more problem(s)", file=sys.stderr)
+                raise CommandError(f"{len(failure.problems)} problem(s) found; nothing was imported") from None
+    except ODataError as error:
+        raise CommandError(f"sync failed, nothing was imported: {error}") from None
+    except MappingError as error:
+        raise CommandError(f"ODATA_MAPPING: {error}") from None
+    for note in report.notes:
+        print(f"note: {note}")
+    print(f"{'entity':<14}{'added':>10}{'updated':>10}{'unchanged':>11}{'removed':>10}")
+    for entity, counts in report.counts.items():
+        print(f"{entity:<14}{counts.added:>10}{counts.updated:>10}{counts.unchanged:>11}{counts.removed:>10}")
+    print(f"synced {len(report.files)} entity set(s): {', '.join(report.files)}")
+    return 0
+
+
 async def cmd_employees(args: argparse.Namespace, settings: Settings) -> int:
     async with open_database(settings) as pool, pool() as session:
         employees = await queries.list_employees(session)
@@ -447,6 +506,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"treat these files as the complete set and remove absent rows ({', '.join(FULL_ENTITIES)})",
     )
     imp.set_defaults(handler=cmd_import)
+
+    syn = commands.add_parser("sync", help="read 1C over its standard OData interface (ODATA_URL), all or nothing")
+    syn.add_argument(
+        "--check", action="store_true", help="list the entity sets and fields the mapping reads and what 1C lacks"
+    )
+    syn.set_defaults(handler=cmd_sync)
 
     emp = commands.add_parser("employees", help="who is linked to Telegram and who is not")
     emp.set_defaults(handler=cmd_employees)

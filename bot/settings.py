@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     originals_grace_days: int = Field(5, ge=0, le=3650)
     originals_escalate_days: int = Field(30, ge=1, le=3650)
     company_name: str = ""
+    # 1C's standard OData interface (``kpibot sync``, docs/odata.md)
+    odata_url: str | None = None
+    odata_user: str = ""
+    odata_password: SecretStr = SecretStr("")
+    odata_mapping: Path | None = None  # a TOML mapping; None: the default (db/importer/odata_default.toml)
+    odata_timeout: float = Field(60.0, gt=0, le=3600)  # seconds one request may take
+    odata_page_size: int = Field(1000, ge=1, le=100000)  # entries per request ($top)
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> Settings:
@@ -132,6 +139,37 @@ class Settings(BaseSettings):
         if any(not char.isprintable() for char in value):
             raise ValueError("must be printable text, e.g. ООО «Ромашка-Софт»")
         return value
+
+    @field_validator("odata_url")
+    @classmethod
+    def _odata_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://1c.local/buh/odata/standard.odata/")
+        if "@" in value.split("//", 1)[1].split("/", 1)[0]:
+            raise ValueError("put the 1C user and password into ODATA_USER and ODATA_PASSWORD, not into the URL")
+        if "/odata/standard.odata" not in value:
+            raise ValueError(
+                "must be 1C's standard OData interface, ending in /odata/standard.odata/ "
+                "(e.g. http://1c.local/buh/odata/standard.odata/)"
+            )
+        return value.split("/odata/standard.odata")[0] + "/odata/standard.odata/"
+
+    @field_validator("odata_mapping", mode="before")
+    @classmethod
+    def _odata_mapping(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        from db.importer.odata_mapping import MappingError, load_mapping
+
+        path = Path(str(value).strip())
+        try:
+            load_mapping(path)
+        except MappingError as error:
+            raise ValueError(str(error)) from None
+        return path
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -9,7 +9,7 @@ re-import of the same files reports every row unchanged and writes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from db.importer.report import Counts, ImportFailed, ImportReport, Problem, Prog
 from db.importer.rows import SPECS, Context, Row, TableReader, pbx_rows
 from db.importer.sources import Source, SourceError, discover
 from db.importer.vocabulary import ENTITIES
-from db.importer.writer import SeenIds, file_digest, flush, known_ids, remember_files, remove_absent
+from db.importer.writer import SeenIds, file_digest, flush, known_ids, remember_files, remove_absent, remove_ids
 from db.models import (
     Employee,
     ImportedFile,
@@ -107,12 +107,34 @@ async def import_paths(
     (``PBX_TIMEZONE``, default ``zone``), converted to ``zone`` on import. A file byte-identical to
     its entity's last imported file is not read again (unless ``reread`` or ``--full``).
     """
-    full = tuple(dict.fromkeys(full))
     sources, file_problems = discover(list(paths))
     if file_problems:
         raise ImportFailed([escape(p) for p in file_problems])
     if not sources:
         raise ImportFailed(["no export files found (employees.csv, contracts.csv, payments.csv, ...)"])
+    return await import_sources(
+        pool, sources, zone=zone, now=now, pbx_zone=pbx_zone, full=full, progress=progress, reread=reread
+    )
+
+
+async def import_sources(
+    pool: SessionPool,
+    sources: list[Source],
+    *,
+    zone: ZoneInfo,
+    now: datetime,
+    pbx_zone: ZoneInfo | None = None,
+    full: Iterable[str] = (),
+    progress: Callable[[Source], Progress | None] | None = None,
+    reread: bool = False,
+    withdrawn: Mapping[str, Collection[str]] | None = None,
+) -> ImportReport:
+    """Import sources already found (files, or 1C OData entity sets: ``db.importer.odata``) in one
+    transaction, checked by the same row builders; see :func:`import_paths`. ``sources`` are in
+    :data:`ENTITIES` order (employees before the contracts that name them). ``withdrawn``: ids of
+    payments, interactions or documents to remove in the same transaction (1C documents since
+    unposted or marked for deletion)."""
+    full = tuple(dict.fromkeys(full))
     unknown_full = [e for e in full if e not in FULL_ENTITIES]
     if unknown_full:
         raise ImportFailed([f"--full {e}: unknown entity (one of: {', '.join(FULL_ENTITIES)})" for e in unknown_full])
@@ -182,6 +204,9 @@ async def import_paths(
                     await remove_absent(conn, entity, seen, counts[entity], problems)
                     if problems:
                         break
+        for entity, ids in (withdrawn or {}).items():
+            if not problems and ids:
+                await remove_ids(conn, entity, ids, counts.setdefault(entity, Counts()))
         if problems:
             await session.rollback()
             order = {source.label: n for n, source in enumerate(sources)}  # file by file, line by line

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,16 @@ async def remove_absent(
             ))  # fmt: skip
             return
         counts.removed += len(chunk)
+
+
+async def remove_ids(conn: AsyncConnection, entity: str, ids: Collection[str], counts: Counts) -> None:
+    """Remove these rows of a leaf entity (payments, interactions, documents: nothing references
+    them), e.g. 1C documents since unposted or marked for deletion; ids not present are ignored."""
+    table = SPECS[entity].table
+    chosen = sorted(set(ids))
+    for start in range(0, len(chosen), 500):
+        result = await conn.execute(delete(table).where(table.c.id.in_(chosen[start : start + 500])))
+        counts.removed += result.rowcount or 0
 
 
 def file_digest(path: Path) -> str:
