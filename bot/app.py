@@ -135,6 +135,12 @@ async def run_bot(settings: Settings, session_pool: SessionPool) -> None:
             max_instances=1,
             misfire_grace_time=None,
         )
+        if settings.import_dir is not None:  # the watched folder: every minute, the night's run at IMPORT_TIME
+            from jobs.imports import imports_job
+
+            scheduler.add_job(imports_job(session_pool, settings, clock, sender.wake.set), digest_trigger(settings),
+                              id="imports", next_run_time=clock(), coalesce=True, max_instances=1,
+                              misfire_grace_time=None)  # fmt: skip
         scheduler.start()
         log.info("the morning job and the outbox sender are running (digests at %s)", settings.digest_time)
 

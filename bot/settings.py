@@ -6,12 +6,15 @@ global. A bad value raises :class:`ConfigError`, whose message names the setting
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -47,6 +50,9 @@ class Settings(BaseSettings):
     originals_grace_days: int = Field(5, ge=0, le=3650)
     originals_escalate_days: int = Field(30, ge=1, le=3650)
     company_name: str = ""
+    import_dir: Path | None = None  # the watched folder where 1C's export and Master.csv land
+    import_time: time = time(7, 30)  # the night's import, before DIGEST_TIME
+    import_settle_seconds: int = Field(60, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> Settings:
@@ -54,6 +60,8 @@ class Settings(BaseSettings):
             raise ValueError("CALL_MIN_SECONDS must be less than CALL_MAX_SECONDS")
         if self.originals_grace_days >= self.originals_escalate_days:
             raise ValueError("ORIGINALS_GRACE_DAYS must be less than ORIGINALS_ESCALATE_DAYS")
+        if self.import_dir is not None and self.import_time >= self.digest_time:
+            raise ValueError("IMPORT_TIME must be before DIGEST_TIME (the digests carry the night's import)")
         return self
 
     @field_validator("database_url")
@@ -117,7 +125,17 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone '{value}' (e.g. UTC when cdr.conf has usegmtime=yes)") from None
         return value
 
-    @field_validator("digest_time", mode="before")
+    @field_validator("import_dir", mode="before")
+    @classmethod
+    def _import_dir(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        path = Path(str(value).strip()).expanduser()
+        if not path.is_dir():
+            raise ValueError(f"{path} is not a folder (the folder 1C's export and Master.csv land in)")
+        return path
+
+    @field_validator("digest_time", "import_time", mode="before")
     @classmethod
     def _digest_time(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -204,8 +222,30 @@ def _calendar(mode: str, path: Path | None, _mtime: int) -> WorkCalendar:
     return WorkCalendar(mode, parse_extra_days(path.read_text(encoding="utf-8-sig")) if path is not None else {})
 
 
+def misspelled_settings(names: Iterable[str]) -> list[str]:
+    """One line for each of ``names`` (keys of a ``.env``) that is not a setting but close to one
+    (``DIGEST_TIMES`` → ``DIGEST_TIME``, by ``difflib``); names close to nothing are left alone, as a
+    ``.env`` shared with docker compose holds other programs' settings too."""
+    known = sorted(name.upper() for name in Settings.model_fields)
+    lines = []
+    for name in names:
+        upper = name.strip().upper()
+        if upper in known:
+            continue
+        close = difflib.get_close_matches(upper, known, n=1, cutoff=0.8)
+        if close:
+            lines.append(f"Setting {upper} is not a kpibot setting: did you mean {close[0]}?")
+    return lines
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Build the settings; turn pydantic's errors into one message that names each bad setting."""
+    """Build the settings; turn pydantic's errors into one message that names each bad setting, and
+    stop at a misspelled name in ``.env``."""
+    env_file = Path(".env")
+    if env_file.is_file():
+        misspelled = misspelled_settings(dotenv_values(env_file).keys())
+        if misspelled:
+            raise ConfigError("; ".join(misspelled))
     try:
         return Settings(**overrides)
     except ValidationError as error:

@@ -1,0 +1,218 @@
+"""The import job: the watched folder (``IMPORT_DIR``) into the database, with nobody at the keyboard.
+
+The scheduler fires :func:`imports_job` every minute. Each run looks at the folder through a
+:class:`SettleWatch`: a file counts once its size and mtime have been still for
+``IMPORT_SETTLE_SECONDS`` (1C and a copy over a share write a file in pieces; a half-written file is
+never read). When every file has settled and the set differs from the one imported last, the folder
+is imported with the same all-or-nothing :func:`db.importer.import_paths` as ``kpibot import``
+(byte-identical files are skipped there). At ``IMPORT_TIME`` the night's run happens even if nothing
+changed, so a missing export is noticed.
+
+Every attempt is recorded in ``import_attempts`` (source, files, rows, problems, duration). A failed
+or missing night import tells the admins once a day through the outbox (kind ``import``), with the
+first problem lines, before ``DIGEST_TIME``; the data stay as they were.
+
+``SOURCES`` is the list of what the job imports, in order; the OData sync joins it as a second entry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time as timing
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.settings import Settings
+from db import queries
+from db.importer import ImportFailed, ImportReport, import_paths
+from db.models import ImportAttempt
+from db.session import SessionPool
+from jobs.outbox import Message, enqueue
+
+log = logging.getLogger(__name__)
+
+FIRST_PROBLEMS = 5  # problem lines kept with an attempt and told to the admins
+Stamp = tuple[int, int]  # (size in bytes, mtime in ns)
+
+
+@dataclass
+class SettleWatch:
+    """What the folder looked like at the previous checks: a file is settled once its (size, mtime)
+    has not changed for ``settle`` seconds of the clock the caller passes (never the wall clock
+    itself, so tests run on a fake one)."""
+
+    settle: timedelta
+    seen: dict[Path, tuple[Stamp, datetime]] = field(default_factory=dict)  # path -> (stamp, still since)
+    imported: frozenset[tuple[Path, Stamp]] | None = None  # the settled set imported last
+
+    def look(self, folder: Path, now: datetime) -> tuple[frozenset[tuple[Path, Stamp]], bool]:
+        """The folder's files with their stamps, and whether every one of them has settled."""
+        current: dict[Path, Stamp] = {}
+        for path in sorted(folder.rglob("*")):
+            if path.name.startswith(".") or not path.is_file():  # .~lock files, partial downloads
+                continue
+            try:
+                stat = path.stat()
+            except OSError:  # removed between listing and stat: it is not there
+                continue
+            current[path] = (stat.st_size, stat.st_mtime_ns)
+        settled = True
+        for path, stamp in current.items():
+            previous = self.seen.get(path)
+            if previous is None or previous[0] != stamp:
+                self.seen[path] = (stamp, now)
+                settled = settled and self.settle <= timedelta(0)
+            elif now - previous[1] < self.settle:
+                settled = False
+        for path in set(self.seen) - set(current):
+            del self.seen[path]
+        return frozenset(current.items()), settled
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One import attempt as recorded: ``report`` when it succeeded, else the problem lines."""
+
+    source: str
+    ok: bool
+    files: list[str]
+    rows: int
+    problems: list[str]
+    report: ImportReport | None = None
+
+
+def rows_of(report: ImportReport) -> int:
+    return sum(c.added + c.updated + c.unchanged + c.removed for c in report.counts.values())
+
+
+async def record(pool: SessionPool, attempt: Attempt, started_at: datetime, duration: float) -> None:
+    """Keep ``attempt`` in ``import_attempts`` (``started_at`` UTC, naive; ``duration`` seconds)."""
+    async with pool() as session, session.begin():
+        session.add(ImportAttempt(
+            source=attempt.source, started_at=started_at, duration_ms=round(duration * 1000), ok=attempt.ok,
+            files=json.dumps(attempt.files, ensure_ascii=False), rows=attempt.rows,
+            problems=len(attempt.problems), first_problems="\n".join(attempt.problems[:FIRST_PROBLEMS]),
+        ))  # fmt: skip
+
+
+async def run_import(
+    pool: SessionPool, settings: Settings, source: str, paths: Sequence[Path], now_utc: datetime
+) -> Attempt:
+    """``import_paths`` on ``paths``, recorded as one attempt of ``source``; never raises
+    :class:`ImportFailed` (its lines are the attempt's problems)."""
+    started = timing.monotonic()
+    try:
+        report = await import_paths(pool, paths, zone=settings.zone, pbx_zone=settings.pbx_zone, now=now_utc)
+    except ImportFailed as failure:
+        attempt = Attempt(source, False, [p.name for p in paths], 0, failure.problems)
+    else:
+        attempt = Attempt(source, True, report.files, rows_of(report), [], report)
+    await record(pool, attempt, now_utc, timing.monotonic() - started)
+    return attempt
+
+
+async def last_attempts(session: AsyncSession) -> list[ImportAttempt]:
+    """The latest attempt of each source, by source name."""
+    latest = select(ImportAttempt.source, func.max(ImportAttempt.id).label("id")).group_by(ImportAttempt.source)
+    ids = [row.id for row in await session.execute(latest)]
+    if not ids:
+        return []
+    rows = await session.execute(select(ImportAttempt).where(ImportAttempt.id.in_(ids)).order_by(ImportAttempt.source))
+    return list(rows.scalars())
+
+
+async def night_attempted(session: AsyncSession, source: str, since_utc: datetime) -> bool:
+    statement = select(func.count()).where(ImportAttempt.source == source, ImportAttempt.started_at >= since_utc)
+    return bool((await session.execute(statement)).scalar_one())
+
+
+async def tell_admins(pool: SessionPool, day: date, text: str, now_utc: datetime) -> int:
+    """The notice to every linked admin, once a day (the outbox's key: employee, ``import``, day)."""
+    async with pool() as session, session.begin():
+        admins = [e for e in await queries.list_employees(session, active_only=True)
+                  if e.role == "admin" and e.telegram_id]  # fmt: skip
+        return await enqueue(session, [Message(a.id, "import", day, a.telegram_id or 0, text) for a in admins], now_utc)
+
+
+def fresh(files: frozenset[tuple[Path, Stamp]], now: datetime) -> bool:
+    """Whether any file was written in the day before ``now``: the night's export did arrive (1C
+    writes its files anew every night, even when the data did not change)."""
+    since = (now - timedelta(days=1)).timestamp() * 1e9
+    return any(mtime >= since for _, (_, mtime) in files)
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+async def import_folder(pool: SessionPool, settings: Settings, watch: SettleWatch, now: datetime) -> Attempt | None:
+    """One look at ``IMPORT_DIR`` at ``now`` (local, aware): import it if its settled files changed,
+    or at ``IMPORT_TIME`` for the night's run; tell the admins once when the night's run failed or
+    found nothing new by ``DIGEST_TIME``. The attempt made, if any."""
+    folder = settings.import_dir
+    if folder is None:
+        return None
+    files, settled = watch.look(folder, now)
+    today = now.date()
+    night_at = datetime.combine(today, settings.import_time, now.tzinfo)
+    digest_at = datetime.combine(today, settings.digest_time, now.tzinfo)
+    async with pool() as session:
+        night_done = now >= night_at and await night_attempted(session, "folder", utc(night_at))
+    night_due = night_at <= now < digest_at and not night_done and settings.calendar.is_working_day(today)
+    if not settled:
+        if night_due and now >= digest_at - timedelta(minutes=1):
+            await tell_admins(pool, today, texts.import_missing(folder, unsettled=True), utc(now))
+        return None
+    if not files:
+        if night_due:
+            await record(pool, Attempt("folder", False, [], 0, [texts.IMPORT_DIR_EMPTY]), utc(now), 0.0)
+            await tell_admins(pool, today, texts.import_missing(folder, unsettled=False), utc(now))
+        watch.imported = files
+        return None
+    if files == watch.imported and not night_due:
+        return None
+    attempt = await run_import(pool, settings, "folder", [folder], utc(now))
+    watch.imported = files
+    if night_due and not attempt.ok:
+        await tell_admins(pool, today, texts.import_failed_notice(attempt.problems, FIRST_PROBLEMS), utc(now))
+    elif night_due and not fresh(files, now):
+        await tell_admins(pool, today, texts.import_missing(folder, unsettled=False), utc(now))
+    log.info("imported %s: %s", folder, "ok" if attempt.ok else f"{len(attempt.problems)} problem(s), nothing written")
+    return attempt
+
+
+Importer = Callable[[SessionPool, Settings, datetime], Awaitable[object]]
+
+
+def sources(settings: Settings, watch: SettleWatch) -> list[tuple[str, Importer]]:
+    """What the job imports, in order: the watched folder (when ``IMPORT_DIR`` is set); the OData sync
+    goes here too."""
+    found: list[tuple[str, Importer]] = []
+    if settings.import_dir is not None:
+        found.append(("folder", lambda pool, s, now: import_folder(pool, s, watch, now)))
+    return found
+
+
+def imports_job(
+    pool: SessionPool, settings: Settings, clock: Callable[[], datetime], wake: Callable[[], None]
+) -> Callable[[], Awaitable[None]]:
+    """The scheduler's job, every minute: each source in turn; never raise into the scheduler."""
+    watch = SettleWatch(timedelta(seconds=settings.import_settle_seconds))
+    order = sources(settings, watch)
+
+    async def job() -> None:
+        for name, importer in order:
+            try:
+                await importer(pool, settings, clock())
+            except Exception:
+                log.exception("the %s import failed; the next run (in a minute) tries again", name)
+        wake()  # a notice may be waiting
+
+    return job
