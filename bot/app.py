@@ -35,7 +35,9 @@ from handlers import (
     preferences,
     report,
     start,
+    status,
     team,
+    upload,
 )
 from handlers.common import Refused
 from handlers.middlewares import CallbackAnswers, DatabaseMiddleware, ReplyScope, RetryReplies, ThrottleMiddleware
@@ -71,7 +73,7 @@ def create_dispatcher(
     throttle: ThrottleMiddleware | None = None,
     **extra: Any,
 ) -> Dispatcher:
-    dp = Dispatcher(settings=settings, clock=clock or system_clock(settings), **extra)
+    dp = Dispatcher(settings=settings, clock=clock or system_clock(settings), session_pool=session_pool, **extra)
     dp.update.outer_middleware(ReplyScope())
     dp.update.outer_middleware(throttle or ThrottleMiddleware())
     dp.update.outer_middleware(CallbackAnswers((Refused, BadArgument), refusal_text))
@@ -90,6 +92,8 @@ def create_dispatcher(
         digest_buttons.setup(),
         report.setup(),
         chart.setup(),
+        upload.setup(),
+        status.setup(),
         fallback.setup(),
     )
     return dp

@@ -1127,6 +1127,7 @@ ENTITY_NAMES = {
 SOURCE_NAMES = {"folder": "папка выгрузки", "upload": "файл в Telegram", "odata": "1С по OData", "cli": "kpibot import"}
 IMPORT_DIR_EMPTY = "(folder): no export files in the watched folder"
 PROBLEMS_FILE = "problems.txt"
+STATUS_ADMIN_ONLY = "Состояние загрузок видит администратор."
 UPLOAD_ADMIN_ONLY = "Файлы с данными загружает администратор. Этот файл не прочитан."
 UPLOAD_TOO_BIG = (
     "Файл больше 20 МБ: Telegram не отдаёт ботам файлы такого размера. Положите его в папку выгрузки "

@@ -39,6 +39,7 @@ from jobs.outbox import Message, enqueue
 log = logging.getLogger(__name__)
 
 FIRST_PROBLEMS = 5  # problem lines kept with an attempt and told to the admins
+WATCHED = {".csv", ".xlsx"}  # the files a folder import reads (db.importer.sources.discover)
 Stamp = tuple[int, int]  # (size in bytes, mtime in ns)
 
 
@@ -55,9 +56,9 @@ class SettleWatch:
     def look(self, folder: Path, now: datetime) -> tuple[frozenset[tuple[Path, Stamp]], bool]:
         """The folder's files with their stamps, and whether every one of them has settled."""
         current: dict[Path, Stamp] = {}
-        for path in sorted(folder.rglob("*")):
-            if path.name.startswith(".") or not path.is_file():  # .~lock files, partial downloads
-                continue
+        for path in sorted(folder.iterdir()):  # what ``import_paths`` reads of a folder
+            if path.name.startswith(".") or path.suffix.lower() not in WATCHED or not path.is_file():
+                continue  # .~lock files, partial downloads, subfolders
             try:
                 stat = path.stat()
             except OSError:  # removed between listing and stat: it is not there
@@ -186,6 +187,19 @@ async def import_folder(pool: SessionPool, settings: Settings, watch: SettleWatc
         await tell_admins(pool, today, texts.import_missing(folder, unsettled=False), utc(now))
     log.info("imported %s: %s", folder, "ok" if attempt.ok else f"{len(attempt.problems)} problem(s), nothing written")
     return attempt
+
+
+def next_night_run(settings: Settings, now: datetime) -> datetime | None:
+    """When the next night's import of ``IMPORT_DIR`` is due (local, aware): ``IMPORT_TIME`` of the
+    next working day from ``now`` on; ``None`` without a watched folder or a working day in a year."""
+    if settings.import_dir is None:
+        return None
+    for ahead in range(366):
+        day = now.date() + timedelta(days=ahead)
+        moment = datetime.combine(day, settings.import_time, now.tzinfo)
+        if moment > now and settings.calendar.is_working_day(day):
+            return moment
+    return None
 
 
 Importer = Callable[[SessionPool, Settings, datetime], Awaitable[object]]

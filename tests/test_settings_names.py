@@ -32,5 +32,5 @@ def test_other_programs_settings_and_the_right_names_pass(tmp_path: Path) -> Non
 
 def test_every_misspelling_is_named_at_once(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("DIGEST_TIMES=09:00\nKPI_TIER=75:0.1\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="DIGEST_TIMES.*DIGEST_TIME.*; Setting KPI_TIER .*KPI_TIERS"):
+    with pytest.raises(ConfigError, match=r"DIGEST_TIMES.*DIGEST_TIME.*; Setting KPI_TIER .*KPI_TIERS"):
         load_settings()
