@@ -36,7 +36,17 @@ class CommandError(Exception):
 
 
 @asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[SessionPool]:
+async def open_database(settings: Settings, *, create: bool = False) -> AsyncIterator[SessionPool]:
+    """The migrated database; a SQLite file that is not there is made only with ``create`` (import,
+    run, demo), else the command stops saying where it looked."""
+    database = sqlite_file(settings.database_url)
+    if database is not None and not database.exists():
+        if not create:
+            raise CommandError(
+                f"no database at {database}: import the 1C exports first (kpibot import PATH), "
+                "or set DATABASE_URL in .env to the database kpibot run uses"
+            )
+        database.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.database_url)
     try:
         try:
@@ -47,6 +57,14 @@ async def open_database(settings: Settings) -> AsyncIterator[SessionPool]:
         yield create_session_pool(engine)
     finally:
         await engine.dispose()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite+aiosqlite:///…`` URL (``None``: another database or in memory)."""
+    prefix = "sqlite+aiosqlite:///"
+    if not url.startswith(prefix) or url[len(prefix) :] in {"", ":memory:"}:
+        return None
+    return Path(url[len(prefix) :].split("?", 1)[0])
 
 
 def parse_day(text: str) -> date:
@@ -83,7 +101,7 @@ def _progress_factory() -> Callable[[Source], Any] | None:
 
 
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_database(settings) as pool:
+    async with open_database(settings, create=True) as pool:
         try:
             report = await import_paths(
                 pool,
@@ -277,7 +295,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     demo.reset_database(db_path)
     files = demo.write_exports(Path(args.exports))
     demo_settings = load_settings(database_url=f"sqlite+aiosqlite:///{db_path}")
-    async with open_database(demo_settings) as pool:
+    async with open_database(demo_settings, create=True) as pool:
         try:
             await import_paths(pool, files, zone=demo_settings.zone, now=demo.DEMO_IMPORTED_AT_UTC)
         except ImportFailed as failure:  # pragma: no cover - the demo data is fixed
@@ -365,7 +383,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_bot
 
     settings.token()  # a missing token stops start-up with a named setting
-    async with open_database(settings) as pool:
+    async with open_database(settings, create=True) as pool:
         await run_bot(settings, pool)
     return 0
 

@@ -7,6 +7,7 @@ global. A bad value raises :class:`ConfigError`, whose message names the setting
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from datetime import time
 from functools import lru_cache
@@ -15,6 +16,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+from platformdirs import user_config_dir, user_data_dir
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -238,16 +240,46 @@ def misspelled_settings(names: Iterable[str]) -> list[str]:
     return lines
 
 
+ENV_FILE_VARIABLE = "KPIBOT_ENV_FILE"
+APP_NAME = "kpibot"
+
+
+def find_env_file() -> Path | None:
+    """The ``.env`` a command uses: the file ``KPIBOT_ENV_FILE`` names, else ``.env`` in the current
+    folder, else ``.env`` in kpibot's configuration folder (platformdirs: ``~/.config/kpibot`` on
+    Linux); ``None`` when there is none."""
+    named = os.environ.get(ENV_FILE_VARIABLE, "").strip()
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{ENV_FILE_VARIABLE}: {path} is not a file")
+        return path.resolve()
+    for candidate in (Path(".env"), Path(user_config_dir(APP_NAME)) / ".env"):
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
+def default_database_url(env_file: Path | None) -> str:
+    """SQLite next to the ``.env`` that was found, else in kpibot's data folder (platformdirs:
+    ``~/.local/share/kpibot`` on Linux): never wherever the command happened to start."""
+    folder = env_file.parent if env_file is not None else Path(user_data_dir(APP_NAME))
+    return f"sqlite+aiosqlite:///{folder / 'kpibot.db'}"
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Build the settings; turn pydantic's errors into one message that names each bad setting, and
-    stop at a misspelled name in ``.env``."""
-    env_file = Path(".env")
-    if env_file.is_file():
-        misspelled = misspelled_settings(dotenv_values(env_file).keys())
-        if misspelled:
-            raise ConfigError("; ".join(misspelled))
+    """Build the settings from the environment and the ``.env`` :func:`find_env_file` finds; turn
+    pydantic's errors into one message that names each bad setting, and stop at a misspelled name in
+    ``.env``. Without ``DATABASE_URL`` the database is :func:`default_database_url`."""
+    env_file = find_env_file()
+    written = dotenv_values(env_file) if env_file is not None else {}
+    misspelled = misspelled_settings(written.keys())
+    if misspelled:
+        raise ConfigError("; ".join(misspelled))
+    if "database_url" not in overrides and not os.environ.get("DATABASE_URL") and not written.get("DATABASE_URL"):
+        overrides["database_url"] = default_database_url(env_file)
     try:
-        return Settings(**overrides)
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as error:
         lines = []
         for problem in error.errors():
