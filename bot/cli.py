@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
@@ -101,6 +102,9 @@ def _progress_factory() -> Callable[[Source], Any] | None:
 
 
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from db.attempts import Attempt, record, rows_of  # every attempt is kept for /status
+
+    started, clock = utc_now(), time.monotonic()
     async with open_database(settings, create=True) as pool:
         try:
             report = await import_paths(
@@ -118,12 +122,15 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             reason = str(error.orig or type(error).__name__).strip().splitlines()[0]
             raise CommandError(f"the database stopped the import, nothing was imported: {reason}") from None
         except ImportFailed as failure:
+            failed = Attempt("cli", False, [Path(p).name for p in args.paths], 0, failure.problems)
+            await record(pool, failed, started, time.monotonic() - clock)
             for line in failure.problems[:MAX_PRINTED_PROBLEMS]:
                 print(line, file=sys.stderr)
             hidden = len(failure.problems) - MAX_PRINTED_PROBLEMS
             if hidden > 0:
                 print(f"... and {hidden} more problem(s)", file=sys.stderr)
             raise CommandError(f"{len(failure.problems)} problem(s) found; nothing was imported") from None
+        await record(pool, Attempt("cli", True, report.files, rows_of(report), []), started, time.monotonic() - clock)
     for note in report.notes:
         print(f"note: {note}")
     print(f"{'entity':<14}{'added':>10}{'updated':>10}{'unchanged':>11}{'removed':>10}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterable
-from datetime import time
+from datetime import datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -211,6 +211,18 @@ class Settings(BaseSettings):
     def pbx_zone(self) -> ZoneInfo:
         """The zone the PBX writes its CDR times in (``PBX_TIMEZONE``, default ``TIMEZONE``)."""
         return ZoneInfo(self.pbx_timezone) if self.pbx_timezone else self.zone
+
+    def next_import_at(self, now: datetime) -> datetime | None:
+        """When the watched folder's next night run is due (local, aware like ``now``): ``IMPORT_TIME``
+        on the next working day from ``now`` on; ``None`` without ``IMPORT_DIR``."""
+        if self.import_dir is None:
+            return None
+        for ahead in range(366):
+            day = now.date() + timedelta(days=ahead)
+            moment = datetime.combine(day, self.import_time, now.tzinfo)
+            if moment > now and self.calendar.is_working_day(day):
+                return moment
+        return None
 
     def token(self) -> str:
         if self.bot_token is None or not self.bot_token.get_secret_value().strip():

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts
 from bot.rules import Role
 from bot.settings import Settings
+from db.attempts import last_attempts
 from db.models import Employee, OutboxMessage
 from handlers.common import Refused, linked
-from jobs.imports import last_attempts, next_night_run
 
 
 async def status_command(
@@ -36,7 +36,7 @@ async def status_command(
     )
     delivery = {status: int(n) for status, n in rows.all()}
     await message.answer(
-        texts.status_text(attempts, next_night_run(settings, now), delivery, settings.import_dir is not None)
+        texts.status_text(attempts, settings.next_import_at(now), delivery, settings.import_dir is not None)
     )
 
 

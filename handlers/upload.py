@@ -23,10 +23,10 @@ from aiogram.types import BufferedInputFile, Message
 from bot import texts
 from bot.rules import Role
 from bot.settings import Settings
+from db.attempts import run_import
 from db.models import Employee
 from db.session import SessionPool
 from handlers.common import Refused, linked
-from jobs.imports import run_import
 
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's getFile limit
 ACCEPTED = {".csv", ".xlsx", ".zip"}
@@ -130,8 +130,9 @@ async def upload(
                 raise Refused(texts.bad_zip(str(error))) from None
         else:
             paths = [received]
+        now_utc = clock().astimezone(UTC).replace(tzinfo=None)
         attempt = await run_import(
-            session_pool, settings, "upload", paths, clock().astimezone(UTC).replace(tzinfo=None)
+            session_pool, "upload", paths, now_utc, zone=settings.zone, pbx_zone=settings.pbx_zone
         )
     if attempt.report is not None:
         counts = {e: (c.added, c.updated, c.unchanged, c.removed) for e, c in attempt.report.counts.items()}

@@ -17,28 +17,21 @@ first problem lines, before ``DIGEST_TIME``; the data stay as they were.
 
 from __future__ import annotations
 
-import json
 import logging
-import time as timing
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot import texts
 from bot.settings import Settings
 from db import queries
-from db.importer import ImportFailed, ImportReport, import_paths
-from db.models import ImportAttempt
+from db.attempts import FIRST_PROBLEMS, Attempt, night_attempted, record, run_import
 from db.session import SessionPool
 from jobs.outbox import Message, enqueue
 
 log = logging.getLogger(__name__)
 
-FIRST_PROBLEMS = 5  # problem lines kept with an attempt and told to the admins
 WATCHED = {".csv", ".xlsx"}  # the files a folder import reads (db.importer.sources.discover)
 Stamp = tuple[int, int]  # (size in bytes, mtime in ns)
 
@@ -75,63 +68,6 @@ class SettleWatch:
         for path in set(self.seen) - set(current):
             del self.seen[path]
         return frozenset(current.items()), settled
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One import attempt as recorded: ``report`` when it succeeded, else the problem lines."""
-
-    source: str
-    ok: bool
-    files: list[str]
-    rows: int
-    problems: list[str]
-    report: ImportReport | None = None
-
-
-def rows_of(report: ImportReport) -> int:
-    return sum(c.added + c.updated + c.unchanged + c.removed for c in report.counts.values())
-
-
-async def record(pool: SessionPool, attempt: Attempt, started_at: datetime, duration: float) -> None:
-    """Keep ``attempt`` in ``import_attempts`` (``started_at`` UTC, naive; ``duration`` seconds)."""
-    async with pool() as session, session.begin():
-        session.add(ImportAttempt(
-            source=attempt.source, started_at=started_at, duration_ms=round(duration * 1000), ok=attempt.ok,
-            files=json.dumps(attempt.files, ensure_ascii=False), rows=attempt.rows,
-            problems=len(attempt.problems), first_problems="\n".join(attempt.problems[:FIRST_PROBLEMS]),
-        ))  # fmt: skip
-
-
-async def run_import(
-    pool: SessionPool, settings: Settings, source: str, paths: Sequence[Path], now_utc: datetime
-) -> Attempt:
-    """``import_paths`` on ``paths``, recorded as one attempt of ``source``; never raises
-    :class:`ImportFailed` (its lines are the attempt's problems)."""
-    started = timing.monotonic()
-    try:
-        report = await import_paths(pool, paths, zone=settings.zone, pbx_zone=settings.pbx_zone, now=now_utc)
-    except ImportFailed as failure:
-        attempt = Attempt(source, False, [p.name for p in paths], 0, failure.problems)
-    else:
-        attempt = Attempt(source, True, report.files, rows_of(report), [], report)
-    await record(pool, attempt, now_utc, timing.monotonic() - started)
-    return attempt
-
-
-async def last_attempts(session: AsyncSession) -> list[ImportAttempt]:
-    """The latest attempt of each source, by source name."""
-    latest = select(ImportAttempt.source, func.max(ImportAttempt.id).label("id")).group_by(ImportAttempt.source)
-    ids = [row.id for row in await session.execute(latest)]
-    if not ids:
-        return []
-    rows = await session.execute(select(ImportAttempt).where(ImportAttempt.id.in_(ids)).order_by(ImportAttempt.source))
-    return list(rows.scalars())
-
-
-async def night_attempted(session: AsyncSession, source: str, since_utc: datetime) -> bool:
-    statement = select(func.count()).where(ImportAttempt.source == source, ImportAttempt.started_at >= since_utc)
-    return bool((await session.execute(statement)).scalar_one())
 
 
 async def tell_admins(pool: SessionPool, day: date, text: str, now_utc: datetime) -> int:
@@ -179,7 +115,7 @@ async def import_folder(pool: SessionPool, settings: Settings, watch: SettleWatc
         return None
     if files == watch.imported and not night_due:
         return None
-    attempt = await run_import(pool, settings, "folder", [folder], utc(now))
+    attempt = await run_import(pool, "folder", [folder], utc(now), zone=settings.zone, pbx_zone=settings.pbx_zone)
     watch.imported = files
     if night_due and not attempt.ok:
         await tell_admins(pool, today, texts.import_failed_notice(attempt.problems, FIRST_PROBLEMS), utc(now))
@@ -187,19 +123,6 @@ async def import_folder(pool: SessionPool, settings: Settings, watch: SettleWatc
         await tell_admins(pool, today, texts.import_missing(folder, unsettled=False), utc(now))
     log.info("imported %s: %s", folder, "ok" if attempt.ok else f"{len(attempt.problems)} problem(s), nothing written")
     return attempt
-
-
-def next_night_run(settings: Settings, now: datetime) -> datetime | None:
-    """When the next night's import of ``IMPORT_DIR`` is due (local, aware): ``IMPORT_TIME`` of the
-    next working day from ``now`` on; ``None`` without a watched folder or a working day in a year."""
-    if settings.import_dir is None:
-        return None
-    for ahead in range(366):
-        day = now.date() + timedelta(days=ahead)
-        moment = datetime.combine(day, settings.import_time, now.tzinfo)
-        if moment > now and settings.calendar.is_working_day(day):
-            return moment
-    return None
 
 
 Importer = Callable[[SessionPool, Settings, datetime], Awaitable[object]]

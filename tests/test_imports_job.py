@@ -172,3 +172,36 @@ def test_import_dir_must_be_a_folder_and_import_time_before_the_digests(tmp_path
     with pytest.raises(ConfigError, match=r"Setting IMPORT_TIME: '7\.30' is not a time"):
         load_settings(import_time="7.30")
     assert texts.SOURCE_NAMES["folder"]
+
+
+def test_the_next_night_run_skips_days_off(tmp_path: Path) -> None:
+    settings = load_settings(import_dir=str(tmp_path))
+    friday = datetime(2019, 3, 1, 7, 29, tzinfo=MSK)
+    assert settings.next_import_at(friday) == datetime(2019, 3, 1, 7, 30, tzinfo=MSK)
+    assert settings.next_import_at(friday.replace(minute=30)) == datetime(2019, 3, 4, 7, 30, tzinfo=MSK)
+    assert settings.next_import_at(datetime(2019, 3, 7, 8, 0, tzinfo=MSK)) == datetime(
+        2019, 3, 11, 7, 30, tzinfo=MSK
+    )  # 8 March off
+    assert load_settings().next_import_at(friday) is None  # no IMPORT_DIR: no night run
+
+
+async def test_kpibot_import_is_recorded_too(tmp_path: Path, sqlite_url: str, demo_exports: Path) -> None:
+    """/status shows a hand-run import as its own source, failed or not."""
+    from db.session import create_engine, create_session_pool
+    from tests.test_cli import kpibot
+
+    env = {"DATABASE_URL": sqlite_url}
+    assert kpibot("import", str(demo_exports / "employees.csv"), cwd=tmp_path, env=env).returncode == 0
+    (tmp_path / "payments.csv").write_text("Номер;Код договора;Дата;Сумма\nП1;Д-0001;05.02.2019;много\n", "cp1251")
+    assert kpibot("import", str(tmp_path / "payments.csv"), cwd=tmp_path, env=env).returncode == 1
+    engine = create_engine(sqlite_url)
+    try:
+        async with create_session_pool(engine)() as session:
+            attempts = (await session.execute(select(ImportAttempt).order_by(ImportAttempt.id))).scalars().all()
+    finally:
+        await engine.dispose()
+    assert [(a.source, a.ok, a.files) for a in attempts] == [
+        ("cli", True, '["employees.csv"]'),
+        ("cli", False, '["payments.csv"]'),
+    ]
+    assert attempts[0].rows > 0 and attempts[1].problems >= 1 and "много" in attempts[1].first_problems
