@@ -23,9 +23,19 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.rules import DEFAULT_TIERS, Thresholds, Tier, parse_tiers
 from bot.workdays import MODES, CalendarFileError, WorkCalendar, parse_extra_days
 
+ENV_FILE_VARIABLE = "KPIBOT_ENV_FILE"
+APP_NAME = "kpibot"
+
 
 class ConfigError(Exception):
     """A setting has a bad value; the message names it and says why."""
+
+
+def default_database_url(env_file: Path | None) -> str:
+    """SQLite next to the ``.env`` that was found, else in kpibot's data folder (platformdirs:
+    ``~/.local/share/kpibot`` on Linux): never wherever the command happened to start."""
+    folder = env_file.parent if env_file is not None else Path(user_data_dir(APP_NAME))
+    return f"sqlite+aiosqlite:///{folder / 'kpibot.db'}"
 
 
 class Settings(BaseSettings):
@@ -33,7 +43,7 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = None
     bot_username: str | None = None
-    database_url: str = "sqlite+aiosqlite:///kpibot.db"
+    database_url: str = Field(default_factory=lambda: default_database_url(None))
     telegram_api_url: str | None = None
     timezone: str = "Europe/Moscow"
     pbx_timezone: str | None = None  # the zone of the PBX's CDR times; None: TIMEZONE
@@ -252,10 +262,6 @@ def misspelled_settings(names: Iterable[str]) -> list[str]:
     return lines
 
 
-ENV_FILE_VARIABLE = "KPIBOT_ENV_FILE"
-APP_NAME = "kpibot"
-
-
 def find_env_file() -> Path | None:
     """The ``.env`` a command uses: the file ``KPIBOT_ENV_FILE`` names, else ``.env`` in the current
     folder, else ``.env`` in kpibot's configuration folder (platformdirs: ``~/.config/kpibot`` on
@@ -272,18 +278,11 @@ def find_env_file() -> Path | None:
     return None
 
 
-def default_database_url(env_file: Path | None) -> str:
-    """SQLite next to the ``.env`` that was found, else in kpibot's data folder (platformdirs:
-    ``~/.local/share/kpibot`` on Linux): never wherever the command happened to start."""
-    folder = env_file.parent if env_file is not None else Path(user_data_dir(APP_NAME))
-    return f"sqlite+aiosqlite:///{folder / 'kpibot.db'}"
-
-
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings from the environment and the ``.env`` :func:`find_env_file` finds; turn
     pydantic's errors into one message that names each bad setting, and stop at a misspelled name in
     ``.env``. Without ``DATABASE_URL`` the database is :func:`default_database_url`."""
-    env_file = find_env_file()
+    env_file = overrides.pop("_env_file") if "_env_file" in overrides else find_env_file()  # None: no .env
     written = dotenv_values(env_file) if env_file is not None else {}
     misspelled = misspelled_settings(written.keys())
     if misspelled:
