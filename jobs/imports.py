@@ -12,7 +12,7 @@ Every attempt is recorded in ``import_attempts`` (source, files, rows, problems,
 or missing night import tells the admins once a day through the outbox (kind ``import``), with the
 first problem lines, before ``DIGEST_TIME``; the data stay as they were.
 
-``SOURCES`` is the list of what the job imports, in order; the OData sync joins it as a second entry.
+:func:`sources` lists what the job imports, in order; the OData sync joins it as a second entry.
 """
 
 from __future__ import annotations
