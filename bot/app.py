@@ -43,7 +43,9 @@ from handlers import (
     preferences,
     report,
     start,
+    status,
     team,
+    upload,
 )
 from handlers.common import Refused
 from handlers.middlewares import CallbackAnswers, DatabaseMiddleware, ReplyScope, RetryReplies, ThrottleMiddleware
@@ -112,7 +114,7 @@ def create_dispatcher(
     throttle: ThrottleMiddleware | None = None,
     **extra: Any,
 ) -> Dispatcher:
-    dp = Dispatcher(settings=settings, clock=clock or system_clock(settings), **extra)
+    dp = Dispatcher(settings=settings, clock=clock or system_clock(settings), session_pool=session_pool, **extra)
     dp.update.outer_middleware(ReplyScope())
     dp.update.outer_middleware(throttle or ThrottleMiddleware())
     dp.update.outer_middleware(CallbackAnswers((Refused, BadArgument), refusal_text))
@@ -131,6 +133,8 @@ def create_dispatcher(
         digest_buttons.setup(),
         report.setup(),
         chart.setup(),
+        upload.setup(),
+        status.setup(),
         fallback.setup(),
     )
     return dp
@@ -182,6 +186,7 @@ async def serve(app: web.Application, listen: str) -> web.AppRunner:
     return runner
 
 
+IMPORTS_LEASE = "imports"  # the watched folder is imported by one instance a minute
 POLLING_LEASE = "polling"
 
 
@@ -246,6 +251,21 @@ async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.E
         max_instances=1,
         misfire_grace_time=None,
     )
+    if settings.import_dir is not None:  # the watched folder: every minute, the night's run at IMPORT_TIME
+        from jobs.imports import imports_job
+
+        folder_job = imports_job(session_pool, settings, clock, sender.wake.set)
+
+        async def imports_once() -> None:
+            """Of several instances on one database, the one holding the ``imports`` lease imports."""
+            now = utc_now()
+            async with session_pool() as session, session.begin():
+                held = await take_lease(session, IMPORTS_LEASE, name, now, now + timedelta(seconds=50))
+            if held:
+                await folder_job()
+
+        scheduler.add_job(imports_once, digest_trigger(settings), id="imports", next_run_time=clock(),
+                          coalesce=True, max_instances=1, misfire_grace_time=None)  # fmt: skip
     scheduler.start()
     log.info("%s: the morning job and the outbox sender are running (digests at %s)", name, settings.digest_time)
 

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
@@ -36,7 +37,17 @@ class CommandError(Exception):
 
 
 @asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[SessionPool]:
+async def open_database(settings: Settings, *, create: bool = False) -> AsyncIterator[SessionPool]:
+    """The migrated database; a SQLite file that is not there is made only with ``create`` (import,
+    run, demo), else the command stops saying where it looked."""
+    database = sqlite_file(settings.database_url)
+    if database is not None and not database.exists():
+        if not create:
+            raise CommandError(
+                f"no database at {database}: import the 1C exports first (kpibot import PATH), "
+                "or set DATABASE_URL in .env to the database kpibot run uses"
+            )
+        database.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.database_url)
     try:
         try:
@@ -47,6 +58,14 @@ async def open_database(settings: Settings) -> AsyncIterator[SessionPool]:
         yield create_session_pool(engine)
     finally:
         await engine.dispose()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite+aiosqlite:///…`` URL (``None``: another database or in memory)."""
+    prefix = "sqlite+aiosqlite:///"
+    if not url.startswith(prefix) or url[len(prefix) :] in {"", ":memory:"}:
+        return None
+    return Path(url[len(prefix) :].split("?", 1)[0])
 
 
 def parse_day(text: str) -> date:
@@ -83,7 +102,10 @@ def _progress_factory() -> Callable[[Source], Any] | None:
 
 
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_database(settings) as pool:
+    from db.attempts import Attempt, record, rows_of  # every attempt is kept for /status
+
+    started, clock = utc_now(), time.monotonic()
+    async with open_database(settings, create=True) as pool:
         try:
             report = await import_paths(
                 pool,
@@ -100,12 +122,15 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             reason = str(error.orig or type(error).__name__).strip().splitlines()[0]
             raise CommandError(f"the database stopped the import, nothing was imported: {reason}") from None
         except ImportFailed as failure:
+            failed = Attempt("cli", False, [Path(p).name for p in args.paths], 0, failure.problems)
+            await record(pool, failed, started, time.monotonic() - clock)
             for line in failure.problems[:MAX_PRINTED_PROBLEMS]:
                 print(line, file=sys.stderr)
             hidden = len(failure.problems) - MAX_PRINTED_PROBLEMS
             if hidden > 0:
                 print(f"... and {hidden} more problem(s)", file=sys.stderr)
             raise CommandError(f"{len(failure.problems)} problem(s) found; nothing was imported") from None
+        await record(pool, Attempt("cli", True, report.files, rows_of(report), []), started, time.monotonic() - clock)
     for note in report.notes:
         print(f"note: {note}")
     print(f"{'entity':<14}{'added':>10}{'updated':>10}{'unchanged':>11}{'removed':>10}")
@@ -369,7 +394,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     demo.reset_database(db_path)
     files = demo.write_exports(Path(args.exports))
     demo_settings = load_settings(database_url=f"sqlite+aiosqlite:///{db_path}")
-    async with open_database(demo_settings) as pool:
+    async with open_database(demo_settings, create=True) as pool:
         try:
             await import_paths(pool, files, zone=demo_settings.zone, now=demo.DEMO_IMPORTED_AT_UTC)
         except ImportFailed as failure:  # pragma: no cover - the demo data is fixed
@@ -457,7 +482,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_bot
 
     settings.token()  # a missing token stops start-up with a named setting
-    async with open_database(settings) as pool:
+    async with open_database(settings, create=True) as pool:
         await run_bot(settings, pool)
     return 0
 

@@ -6,23 +6,38 @@ global. A bad value raises :class:`ConfigError`, whose message names the setting
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
-from datetime import time
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
+from platformdirs import user_config_dir, user_data_dir
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.rules import DEFAULT_TIERS, Thresholds, Tier, parse_tiers
 from bot.workdays import MODES, CalendarFileError, WorkCalendar, parse_extra_days
 
+ENV_FILE_VARIABLE = "KPIBOT_ENV_FILE"
+APP_NAME = "kpibot"
+
 
 class ConfigError(Exception):
     """A setting has a bad value; the message names it and says why."""
+
+
+def default_database_url(env_file: Path | None) -> str:
+    """SQLite next to the ``.env`` that was found, else in kpibot's data folder (platformdirs:
+    ``~/.local/share/kpibot`` on Linux): never wherever the command happened to start."""
+    folder = env_file.parent if env_file is not None else Path(user_data_dir(APP_NAME))
+    return f"sqlite+aiosqlite:///{folder / 'kpibot.db'}"
 
 
 class Settings(BaseSettings):
@@ -30,7 +45,7 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = None
     bot_username: str | None = None
-    database_url: str = "sqlite+aiosqlite:///kpibot.db"
+    database_url: str = Field(default_factory=lambda: default_database_url(None))
     telegram_api_url: str | None = None
     timezone: str = "Europe/Moscow"
     pbx_timezone: str | None = None  # the zone of the PBX's CDR times; None: TIMEZONE
@@ -60,6 +75,9 @@ class Settings(BaseSettings):
     odata_mapping: Path | None = None  # a TOML mapping; None: the default (db/importer/odata_default.toml)
     odata_timeout: float = Field(60.0, gt=0, le=3600)  # seconds one request may take
     odata_page_size: int = Field(1000, ge=1, le=100000)  # entries per request ($top)
+    import_dir: Path | None = None  # the watched folder where 1C's export and Master.csv land
+    import_time: time = time(7, 30)  # the night's import, before DIGEST_TIME
+    import_settle_seconds: int = Field(60, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> Settings:
@@ -73,6 +91,8 @@ class Settings(BaseSettings):
             raise ValueError("WEBHOOK_LISTEN must be set with WEBHOOK_URL (host:port to serve on, e.g. 0.0.0.0:8080)")
         if not self.webhook_url and (self.webhook_secret is not None or self.webhook_listen is not None):
             raise ValueError("WEBHOOK_SECRET and WEBHOOK_LISTEN go with WEBHOOK_URL (leave all three empty to poll)")
+        if self.import_dir is not None and self.import_time >= self.digest_time:
+            raise ValueError("IMPORT_TIME must be before DIGEST_TIME (the digests carry the night's import)")
         return self
 
     @field_validator("webhook_url")
@@ -202,7 +222,17 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone '{value}' (e.g. UTC when cdr.conf has usegmtime=yes)") from None
         return value
 
-    @field_validator("digest_time", mode="before")
+    @field_validator("import_dir", mode="before")
+    @classmethod
+    def _import_dir(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        path = Path(str(value).strip()).expanduser()
+        if not path.is_dir():
+            raise ValueError(f"{path} is not a folder (the folder 1C's export and Master.csv land in)")
+        return path
+
+    @field_validator("digest_time", "import_time", mode="before")
     @classmethod
     def _digest_time(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -282,6 +312,18 @@ class Settings(BaseSettings):
         """The path Telegram posts updates to: the path of ``WEBHOOK_URL`` (``/`` when it has none)."""
         return urlsplit(self.webhook_url or "").path or "/"
 
+    def next_import_at(self, now: datetime) -> datetime | None:
+        """When the watched folder's next night run is due (local, aware like ``now``): ``IMPORT_TIME``
+        on the next working day from ``now`` on; ``None`` without ``IMPORT_DIR``."""
+        if self.import_dir is None:
+            return None
+        for ahead in range(366):
+            day = now.date() + timedelta(days=ahead)
+            moment = datetime.combine(day, self.import_time, now.tzinfo)
+            if moment > now and self.calendar.is_working_day(day):
+                return moment
+        return None
+
     def token(self) -> str:
         if self.bot_token is None or not self.bot_token.get_secret_value().strip():
             raise ConfigError("Setting BOT_TOKEN is empty: put the token from @BotFather into .env")
@@ -294,10 +336,51 @@ def _calendar(mode: str, path: Path | None, _mtime: int) -> WorkCalendar:
     return WorkCalendar(mode, parse_extra_days(path.read_text(encoding="utf-8-sig")) if path is not None else {})
 
 
+def misspelled_settings(names: Iterable[str]) -> list[str]:
+    """One line for each of ``names`` (keys of a ``.env``) that is not a setting but close to one
+    (``DIGEST_TIMES`` → ``DIGEST_TIME``, by ``difflib``); names close to nothing are left alone, as a
+    ``.env`` shared with docker compose holds other programs' settings too."""
+    known = sorted(name.upper() for name in Settings.model_fields)
+    lines = []
+    for name in names:
+        upper = name.strip().upper()
+        if upper in known:
+            continue
+        close = difflib.get_close_matches(upper, known, n=1, cutoff=0.8)
+        if close:
+            lines.append(f"Setting {upper} is not a kpibot setting: did you mean {close[0]}?")
+    return lines
+
+
+def find_env_file() -> Path | None:
+    """The ``.env`` a command uses: the file ``KPIBOT_ENV_FILE`` names, else ``.env`` in the current
+    folder, else ``.env`` in kpibot's configuration folder (platformdirs: ``~/.config/kpibot`` on
+    Linux); ``None`` when there is none."""
+    named = os.environ.get(ENV_FILE_VARIABLE, "").strip()
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{ENV_FILE_VARIABLE}: {path} is not a file")
+        return path.resolve()
+    for candidate in (Path(".env"), Path(user_config_dir(APP_NAME)) / ".env"):
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Build the settings; turn pydantic's errors into one message that names each bad setting."""
+    """Build the settings from the environment and the ``.env`` :func:`find_env_file` finds; turn
+    pydantic's errors into one message that names each bad setting, and stop at a misspelled name in
+    ``.env``. Without ``DATABASE_URL`` the database is :func:`default_database_url`."""
+    env_file = overrides.pop("_env_file") if "_env_file" in overrides else find_env_file()  # None: no .env
+    written = dotenv_values(env_file) if env_file is not None else {}
+    misspelled = misspelled_settings(written.keys())
+    if misspelled:
+        raise ConfigError("; ".join(misspelled))
+    if "database_url" not in overrides and not os.environ.get("DATABASE_URL") and not written.get("DATABASE_URL"):
+        overrides["database_url"] = default_database_url(env_file)
     try:
-        return Settings(**overrides)
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as error:
         lines = []
         for problem in error.errors():

@@ -505,7 +505,10 @@ MANAGER_COMMANDS = [
     ("help", "список команд"),
 ]
 TEAM_COMMANDS = [("team", "команда: сбор и KPI каждого менеджера; по фамилии: /kpi Иванов, /debtors Иванов")]
-ADMIN_COMMANDS = [("invite", "ссылка-приглашение: /invite Иванов")]
+ADMIN_COMMANDS = [
+    ("invite", "ссылка-приглашение: /invite Иванов"),
+    ("status", "последние загрузки данных, следующая загрузка, доставка сводок сегодня"),
+]
 
 
 def commands_for(role: str) -> list[tuple[str, str]]:
@@ -1122,3 +1125,107 @@ def team_statement(title: str, total: Collection, managers: int, state: str) -> 
         "сбор, KPI, база, оплачено, долг) — в файле.\n"
         f"<i>{q(state, 0)}</i>"
     )
+
+
+# --- imports: the watched folder, uploads, /status -------------------------------------------------------
+
+ENTITY_NAMES = {
+    "employees": "сотрудники",
+    "contracts": "договоры",
+    "payments": "оплаты",
+    "interactions": "взаимодействия",
+    "documents": "документы",
+    "pbx": "звонки АТС",
+}
+SOURCE_NAMES = {"folder": "папка выгрузки", "upload": "файл в Telegram", "odata": "1С по OData", "cli": "kpibot import"}
+IMPORT_DIR_EMPTY = "(folder): no export files in the watched folder"
+PROBLEMS_FILE = "problems.txt"
+STATUS_ADMIN_ONLY = "Состояние загрузок видит администратор."
+UPLOAD_ADMIN_ONLY = "Файлы с данными загружает администратор. Этот файл не прочитан."
+UPLOAD_TOO_BIG = (
+    "Файл больше 20 МБ: Telegram не отдаёт ботам файлы такого размера. Положите его в папку выгрузки "
+    "(IMPORT_DIR) или сожмите в zip и пришлите снова."
+)
+UPLOAD_KIND = "Пришлите выгрузку CSV или XLSX из 1С, Master.csv с АТС или zip с ними."
+
+
+def bad_zip(reason: str) -> str:
+    return f"Архив не загружен: {q(reason, 0)}. Ничего не изменилось."
+
+
+def _problem_lines(problems: Sequence[str], shown: int) -> list[str]:
+    lines = [f"<code>{q(p, 300)}</code>" for p in problems[:shown]]
+    if len(problems) > shown:
+        lines.append(f"…и ещё {len(problems) - shown}")
+    return lines
+
+
+def import_failed_notice(problems: Sequence[str], shown: int) -> str:
+    """To the admins, once a day: the night's import of the watched folder failed."""
+    return fit_lines(
+        f"⚠️ <b>Ночная загрузка данных не прошла</b>: замечаний {len(problems)}, ничего не изменилось.\n"
+        + "\n".join(_problem_lines(problems, shown))
+        + "\nИсправьте выгрузку в папке — она загрузится сама, как только файлы перестанут меняться."
+    )
+
+
+def import_missing(folder: object, *, unsettled: bool) -> str:
+    """To the admins, once a day: the night's export did not arrive in the watched folder."""
+    why = "файлы в ней всё ещё дописываются" if unsettled else "новых файлов в ней нет"
+    return (
+        f"⚠️ <b>Ночная выгрузка не пришла</b>: {why} (папка <code>{q(folder, 200)}</code>).\n"
+        "Сводки уйдут на прежних данных. Проверьте регламентную выгрузку 1С и АТС."
+    )
+
+
+def import_summary(counts: dict[str, tuple[int, int, int, int]], skipped: Sequence[str]) -> str:
+    """An upload's answer: per entity (added, updated, unchanged, removed)."""
+    lines = ["✅ <b>Данные загружены</b>"]
+    for entity, (added, updated, unchanged, removed) in counts.items():
+        parts = [f"новых {added}", f"изменено {updated}", f"без изменений {unchanged}"]
+        if removed:
+            parts.append(f"удалено {removed}")
+        lines.append(f"{ENTITY_NAMES.get(entity, q(entity, 40))}: " + ", ".join(parts))
+    if skipped:
+        lines.append("Не читались (такие же, как в прошлый раз): " + ", ".join(q(s, 80) for s in skipped))
+    return fit_lines("\n".join(lines))
+
+
+def upload_failed(problems: Sequence[str], shown: int, attached: bool) -> str:
+    """An upload's answer when it had problems (caption-sized when the full list follows as a file)."""
+    head = f"❌ <b>Не загружено</b>: замечаний {len(problems)}, ничего не изменилось."
+    if attached:
+        return fit_lines(head + "\n" + "\n".join(_problem_lines(problems, shown)) + "\nПолный список — в файле.", 1024)
+    return fit_lines(head + "\n" + "\n".join(_problem_lines(problems, shown)))
+
+
+def status_text(
+    attempts: Sequence[tuple[str, datetime, bool, int, int, str]],
+    next_run: datetime | None,
+    delivery: dict[str, int],
+    watched: bool,
+) -> str:
+    """/status: per source (name, local time, ok, rows, problems, first problem), the next scheduled
+    import (local), today's outbox by status."""
+    lines = ["<b>Загрузка данных</b>"]
+    if not attempts:
+        lines.append("Загрузок ещё не было.")
+    for source, moment, ok, rows, problems, first in attempts:
+        mark = "✅" if ok else "❌"
+        line = f"{mark} {SOURCE_NAMES.get(source, q(source, 40))}: {stamp(moment)}, строк {rows}"
+        if problems:
+            line += f", замечаний {problems}"
+        lines.append(line)
+        if first:
+            lines.append(f"   <code>{q(first, 200)}</code>")
+    if next_run is not None:
+        lines.append(f"Следующая загрузка папки: {stamp(next_run)}")
+    elif not watched:
+        lines.append("Папка выгрузки не задана (IMPORT_DIR): данные загружают вручную.")
+    sent, pending, failed = (
+        delivery.get("sent", 0),
+        delivery.get("pending", 0) + delivery.get("sending", 0),
+        delivery.get("failed", 0),
+    )
+    lines.append(f"\n<b>Доставка сегодня</b>: отправлено {sent}, в очереди {pending}, не доставлено {failed}")
+    return fit_lines("\n".join(lines))

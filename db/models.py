@@ -349,3 +349,22 @@ class ImportRun(Base):
     finished_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     files: Mapped[str] = mapped_column(Text)
     summary: Mapped[str] = mapped_column(Text)
+
+
+class ImportAttempt(Base):
+    """One import attempt, successful or not, by where it came from (``source``: ``folder`` for the
+    watched folder, ``upload`` for a file sent in Telegram, later ``odata``); what ``/status`` shows
+    and how the night's failure is told once. Times are UTC, naive."""
+
+    __tablename__ = "import_attempts"
+    __table_args__ = (Index("ix_import_attempts_source_started_at", "source", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    files: Mapped[str] = mapped_column(Text)  # JSON list of file labels
+    rows: Mapped[int] = mapped_column(Integer)  # rows read (added + updated + unchanged + removed)
+    problems: Mapped[int] = mapped_column(Integer)
+    first_problems: Mapped[str] = mapped_column(Text)  # the first problem lines, one per line

@@ -2,7 +2,9 @@
 
 It speaks the Bot API's HTTP protocol the way aiogram uses it (``POST /bot<token>/<method>`` with
 form fields, JSON replies ``{"ok": ..., "result": ...}``), hands out queued updates through long
-polling ``getUpdates`` and records every other call.
+polling ``getUpdates`` and records every other call. A document a person sends
+(``push_document``) is served as the Bot API serves files: ``getFile`` gives its ``file_path`` and
+``GET /file/bot<token>/<file_path>`` its bytes.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class FakeBotApi:
         self.updates: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.next_update_id = 1
+        self.files: dict[str, bytes] = {}  # file_id -> the bytes of a document a person sent
+        self.downloads: list[str] = []  # file paths fetched
         self.next_message_id = 100
         self.new_update = asyncio.Event()
         self.runner: web.AppRunner | None = None
@@ -65,6 +69,7 @@ class FakeBotApi:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self.handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self.download)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -100,6 +105,28 @@ class FakeBotApi:
         """The most sendMessage calls accepted within any one second."""
         moments = sorted(self.accepted)
         return max((sum(1 for t in moments if start <= t < start + 1.0) for start in moments), default=0)
+
+    def push_document(self, user_id: int, file_name: str, content: bytes) -> None:
+        update_id = self.next_update_id
+        self.next_update_id += 1
+        file_id = f"doc{update_id}"
+        self.files[file_id] = content
+        self.updates.append({
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id, "date": int(time.time()),
+                "chat": {"id": user_id, "type": "private"},
+                "from": {"id": user_id, "is_bot": False, "first_name": "Тест"},
+                "document": {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name,
+                             "file_size": len(content)},
+            },
+        })  # fmt: skip
+        self.new_update.set()
+
+    async def download(self, request: web.Request) -> web.Response:
+        path = request.match_info["path"]
+        self.downloads.append(path)
+        return web.Response(body=self.files[path.rsplit("/", 1)[-1]])
 
     def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == method]
@@ -173,6 +200,10 @@ class FakeBotApi:
     def reply(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
             return BOT_USER
+        if method == "getFile":
+            file_id = params["file_id"]
+            return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(self.files[file_id]),
+                    "file_path": f"documents/{file_id}"}  # fmt: skip
         if method in {"sendDocument", "sendPhoto"}:
             self.next_message_id += 1
             return {

@@ -10,8 +10,10 @@ Every request is checked against Telegram's own limits first (``telegram_violati
 data over 64 bytes, an empty button label. A request that breaks one is answered as Telegram answers it
 (400 Bad Request) and kept in ``violations``, so a test sees both what the person saw and why.
 
-``Client`` is a person in a private chat: ``send("/kpi")``, ``click(button)``; ids and dates increase;
-every button press must be answered exactly once.
+``Client`` is a person in a private chat: ``send("/kpi")``, ``click(button)``, ``send_document(name,
+bytes)``; ids and dates increase; every button press must be answered exactly once. A document sent
+is kept in ``files`` by its file id: ``getFile`` answers its ``file_path`` and the download streams its
+bytes as the Bot API's file URL would (``downloads`` records what was fetched).
 """
 
 from __future__ import annotations
@@ -28,7 +30,16 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    Document,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
 
 from bot import texts
 from bot.keyboards import MAX_CALLBACK_BYTES
@@ -110,6 +121,8 @@ class RecordingSession(BaseSession):
         self.queued: dict[str, deque[tuple[int, dict[str, Any]] | Exception]] = defaultdict(deque)
         self.next_message_id = 1000
         self.violations: list[tuple[str, str]] = []  # (method, what Telegram would have refused)
+        self.files: dict[str, bytes] = {}  # file_id -> content of the documents people sent
+        self.downloads: list[str] = []  # file URLs fetched
 
     def queue_error(self, method: str, code: int, description: str, retry_after: int | None = None) -> None:
         body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
@@ -151,6 +164,11 @@ class RecordingSession(BaseSession):
                 **({"caption": caption} if caption is not None else {}),
                 **attached,
             }
+        if name == "GetFile":
+            file_id = method.file_id  # type: ignore[attr-defined]
+            content = self.files[file_id]
+            return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(content),
+                    "file_path": f"documents/{file_id}"}  # fmt: skip
         if name == "GetMe":
             return BOT_USER
         if name == "GetUpdates":
@@ -181,9 +199,15 @@ class RecordingSession(BaseSession):
         )
         return response.result  # type: ignore[return-value]
 
-    async def stream_content(self, *args: Any, **kwargs: Any) -> AsyncGenerator[bytes, None]:  # pragma: no cover
-        raise NotImplementedError
-        yield b""
+    async def stream_content(
+        self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,  # noqa: ASYNC109
+        chunk_size: int = 65536, raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:  # fmt: skip
+        """A file URL (``…/file/bot<token>/documents/<file id>``) streamed in chunks."""
+        self.downloads.append(url)
+        content = self.files[url.rsplit("/", 1)[-1]]
+        for start in range(0, len(content), chunk_size):
+            yield content[start : start + chunk_size]
 
     async def close(self) -> None:
         pass
@@ -224,6 +248,18 @@ class Client:
     async def send(self, text: str) -> list[Any]:
         n = self._next()
         message = Message(message_id=n, date=datetime(2019, 2, 25, 7), chat=self.chat, from_user=self.user, text=text)
+        return await self._feed(Update(update_id=n, message=message))
+
+    async def send_document(self, name: str, content: bytes, *, size: int | None = None) -> list[Any]:
+        """Send ``content`` as a document named ``name`` (``size``: the size Telegram reports, to
+        play a file over the 20 MB download limit without making one)."""
+        n = self._next()
+        file_id = f"upload{n}"
+        self.session.files[file_id] = content
+        document = Document(file_id=file_id, file_unique_id=f"u-{file_id}", file_name=name,
+                            file_size=len(content) if size is None else size)  # fmt: skip
+        message = Message(message_id=n, date=datetime(2019, 2, 25, 7), chat=self.chat, from_user=self.user,
+                          document=document)  # fmt: skip
         return await self._feed(Update(update_id=n, message=message))
 
     async def press(self, data: str, message_id: int = 1, text: str = "…") -> list[Any]:

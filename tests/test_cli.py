@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -82,13 +83,16 @@ def test_bad_import_exits_1_names_file_and_line_and_keeps_data(tmp_path: Path, d
         (["import", "missing-folder"], {}, "missing-folder: no such file or folder", 1),
         (["employees"], {"DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none"}, "cannot open the database",
          1),
+        (["outbox"], {"DATABASE_URL": "sqlite+aiosqlite:///none.db"}, "kpibot: no database at none.db: import", 1),
     ],
 )  # fmt: skip
 def test_errors_are_one_clear_line_never_a_traceback(
-    tmp_path: Path, args: list[str], env: dict[str, str], message: str, status: int
+    tmp_path: Path, sqlite_template: Path, args: list[str], env: dict[str, str], message: str, status: int
 ) -> None:
+    shutil.copy(sqlite_template, tmp_path / "k.db")  # a database, empty: the command's own error shows
     env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}", **env}
     result = kpibot(*args, cwd=tmp_path, env=env)
     assert result.returncode == status
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "none.db").exists()  # a command that reads finds no database: none is made

@@ -375,3 +375,52 @@ async def test_webhook_mode_checks_the_secret_on_every_update_and_serves_healthz
         _, err = await asyncio.wait_for(process.communicate(), 30)
         await api.stop()
     assert "Traceback" not in err.decode(), err.decode()[-3000:]
+
+
+# --- data arriving by themselves: the watched folder and uploads -----------------------------------------
+
+
+async def test_run_imports_the_folder_tells_the_admin_and_takes_an_admins_upload(
+    tmp_path: Path, database_url: str
+) -> None:
+    """``kpibot run`` with nobody at the keyboard: the night's folder holds a broken payments.csv, so
+    nothing changes and the admin is told once; the admin then uploads a fixed file in Telegram, a
+    manager's upload is refused unread, and /status shows both sources."""
+    from tests.factories import PAYMENTS_HEADER, write_csv
+
+    api = FakeBotApi()
+    url = await api.start()
+    env = morning_env(database_url, url, tmp_path)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    env.update(DIGEST_TIME="23:59", IMPORT_DIR=str(inbox), IMPORT_TIME="00:00", IMPORT_SETTLE_SECONDS="0")
+    status, _, err = await kpibot("import", str(company(tmp_path / "exports")), env=env, cwd=tmp_path)
+    assert status == 0, err
+    write_csv(inbox / "payments.csv", PAYMENTS_HEADER, [["p-new", "c1", "05.01.2024", "сто рублей", ""]])
+    fixed = tmp_path / "fixed.csv"
+    write_csv(fixed, PAYMENTS_HEADER, [["p-new", "c1", "05.01.2024", "100", ""]])
+    process = await asyncio.create_subprocess_exec(
+        KPIBOT, "run", env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        (notice,) = await api.wait_for(1)
+        assert int(notice["chat_id"]) == ADMIN_CHAT and "Ночная загрузка данных не прошла" in notice["text"]
+        assert "payments.csv:2" in notice["text"] and "сто рублей" in notice["text"]
+        api.push_document(7001, "payments.csv", fixed.read_bytes())
+        refusal = (await api.wait_for(2))[-1]
+        assert int(refusal["chat_id"]) == 7001 and "загружает администратор" in refusal["text"]
+        assert api.sent("getFile") == [] and api.downloads == []
+        api.push_document(ADMIN_CHAT, "payments.csv", fixed.read_bytes())
+        answer = (await api.wait_for(3))[-1]
+        assert int(answer["chat_id"]) == ADMIN_CHAT and "оплаты: новых 1" in answer["text"]
+        assert len(api.downloads) == 1
+        api.push_message(ADMIN_CHAT, "/status")
+        status_text = (await api.wait_for(4))[-1]["text"]
+        assert "❌ папка выгрузки" in status_text and "✅ файл в Telegram" in status_text
+        assert "Следующая загрузка папки" in status_text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err_bytes = await asyncio.wait_for(process.communicate(), 30)
+        await api.stop()
+    assert "Traceback" not in err_bytes.decode(), err_bytes.decode()[-3000:]
+    assert len([p for p in api.sent() if "Ночная загрузка" in p["text"]]) == 1

@@ -12,9 +12,9 @@ from bot.rules import DEFAULT_TIERS
 from bot.settings import ConfigError, Settings, load_settings
 
 
-def test_defaults_match_env_example() -> None:
-    settings = load_settings()
-    assert settings.database_url == "sqlite+aiosqlite:///kpibot.db"
+def test_defaults_match_env_example(tmp_path: Path) -> None:
+    settings = load_settings()  # no .env: SQLite in the data folder (XDG_DATA_HOME in the tests)
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'xdg-data' / 'kpibot' / 'kpibot.db'}"
     assert settings.timezone == "Europe/Moscow"
     assert settings.digest_time == time(9, 0)
     assert settings.kpi_tiers == DEFAULT_TIERS

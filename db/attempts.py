@@ -1,0 +1,79 @@
+"""Import attempts by source (``import_attempts``): every run of the watched folder, an upload in
+Telegram, ``kpibot import`` (and the OData sync) is kept with its files, rows, problems and duration,
+for ``/status`` and the night's failure notice. Times are UTC, naive."""
+
+from __future__ import annotations
+
+import json
+import time as timing
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.importer import ImportFailed, ImportReport, import_paths
+from db.models import ImportAttempt
+from db.session import SessionPool
+
+FIRST_PROBLEMS = 5  # problem lines kept with an attempt
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One import attempt as recorded: ``report`` when it succeeded, else the problem lines."""
+
+    source: str
+    ok: bool
+    files: list[str]
+    rows: int
+    problems: list[str]
+    report: ImportReport | None = None
+
+
+def rows_of(report: ImportReport) -> int:
+    return sum(c.added + c.updated + c.unchanged + c.removed for c in report.counts.values())
+
+
+async def record(pool: SessionPool, attempt: Attempt, started_at: datetime, duration: float) -> None:
+    """Keep ``attempt`` in ``import_attempts`` (``started_at`` UTC, naive; ``duration`` seconds)."""
+    async with pool() as session, session.begin():
+        session.add(ImportAttempt(
+            source=attempt.source, started_at=started_at, duration_ms=round(duration * 1000), ok=attempt.ok,
+            files=json.dumps(attempt.files, ensure_ascii=False), rows=attempt.rows,
+            problems=len(attempt.problems), first_problems="\n".join(attempt.problems[:FIRST_PROBLEMS]),
+        ))  # fmt: skip
+
+
+async def run_import(
+    pool: SessionPool, source: str, paths: Sequence[Path], now_utc: datetime, *, zone: ZoneInfo, pbx_zone: ZoneInfo
+) -> Attempt:
+    """``import_paths`` on ``paths``, recorded as one attempt of ``source``; never raises
+    :class:`ImportFailed` (its lines are the attempt's problems)."""
+    started = timing.monotonic()
+    try:
+        report = await import_paths(pool, paths, zone=zone, pbx_zone=pbx_zone, now=now_utc)
+    except ImportFailed as failure:
+        attempt = Attempt(source, False, [p.name for p in paths], 0, failure.problems)
+    else:
+        attempt = Attempt(source, True, report.files, rows_of(report), [], report)
+    await record(pool, attempt, now_utc, timing.monotonic() - started)
+    return attempt
+
+
+async def last_attempts(session: AsyncSession) -> list[ImportAttempt]:
+    """The latest attempt of each source, by source name."""
+    latest = select(ImportAttempt.source, func.max(ImportAttempt.id).label("id")).group_by(ImportAttempt.source)
+    ids = [row.id for row in await session.execute(latest)]
+    if not ids:
+        return []
+    rows = await session.execute(select(ImportAttempt).where(ImportAttempt.id.in_(ids)).order_by(ImportAttempt.source))
+    return list(rows.scalars())
+
+
+async def night_attempted(session: AsyncSession, source: str, since_utc: datetime) -> bool:
+    statement = select(func.count()).where(ImportAttempt.source == source, ImportAttempt.started_at >= since_utc)
+    return bool((await session.execute(statement)).scalar_one())

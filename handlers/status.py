@@ -1,0 +1,47 @@
+"""/status (admins): the last import attempt of each source (time, rows, problems, the first problem),
+when the watched folder is imported next, and today's delivery so far (the outbox by status)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.rules import Role
+from bot.settings import Settings
+from db.attempts import last_attempts
+from db.models import Employee, OutboxMessage
+from handlers.common import Refused, linked
+
+
+async def status_command(
+    message: Message, session: AsyncSession, viewer: Employee, settings: Settings, clock: Callable[[], datetime]
+) -> None:
+    if viewer.role != Role.ADMIN:
+        raise Refused(texts.STATUS_ADMIN_ONLY)
+    now = clock()
+    attempts = [
+        (a.source, a.started_at.replace(tzinfo=UTC).astimezone(now.tzinfo), a.ok, a.rows, a.problems,
+         a.first_problems.split("\n", 1)[0])
+        for a in await last_attempts(session)
+    ]  # fmt: skip
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count()).where(OutboxMessage.day == now.date()).group_by(OutboxMessage.status)
+    )
+    delivery = {status: int(n) for status, n in rows.all()}
+    await message.answer(
+        texts.status_text(attempts, settings.next_import_at(now), delivery, settings.import_dir is not None)
+    )
+
+
+def setup() -> Router:
+    router = Router(name="status")
+    router.message.filter(linked)
+    router.message.register(status_command, Command("status"))
+    return router

@@ -1,0 +1,155 @@
+"""The import job: the watched folder (``IMPORT_DIR``) into the database, with nobody at the keyboard.
+
+The scheduler fires :func:`imports_job` every minute. Each run looks at the folder through a
+:class:`SettleWatch`: a file counts once its size and mtime have been still for
+``IMPORT_SETTLE_SECONDS`` (1C and a copy over a share write a file in pieces; a half-written file is
+never read). When every file has settled and the set differs from the one imported last, the folder
+is imported with the same all-or-nothing :func:`db.importer.import_paths` as ``kpibot import``
+(byte-identical files are skipped there). At ``IMPORT_TIME`` the night's run happens even if nothing
+changed, so a missing export is noticed.
+
+Every attempt is recorded in ``import_attempts`` (source, files, rows, problems, duration). A failed
+or missing night import tells the admins once a day through the outbox (kind ``import``), with the
+first problem lines, before ``DIGEST_TIME``; the data stay as they were.
+
+:func:`sources` lists what the job imports, in order; the OData sync joins it as a second entry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from bot import texts
+from bot.settings import Settings
+from db import queries
+from db.attempts import FIRST_PROBLEMS, Attempt, night_attempted, record, run_import
+from db.session import SessionPool
+from jobs.outbox import Message, enqueue
+
+log = logging.getLogger(__name__)
+
+WATCHED = {".csv", ".xlsx"}  # the files a folder import reads (db.importer.sources.discover)
+Stamp = tuple[int, int]  # (size in bytes, mtime in ns)
+
+
+@dataclass
+class SettleWatch:
+    """What the folder looked like at the previous checks: a file is settled once its (size, mtime)
+    has not changed for ``settle`` seconds of the clock the caller passes (never the wall clock
+    itself, so tests run on a fake one)."""
+
+    settle: timedelta
+    seen: dict[Path, tuple[Stamp, datetime]] = field(default_factory=dict)  # path -> (stamp, still since)
+    imported: frozenset[tuple[Path, Stamp]] | None = None  # the settled set imported last
+
+    def look(self, folder: Path, now: datetime) -> tuple[frozenset[tuple[Path, Stamp]], bool]:
+        """The folder's files with their stamps, and whether every one of them has settled."""
+        current: dict[Path, Stamp] = {}
+        for path in sorted(folder.iterdir()):  # what ``import_paths`` reads of a folder
+            if path.name.startswith(".") or path.suffix.lower() not in WATCHED or not path.is_file():
+                continue  # .~lock files, partial downloads, subfolders
+            try:
+                stat = path.stat()
+            except OSError:  # removed between listing and stat: it is not there
+                continue
+            current[path] = (stat.st_size, stat.st_mtime_ns)
+        settled = True
+        for path, stamp in current.items():
+            previous = self.seen.get(path)
+            if previous is None or previous[0] != stamp:
+                self.seen[path] = (stamp, now)
+                settled = settled and self.settle <= timedelta(0)
+            elif now - previous[1] < self.settle:
+                settled = False
+        for path in set(self.seen) - set(current):
+            del self.seen[path]
+        return frozenset(current.items()), settled
+
+
+async def tell_admins(pool: SessionPool, day: date, text: str, now_utc: datetime) -> int:
+    """The notice to every linked admin, once a day (the outbox's key: employee, ``import``, day)."""
+    async with pool() as session, session.begin():
+        admins = [e for e in await queries.list_employees(session, active_only=True)
+                  if e.role == "admin" and e.telegram_id]  # fmt: skip
+        return await enqueue(session, [Message(a.id, "import", day, a.telegram_id or 0, text) for a in admins], now_utc)
+
+
+def fresh(files: frozenset[tuple[Path, Stamp]], now: datetime) -> bool:
+    """Whether any file was written in the day before ``now``: the night's export did arrive (1C
+    writes its files anew every night, even when the data did not change)."""
+    since = (now - timedelta(days=1)).timestamp() * 1e9
+    return any(mtime >= since for _, (_, mtime) in files)
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+async def import_folder(pool: SessionPool, settings: Settings, watch: SettleWatch, now: datetime) -> Attempt | None:
+    """One look at ``IMPORT_DIR`` at ``now`` (local, aware): import it if its settled files changed,
+    or at ``IMPORT_TIME`` for the night's run; tell the admins once when the night's run failed or
+    found nothing new by ``DIGEST_TIME``. The attempt made, if any."""
+    folder = settings.import_dir
+    if folder is None:
+        return None
+    files, settled = watch.look(folder, now)
+    today = now.date()
+    night_at = datetime.combine(today, settings.import_time, now.tzinfo)
+    digest_at = datetime.combine(today, settings.digest_time, now.tzinfo)
+    async with pool() as session:
+        night_done = now >= night_at and await night_attempted(session, "folder", utc(night_at))
+    night_due = night_at <= now < digest_at and not night_done and settings.calendar.is_working_day(today)
+    if not settled:
+        if night_due and now >= digest_at - timedelta(minutes=1):
+            await tell_admins(pool, today, texts.import_missing(folder, unsettled=True), utc(now))
+        return None
+    if not files:
+        if night_due:
+            await record(pool, Attempt("folder", False, [], 0, [texts.IMPORT_DIR_EMPTY]), utc(now), 0.0)
+            await tell_admins(pool, today, texts.import_missing(folder, unsettled=False), utc(now))
+        watch.imported = files
+        return None
+    if files == watch.imported and not night_due:
+        return None
+    attempt = await run_import(pool, "folder", [folder], utc(now), zone=settings.zone, pbx_zone=settings.pbx_zone)
+    watch.imported = files
+    if night_due and not attempt.ok:
+        await tell_admins(pool, today, texts.import_failed_notice(attempt.problems, FIRST_PROBLEMS), utc(now))
+    elif night_due and not fresh(files, now):
+        await tell_admins(pool, today, texts.import_missing(folder, unsettled=False), utc(now))
+    log.info("imported %s: %s", folder, "ok" if attempt.ok else f"{len(attempt.problems)} problem(s), nothing written")
+    return attempt
+
+
+Importer = Callable[[SessionPool, Settings, datetime], Awaitable[object]]
+
+
+def sources(settings: Settings, watch: SettleWatch) -> list[tuple[str, Importer]]:
+    """What the job imports, in order: the watched folder (when ``IMPORT_DIR`` is set); the OData sync
+    goes here too."""
+    found: list[tuple[str, Importer]] = []
+    if settings.import_dir is not None:
+        found.append(("folder", lambda pool, s, now: import_folder(pool, s, watch, now)))
+    return found
+
+
+def imports_job(
+    pool: SessionPool, settings: Settings, clock: Callable[[], datetime], wake: Callable[[], None]
+) -> Callable[[], Awaitable[None]]:
+    """The scheduler's job, every minute: each source in turn; never raise into the scheduler."""
+    watch = SettleWatch(timedelta(seconds=settings.import_settle_seconds))
+    order = sources(settings, watch)
+
+    async def job() -> None:
+        for name, importer in order:
+            try:
+                await importer(pool, settings, clock())
+            except Exception:
+                log.exception("the %s import failed; the next run (in a minute) tries again", name)
+        wake()  # a notice may be waiting
+
+    return job
