@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import select
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,6 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot import texts
@@ -43,17 +46,27 @@ async def open_database(settings: Settings) -> AsyncIterator[SessionPool]:
             await upgrade(engine)
         except (OperationalError, DBAPIError, OSError) as error:
             reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-            raise CommandError(f"cannot open the database ({settings.database_url}): {reason}") from None
+            shown = make_url(settings.database_url).render_as_string(hide_password=True)
+            raise CommandError(f"cannot open the database ({shown}): {reason}") from None
         yield create_session_pool(engine)
     finally:
         await engine.dispose()
 
 
+# The years a date or month argument may name: the importer's range (docs/import.md), which every
+# calendar computation (the month before, a week back, a working-day count) stays inside.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
 def parse_day(text: str) -> date:
+    """``2019-02-25`` → a date within FIRST_YEAR..LAST_YEAR; ``ArgumentTypeError`` otherwise."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date between {FIRST_YEAR} and {LAST_YEAR}")
+    return day
 
 
 def local_today(settings: Settings) -> date:
@@ -293,9 +306,12 @@ def parse_month_argument(text: str) -> Month:
         year, month = text.split("-")
         if len(year) != 4 or len(month) != 2:
             raise ValueError
-        return Month(int(year), int(month))
+        parsed = Month(int(year), int(month))
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a month YYYY-MM") from None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a month between {FIRST_YEAR} and {LAST_YEAR}")
+    return parsed
 
 
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -461,6 +477,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_is_gone() -> bool:
+    """True when standard output is a pipe whose reader has closed it (poll reports POLLERR on
+    such a pipe, not on a live one); then it is pointed at /dev/null, so the interpreter's own
+    flush at exit does not fail again (the recipe of Python's ``signal`` docs, "Note on SIGPIPE")."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        gone = any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no real file descriptor, or no poll()
+        return False
+    if gone:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return gone
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -477,7 +509,14 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
         handler: Command = args.handler
-        return asyncio.run(handler(args, settings))
+        status = asyncio.run(handler(args, settings))
+        sys.stdout.flush()  # inside the try: a reader that went away is caught below, not at exit
+        return status
+    except BrokenPipeError as error:
+        if _stdout_is_gone():  # `kpibot digest | head`: the reader has what it wanted
+            return 1
+        print(f"kpibot: unexpected error: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
     except ConfigError as error:
         print(f"kpibot: {error}", file=sys.stderr)
         return 2
