@@ -192,8 +192,9 @@ async def cmd_close_month(args: argparse.Namespace, settings: Settings) -> int:
     (freezing its figures as of today), or reopens it (recorded; it is live again until closed)."""
     try:
         month = parse_month_arg(args.month)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
+    except ValueError as error:  # a bad argument: status 2, as argparse gives the other commands
+        print(f"kpibot: {error}", file=sys.stderr)
+        return 2
     today = local_today(settings)
     if month >= Month.of(today):
         raise CommandError(f"{month} is not finished yet: only a past month can be closed or reopened")
@@ -214,11 +215,12 @@ def parse_month_arg(text: str) -> Month:
     """``2026-11`` → ``Month(2026, 11)``; ``ValueError`` with a readable reason otherwise."""
     try:
         year, month = (int(part) for part in text.strip().split("-"))
-        if not 2000 <= year <= 2100:
-            raise ValueError
-        return Month(year, month)
+        parsed = Month(year, month)
     except ValueError:
         raise ValueError(f"'{text}' is not a month YYYY-MM (e.g. 2026-11)") from None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise ValueError(f"'{text}' is not a month between {FIRST_YEAR} and {LAST_YEAR}")
+    return parsed
 
 
 async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
