@@ -66,6 +66,11 @@ def _month_number(word: str) -> int | None:
     return None
 
 
+# The years a month or day argument may name (2-digit years are 20yy); outside them a typo, not a
+# question, and the calendar arithmetic around it (a month back, 14 days on) stays within date's range.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
 def parse_month(text: str, today: date) -> Month:
     """``2019-02``, ``02.2019``, ``2.2019``, ``февраль``, ``февраль 2019``, ``фев 19``; empty → this month.
 
@@ -79,7 +84,7 @@ def parse_month(text: str, today: date) -> Month:
     if numeric:
         first, second = (int(g) for g in numeric.groups())
         year, month = (first, second) if first > 12 else (second, first)
-        if 1 <= month <= 12 and 2000 <= year <= 2100:
+        if 1 <= month <= 12 and FIRST_YEAR <= year <= LAST_YEAR:
             return Month(year, month)
         raise BadArgument(f"нет такого месяца: «{raw}»")
     words = raw.split()
@@ -90,6 +95,8 @@ def parse_month(text: str, today: date) -> Month:
         if not re.fullmatch(r"\d{2}|\d{4}", words[1]):
             raise BadArgument(f"«{words[1]}» — не год")
         year = int(words[1]) + (2000 if len(words[1]) == 2 else 0)
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise BadArgument(f"нет такого месяца: «{raw}»")
         return Month(year, number)
     candidate = Month(current.year, number)
     return candidate if candidate <= current else Month(current.year - 1, number)
@@ -118,20 +125,26 @@ def parse_time(text: str) -> str:
 
 
 def parse_day(text: str, today: date) -> date:
-    """``15.12.2026``, ``15.12`` (the next such day), ``2026-12-15``."""
+    """``15.12.2026``, ``15.12.26``, ``15.12`` (the next such day), ``2026-12-15``; a year within
+    FIRST_YEAR..LAST_YEAR. Raises BadArgument."""
     text = text.strip()
+    day: date | None = None
     try:
         if "-" in text:
-            return date.fromisoformat(text)
-        parts = [int(p) for p in text.split(".")]
-        if len(parts) == 3:
-            return date(parts[2] + (2000 if parts[2] < 100 else 0), parts[1], parts[0])
-        if len(parts) == 2:
-            day = date(today.year, parts[1], parts[0])
-            return day if day >= today else date(today.year + 1, parts[1], parts[0])
+            day = date.fromisoformat(text)
+        else:
+            words = text.split(".")
+            parts = [int(p) for p in words]
+            if len(parts) == 3 and len(words[2]) in (2, 4):
+                day = date(parts[2] + (2000 if len(words[2]) == 2 else 0), parts[1], parts[0])
+            elif len(parts) == 2:
+                day = date(today.year, parts[1], parts[0])
+                day = day if day >= today else date(today.year + 1, parts[1], parts[0])
     except ValueError:
         pass
-    raise BadArgument(f"«{text}» — не дата")
+    if day is None or not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise BadArgument(f"«{text}» — не дата")
+    return day
 
 
 def parse_pause(text: str, today: date) -> date:

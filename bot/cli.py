@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import select
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot import texts
@@ -54,7 +57,8 @@ async def open_database(settings: Settings, *, create: bool = False) -> AsyncIte
             await upgrade(engine)
         except (OperationalError, DBAPIError, OSError) as error:
             reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-            raise CommandError(f"cannot open the database ({settings.database_url}): {reason}") from None
+            shown = make_url(settings.database_url).render_as_string(hide_password=True)
+            raise CommandError(f"cannot open the database ({shown}): {reason}") from None
         yield create_session_pool(engine)
     finally:
         await engine.dispose()
@@ -68,11 +72,20 @@ def sqlite_file(url: str) -> Path | None:
     return Path(url[len(prefix) :].split("?", 1)[0])
 
 
+# The years a date or month argument may name: the importer's range (docs/import.md), which every
+# calendar computation (the month before, a week back, a working-day count) stays inside.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
 def parse_day(text: str) -> date:
+    """``2019-02-25`` → a date within FIRST_YEAR..LAST_YEAR; ``ArgumentTypeError`` otherwise."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date between {FIRST_YEAR} and {LAST_YEAR}")
+    return day
 
 
 def local_today(settings: Settings) -> date:
@@ -263,8 +276,9 @@ async def cmd_close_month(args: argparse.Namespace, settings: Settings) -> int:
     (freezing its figures as of today), or reopens it (recorded; it is live again until closed)."""
     try:
         month = parse_month_arg(args.month)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
+    except ValueError as error:  # a bad argument: status 2, as argparse gives the other commands
+        print(f"kpibot: {error}", file=sys.stderr)
+        return 2
     today = local_today(settings)
     if month >= Month.of(today):
         raise CommandError(f"{month} is not finished yet: only a past month can be closed or reopened")
@@ -285,11 +299,12 @@ def parse_month_arg(text: str) -> Month:
     """``2026-11`` → ``Month(2026, 11)``; ``ValueError`` with a readable reason otherwise."""
     try:
         year, month = (int(part) for part in text.strip().split("-"))
-        if not 2000 <= year <= 2100:
-            raise ValueError
-        return Month(year, month)
+        parsed = Month(year, month)
     except ValueError:
         raise ValueError(f"'{text}' is not a month YYYY-MM (e.g. 2026-11)") from None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise ValueError(f"'{text}' is not a month between {FIRST_YEAR} and {LAST_YEAR}")
+    return parsed
 
 
 async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
@@ -410,9 +425,12 @@ def parse_month_argument(text: str) -> Month:
         year, month = text.split("-")
         if len(year) != 4 or len(month) != 2:
             raise ValueError
-        return Month(int(year), int(month))
+        parsed = Month(int(year), int(month))
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a month YYYY-MM") from None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a month between {FIRST_YEAR} and {LAST_YEAR}")
+    return parsed
 
 
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -584,6 +602,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_is_gone() -> bool:
+    """True when standard output is a pipe whose reader has closed it (poll reports POLLERR on
+    such a pipe, not on a live one); then it is pointed at /dev/null, so the interpreter's own
+    flush at exit does not fail again (the recipe of Python's ``signal`` docs, "Note on SIGPIPE")."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        gone = any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no real file descriptor, or no poll()
+        return False
+    if gone:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return gone
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -601,7 +635,14 @@ def main(argv: list[str] | None = None) -> int:
 
         configure_logging(settings.log_level)
         handler: Command = args.handler
-        return asyncio.run(handler(args, settings))
+        status = asyncio.run(handler(args, settings))
+        sys.stdout.flush()  # inside the try: a reader that went away is caught below, not at exit
+        return status
+    except BrokenPipeError as error:
+        if _stdout_is_gone():  # `kpibot digest | head`: the reader has what it wanted
+            return 1
+        print(f"kpibot: unexpected error: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
     except ConfigError as error:
         print(f"kpibot: {error}", file=sys.stderr)
         return 2

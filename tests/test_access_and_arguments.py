@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from bot.arguments import BadArgument, parse_month
+from bot.arguments import BadArgument, calls_period, parse_day, parse_month
 from bot.rules import Month, Person, Role, can_view, scope_of
 from db import queries
 from db.models import Employee
@@ -72,6 +72,42 @@ def test_month_argument(text: str, month: Month) -> None:
 def test_bad_month_argument(text: str) -> None:
     with pytest.raises(BadArgument):
         parse_month(text, TODAY)
+
+
+@pytest.mark.parametrize("text", ["февраль 0000", "февраль 0001", "фев 9999", "март 2101"])
+def test_a_month_name_with_a_year_outside_the_numeric_range_is_refused(text: str) -> None:
+    """`/kpi февраль 0000` was Month(0, 2): "year 0 is out of range" deep in a handler, and the
+    person got "Что-то пошло не так". A named month obeys the same 2000-2100 as ``2019-02``."""
+    with pytest.raises(BadArgument, match="нет такого месяца"):
+        parse_month(text, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [("01.01.19", date(2019, 1, 1)), ("01.01.2019", date(2019, 1, 1)), ("2019-01-01", date(2019, 1, 1))],
+)
+def test_day_argument(text: str, day: date) -> None:
+    assert parse_day(text, TODAY) == day
+
+
+@pytest.mark.parametrize("text", ["01.01.0001", "01.01.1", "0001-01-01", "9999-12-31", "31.12.9999", "01.01.2101"])
+def test_a_day_outside_2000_2100_is_not_a_date(text: str) -> None:
+    """`01.01.0001` was read as 2001 (any year below 100 got 2000 added, not only a two-digit one);
+    `/calls 9999-12-31` overflowed adding the 14 days a day's findings may be recorded in."""
+    with pytest.raises(BadArgument, match="не дата"):
+        parse_day(text, TODAY)
+
+
+@given(st.dates())
+def test_calls_period_answers_every_date_or_refuses_it(day: date) -> None:
+    """Whatever date is typed after /calls, the answer is a period or a BadArgument, never a crash."""
+    for text in (f"{day:%d.%m.%Y}", day.isoformat()):
+        try:
+            period = calls_period(text, TODAY)
+        except BadArgument:
+            assert not 2000 <= day.year <= 2100
+        else:
+            assert period.first_day <= period.last_day
 
 
 def test_roles_are_a_str_enum_matching_what_the_importer_stores() -> None:

@@ -84,6 +84,10 @@ def test_bad_import_exits_1_names_file_and_line_and_keeps_data(tmp_path: Path, d
         (["employees"], {"DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none"}, "cannot open the database",
          1),
         (["outbox"], {"DATABASE_URL": "sqlite+aiosqlite:///none.db"}, "kpibot: no database at none.db: import", 1),
+        # a date or month argparse accepts but the calendar code cannot hold: refused as an argument
+        (["digest", "--date", "0001-01-01"], {}, "'0001-01-01' is not a date between 1900 and 2999", 2),
+        (["report", "--date", "0001-01-01"], {}, "'0001-01-01' is not a date between 1900 and 2999", 2),
+        (["report", "--month", "0000-01"], {}, "'0000-01' is not a month between 1900 and 2999", 2),
     ],
 )  # fmt: skip
 def test_errors_are_one_clear_line_never_a_traceback(
@@ -96,3 +100,35 @@ def test_errors_are_one_clear_line_never_a_traceback(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "none.db").exists()  # a command that reads finds no database: none is made
+
+
+def test_a_database_password_never_reaches_the_terminal(tmp_path: Path) -> None:
+    """The URL is named so the user sees which database failed, with its password masked."""
+    env = {"DATABASE_URL": "postgresql+asyncpg://kpibot:s3cret-pw@127.0.0.1:1/none"}
+    result = kpibot("employees", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "cannot open the database (postgresql+asyncpg://kpibot:***@127.0.0.1:1/none)" in result.stderr
+    assert "s3cret-pw" not in result.stderr
+
+
+def test_output_cut_short_by_a_pipe_is_not_an_error(tmp_path: Path) -> None:
+    """``kpibot digest | head -1``: the reader went away; the rest is dropped without a complaint."""
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}"}
+    assert kpibot("import", str(small_exports(tmp_path / "exports")), cwd=tmp_path, env=env).returncode == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line: every write fails with EPIPE
+    full_env = {k: val for k, val in os.environ.items() if not k.startswith(("DATABASE_URL", "KPI_", "BOT_"))}
+    try:
+        result = subprocess.run(
+            [KPIBOT, "digest", "--date", "2019-02-25"],
+            cwd=tmp_path,
+            env={**full_env, **env},
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert result.stderr == ""
+    assert result.returncode == 1

@@ -43,14 +43,16 @@ async def test_close_month_closes_reopens_and_refuses_clearly(
     assert reopened.returncode == 0 and reopened.stdout.startswith("2019-02 reopened")
     assert await counts(engine) == (0, 2)
     this_month = datetime.now(ZoneInfo("Europe/Moscow")).strftime("%Y-%m")
-    for args, message in [
-        (["2019-02", "--reopen"], "kpibot: 2019-02 is not closed: nothing to reopen"),
-        (["2019-13"], "kpibot: '2019-13' is not a month YYYY-MM (e.g. 2026-11)"),
-        (["февраль"], "kpibot: 'февраль' is not a month YYYY-MM (e.g. 2026-11)"),
-        ([this_month], f"kpibot: {this_month} is not finished yet: only a past month can be closed or reopened"),
+    for args, message, status in [
+        (["2019-02", "--reopen"], "kpibot: 2019-02 is not closed: nothing to reopen", 1),
+        # a bad argument is status 2, as for every command (README)
+        (["2019-13"], "kpibot: '2019-13' is not a month YYYY-MM (e.g. 2026-11)", 2),
+        (["февраль"], "kpibot: 'февраль' is not a month YYYY-MM (e.g. 2026-11)", 2),
+        (["0000-01"], "kpibot: '0000-01' is not a month between 1900 and 2999", 2),
+        ([this_month], f"kpibot: {this_month} is not finished yet: only a past month can be closed or reopened", 1),
     ]:
         result = kpibot("close-month", *args, cwd=tmp_path, env=env)
-        assert result.returncode == 1 and result.stderr.strip() == message and "Traceback" not in result.stderr
+        assert result.returncode == status and result.stderr.strip() == message and "Traceback" not in result.stderr
     assert await counts(engine) == (0, 2)
 
 
