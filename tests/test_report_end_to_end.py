@@ -92,7 +92,7 @@ async def test_month_end_table_arrives_attached_to_the_statement(tmp_path: Path,
     finally:
         await api.stop()
     assert status == 0, err
-    assert "2 message(s) enqueued" in out and "sent 2, failed 0" in out
+    assert "2 message(s) enqueued" in out and "sent 2, unreachable 0, failed 0, pending 0 of 2" in out
     (statement,) = api.sent("sendDocument")
     assert int(statement["chat_id"]) == 1010
     assert statement["caption"].startswith("📋 <b>Итоги февраля 2019</b> — команда «Сопровождение»")
