@@ -6,35 +6,16 @@ from __future__ import annotations
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from db.importer import ImportFailed, ImportReport, import_paths
 from db.models import Client, Contract, Document, Employee, Payment
 from db.session import SessionPool
 from tests.factories import CONTRACTS_HEADER, DOCUMENTS_HEADER, PAYMENTS_HEADER, small_exports, write_csv
+from tests.importing import count, problems, run
 from tests.test_cli import kpibot
-
-MSK = ZoneInfo("Europe/Moscow")
-NOW = datetime(2019, 2, 25, 4, 30)
-
-
-async def run(pool: SessionPool, *paths: Path, full: tuple[str, ...] = ()) -> ImportReport:
-    return await import_paths(pool, list(paths), zone=MSK, now=NOW, full=full)
-
-
-async def problems(pool: SessionPool, *paths: Path, full: tuple[str, ...] = ()) -> list[str]:
-    with pytest.raises(ImportFailed) as failure:
-        await run(pool, *paths, full=full)
-    return failure.value.problems
-
-
-async def count(pool: SessionPool, model: type) -> int:
-    async with pool() as session:
-        return (await session.execute(select(func.count()).select_from(model))).scalar_one()
 
 
 @pytest.fixture
