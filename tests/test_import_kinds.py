@@ -11,6 +11,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
+from bot import texts
 from db.models import Client, Contract, Document, Employee, Payment
 from db.session import SessionPool
 from tests.factories import CONTRACTS_HEADER, DOCUMENTS_HEADER, PAYMENTS_HEADER, small_exports, write_csv
@@ -281,11 +282,11 @@ def test_full_goes_before_or_after_the_paths(tmp_path: Path, database_url: str) 
     write_csv(folder / "payments.csv", PAYMENTS_HEADER, [["p1", "c1", "05.01.2019", "2 818,50", ""]])
     before = kpibot("import", "--full", "payments", str(folder / "payments.csv"), cwd=tmp_path, env=env)
     assert before.returncode == 0, before.stderr
-    assert "payments" in before.stdout and " 2\n" in before.stdout  # two payments removed
+    assert "оплаты" in before.stdout and " 2\n" in before.stdout  # two payments removed
     after = kpibot("import", str(folder), "--full", "payments", "contracts", cwd=tmp_path, env=env)
     assert after.returncode == 0, after.stderr
     typo = kpibot("import", "--full", "payment", str(folder), cwd=tmp_path, env=env)
-    assert typo.returncode == 2 and "'payment' is not an entity" in typo.stderr
+    assert typo.returncode == 2 and "«payment» — не вид данных" in typo.stderr
 
 
 def test_the_command_prints_notes_and_problems_one_line_each(tmp_path: Path, database_url: str) -> None:
@@ -298,7 +299,7 @@ def test_the_command_prints_notes_and_problems_one_line_each(tmp_path: Path, dat
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "payments.csv:2: date: 05.02.2019\\n\\x00x: not a date (e.g. 23.02.2019 or 2019-02-23)",
-        "kpibot: 1 problem(s) found; nothing was imported",
+        f"kpibot: {texts.cli_problems_found(1)}",
     ]
 
 
