@@ -324,8 +324,8 @@ def test_the_command_prints_what_it_skipped_as_notes(tmp_path: Path, database_ur
     result = kpibot("import", str(book), cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[:2] == [
-        "note: Оплаты.xlsx[TDSheet]: line 1 above the header (line 2) skipped: Поступления оплат",
-        "note: Оплаты.xlsx[TDSheet]:4: totals row skipped: Итого 100",
+        texts.cli_note("Оплаты.xlsx[TDSheet]: line 1 above the header (line 2) skipped: Поступления оплат"),
+        texts.cli_note("Оплаты.xlsx[TDSheet]:4: totals row skipped: Итого 100"),
     ]
 
 
@@ -353,5 +353,5 @@ def test_a_database_that_refuses_writes_is_one_line_without_sql(tmp_path: Path) 
     result = kpibot("import", str(folder / "contracts.csv"), cwd=tmp_path, env=read_only)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "kpibot: the database stopped the import, nothing was imported: attempt to write a readonly database"
+        f"kpibot: {texts.cli_database_stopped('загрузку', 'attempt to write a readonly database')}"
     ]
