@@ -569,7 +569,7 @@ async def test_kpibot_sync_and_check_from_the_command_line(
     env = {"DATABASE_URL": sqlite_url, "ODATA_URL": one_c.url, "ODATA_USER": USER, "ODATA_PASSWORD": PASSWORD}
     status, out, err = await kpibot("sync", env=env, cwd=tmp_path)
     assert status == 0, err
-    assert "payments" in out and "синхронизировано 6 наборов 1С: Catalog_ДоговорыКонтрагентов" in out
+    assert "оплаты" in out and "синхронизировано 6 наборов 1С: Catalog_ДоговорыКонтрагентов" in out
 
     one_c.hidden_fields["Catalog_ДоговорыКонтрагентов"] = {"СуммаВМесяц"}
     status, out, err = await kpibot("sync", "--check", env=env, cwd=tmp_path)
@@ -582,13 +582,12 @@ async def test_kpibot_sync_and_check_from_the_command_line(
 
     status, out, err = await kpibot("sync", env={**env, "ODATA_URL": ""}, cwd=tmp_path)
     assert status == 2
-    assert (
-        err.strip() == "kpibot: Setting ODATA_URL is empty: put 1C's http://host/base/odata/standard.odata/ into .env"
-    )
+    assert err.strip() == f"kpibot: {texts.CLI_NO_ODATA_URL}"
 
     status, out, err = await kpibot("sync", env={**env, "ODATA_PASSWORD": "wrong"}, cwd=tmp_path)
     assert status == 1 and "Traceback" not in err
     assert err.strip() == (
-        f"kpibot: sync failed, nothing was imported: 1C refused the login (401 Unauthorized) at {one_c.url}: "
+        "kpibot: синхронизация не удалась, ничего не загружено: "
+        f"1C refused the login (401 Unauthorized) at {one_c.url}: "
         "check ODATA_USER and ODATA_PASSWORD: 1C says: Ошибка аутентификации"
     )
