@@ -5,12 +5,14 @@ Every parser raises :class:`BadArgument` with the reason; the one error handler
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypeVar
 
+from bot import texts
 from bot.rules import Month
 
 _MONTH_STEMS = {
@@ -36,21 +38,39 @@ class BadArgument(ValueError):
 def name_and_rest(text: str, parse: Callable[[str], T]) -> tuple[str, T]:
     """``"Иванов январь"`` → ``("Иванов", parse("январь"))``: the whole text if ``parse`` reads it (no
     name), else the longest tail of at most two words that it reads after a name, else the whole text
-    as a name and ``parse("")``. Raises BadArgument only when ``parse("")`` does."""
+    as a name and ``parse("")``.
+
+    A last word without a letter is never part of a name: when ``parse`` cannot read it, its reason
+    is the answer (``Иванов 31.02.2019`` is a wrong date, not an unknown manager), or the reason for
+    the two-word tail when its first word alone is an argument (``Иванов февраль 2150``). Raises
+    BadArgument then, or when ``parse("")`` does."""
     words = text.split()
     try:
         return "", parse(text)
     except BadArgument:
         pass
+    reasons: dict[int, BadArgument] = {}
     for size in (2, 1):
         if len(words) > size:
             try:
                 return " ".join(words[:-size]), parse(" ".join(words[-size:]))
-            except BadArgument:
-                continue
+            except BadArgument as error:
+                reasons[size] = error
     if not any(char.isalpha() for char in text):  # "2019-13" is a bad month, not a name
         parse(text)
+    if words and not any(char.isalpha() for char in words[-1]):
+        if 2 in reasons and _reads(parse, words[-2]):
+            raise reasons[2]
+        raise reasons.get(1) or BadArgument(texts.not_an_argument(words[-1]))
     return " ".join(words), parse("")
+
+
+def _reads(parse: Callable[[str], object], word: str) -> bool:
+    try:
+        parse(word)
+    except BadArgument:
+        return False
+    return True
 
 
 def _month_number(word: str) -> int | None:
@@ -66,8 +86,9 @@ def _month_number(word: str) -> int | None:
     return None
 
 
-# The years a month or day argument may name (2-digit years are 20yy); outside them a typo, not a
-# question, and the calendar arithmetic around it (a month back, 14 days on) stays within date's range.
+# The years a month or day argument may name, in the bot and in the CLI alike (2-digit years are
+# 20yy); outside them a typo, not a question, and the calendar arithmetic around it (a month back,
+# 14 days on, a working-day count) stays within date's range.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
@@ -126,25 +147,42 @@ def parse_time(text: str) -> str:
 
 def parse_day(text: str, today: date) -> date:
     """``15.12.2026``, ``15.12.26``, ``15.12`` (the next such day), ``2026-12-15``; a year within
-    FIRST_YEAR..LAST_YEAR. Raises BadArgument."""
+    FIRST_YEAR..LAST_YEAR. Raises BadArgument: "не дата", or what is wrong with a day the calendar
+    lacks (``29.02.2019``: "в 2019 году нет 29 февраля"; ``31.04``: "в апреле 30 дней")."""
     text = text.strip()
-    day: date | None = None
-    try:
-        if "-" in text:
-            day = date.fromisoformat(text)
-        else:
-            words = text.split(".")
-            parts = [int(p) for p in words]
-            if len(parts) == 3 and len(words[2]) in (2, 4):
-                day = date(parts[2] + (2000 if len(words[2]) == 2 else 0), parts[1], parts[0])
-            elif len(parts) == 2:
-                day = date(today.year, parts[1], parts[0])
-                day = day if day >= today else date(today.year + 1, parts[1], parts[0])
-    except ValueError:
-        pass
-    if day is None or not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise BadArgument(f"«{text}» — не дата")
-    return day
+    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+    dotted = re.fullmatch(r"(\d{1,2})\.(\d{1,2})(?:\.(\d{2}|\d{4}))?", text)
+    if iso:
+        year, month, day = (int(part) for part in iso.groups())
+    elif dotted and dotted.group(3):
+        day, month, year = (int(part) for part in dotted.groups())
+        year += 2000 if len(dotted.group(3)) == 2 else 0
+    elif dotted:
+        day, month, year = int(dotted.group(1)), int(dotted.group(2)), today.year
+    else:
+        raise BadArgument(texts.not_a_date(text))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise BadArgument(texts.not_a_date(text))
+    if not 1 <= month <= 12:
+        raise BadArgument(texts.no_such_month_number(text, month))
+    if not 1 <= day <= calendar.monthrange(year if dotted is None or dotted.group(3) else 2000, month)[1]:
+        raise BadArgument(texts.no_such_day(text, day, month, year if dotted is None or dotted.group(3) else None))
+    if dotted and not dotted.group(3):  # "15.12": the next such day ("29.02": the next leap year's)
+        return _same_day(day, month, today.year, step=1, accept=lambda found: found >= today)
+    return date(year, month, day)
+
+
+def _same_day(day: int, month: int, year: int, *, step: int, accept: Callable[[date], bool]) -> date:
+    """The first ``day.month`` from ``year`` on (``step`` 1) or back (``step`` -1) that exists and
+    that ``accept`` takes; at most 9 years away (29 February)."""
+    for offset in range(9):
+        try:
+            found = date(year + step * offset, month, day)
+        except ValueError:
+            continue
+        if accept(found):
+            return found
+    raise BadArgument(texts.not_a_date(f"{day:02d}.{month:02d}"))
 
 
 def parse_pause(text: str, today: date) -> date:
@@ -188,8 +226,10 @@ def calls_period(text: str, today: date) -> CallsPeriod:
         return CallsPeriod("w", today - timedelta(days=6), today)
     if re.fullmatch(r"\d{1,2}\.\d{1,2}(\.\d{2}|\.\d{4})?|\d{4}-\d{2}-\d{2}", raw):  # a day, not 02.2019
         day = parse_day(raw, today)
-        if day > today:
-            day = day.replace(year=day.year - 1) if day.replace(year=day.year - 1) <= today else day
+        if day > today and re.fullmatch(r"\d{1,2}\.\d{1,2}", raw):  # "15.12" in November: last year's
+            day = _same_day(day.day, day.month, today.year, step=-1, accept=lambda found: found <= today)
+        elif day > today and date(day.year - 1, day.month, min(day.day, 28)) <= today:
+            day = _same_day(day.day, day.month, day.year - 1, step=-1, accept=lambda found: True)
         return CallsPeriod(f"d{day:%Y%m%d}", day, day + timedelta(days=14), day, day + timedelta(days=1))
     month = parse_month(raw, today)
     first = month.first_day()

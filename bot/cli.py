@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import select
 import sys
 import time
@@ -17,12 +18,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import texts
+from bot import arguments, texts
 from bot.clock import local_of_utc, local_stamp
 from bot.rules import Month
 from bot.settings import ConfigError, Settings, load_settings
@@ -46,10 +47,7 @@ async def open_database(settings: Settings, *, create: bool = False) -> AsyncIte
     database = sqlite_file(settings.database_url)
     if database is not None and not database.exists():
         if not create:
-            raise CommandError(
-                f"no database at {database}: import the 1C exports first (kpibot import PATH), "
-                "or set DATABASE_URL in .env to the database kpibot run uses"
-            )
+            raise CommandError(texts.cli_no_database(database))
         database.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.database_url)
     try:
@@ -58,7 +56,7 @@ async def open_database(settings: Settings, *, create: bool = False) -> AsyncIte
         except (OperationalError, DBAPIError, OSError) as error:
             reason = str(getattr(error, "orig", None) or error).splitlines()[0]
             shown = make_url(settings.database_url).render_as_string(hide_password=True)
-            raise CommandError(f"cannot open the database ({shown}): {reason}") from None
+            raise CommandError(texts.cli_database_unreachable(shown, reason)) from None
         yield create_session_pool(engine)
     finally:
         await engine.dispose()
@@ -72,20 +70,18 @@ def sqlite_file(url: str) -> Path | None:
     return Path(url[len(prefix) :].split("?", 1)[0])
 
 
-# The years a date or month argument may name: the importer's range (docs/import.md), which every
-# calendar computation (the month before, a week back, a working-day count) stays inside.
-FIRST_YEAR, LAST_YEAR = 1900, 2999
+YEARS = (arguments.FIRST_YEAR, arguments.LAST_YEAR)  # the bot's bounds: one constant for both
 
 
 def parse_day(text: str) -> date:
-    """``2019-02-25`` → a date within FIRST_YEAR..LAST_YEAR; ``ArgumentTypeError`` otherwise."""
+    """``2019-02-25`` → a date within the years the bot's arguments take (``bot.arguments``);
+    ``ArgumentTypeError`` saying what is wrong otherwise (``2019-02-29``: no 29 February in 2019)."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        raise argparse.ArgumentTypeError(texts.cli_bad_day(text, "не дата", YEARS))
     try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date between {FIRST_YEAR} and {LAST_YEAR}")
-    return day
+        return arguments.parse_day(text, date.today())
+    except arguments.BadArgument as error:
+        raise argparse.ArgumentTypeError(texts.cli_bad_day(text, error.reason, YEARS)) from None
 
 
 def local_today(settings: Settings) -> date:
@@ -109,7 +105,7 @@ def _progress_factory() -> Callable[[Source], Any] | None:
     def make(source: Source) -> Any:
         if source.size:
             return tqdm(total=source.size, unit="B", unit_scale=True, desc=source.label, leave=False)
-        return tqdm(unit=" rows", desc=source.label, leave=False)
+        return tqdm(unit=" строк", desc=source.label, leave=False)
 
     return make
 
@@ -133,26 +129,36 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             # the importer checks every value before writing it, so this is the database itself (gone,
             # full, locked): its own first line, never the statement or its parameters
             reason = str(error.orig or type(error).__name__).strip().splitlines()[0]
-            raise CommandError(f"the database stopped the import, nothing was imported: {reason}") from None
+            raise CommandError(texts.cli_database_stopped("загрузку", reason)) from None
         except ImportFailed as failure:
             failed = Attempt("cli", False, [Path(p).name for p in args.paths], 0, failure.problems)
             await record(pool, failed, started, time.monotonic() - clock)
-            for line in failure.problems[:MAX_PRINTED_PROBLEMS]:
-                print(line, file=sys.stderr)
-            hidden = len(failure.problems) - MAX_PRINTED_PROBLEMS
-            if hidden > 0:
-                print(f"... and {hidden} more problem(s)", file=sys.stderr)
-            raise CommandError(f"{len(failure.problems)} problem(s) found; nothing was imported") from None
+            print_problems(failure.problems)
         await record(pool, Attempt("cli", True, report.files, rows_of(report), []), started, time.monotonic() - clock)
-    for note in report.notes:
-        print(f"note: {note}")
-    print(f"{'entity':<14}{'added':>10}{'updated':>10}{'unchanged':>11}{'removed':>10}")
-    for entity, counts in report.counts.items():
-        print(f"{entity:<14}{counts.added:>10}{counts.updated:>10}{counts.unchanged:>11}{counts.removed:>10}")
-    print(f"imported {len(report.files)} file(s): {', '.join(report.files)}")
+    print_counts(report)
+    print(texts.cli_imported(report.files))
     if report.skipped:
-        print(f"unchanged since the last import, not read again: {', '.join(report.skipped)}")
+        print(texts.cli_skipped(report.skipped))
     return 0
+
+
+def print_problems(problems: list[str]) -> NoReturn:
+    """An import that failed: its first problems on stderr, ``file:line: column: value: reason``."""
+    for line in problems[:MAX_PRINTED_PROBLEMS]:
+        print(line, file=sys.stderr)
+    hidden = len(problems) - MAX_PRINTED_PROBLEMS
+    if hidden > 0:
+        print(texts.cli_more_problems(hidden), file=sys.stderr)
+    raise CommandError(texts.cli_problems_found(len(problems))) from None
+
+
+def print_counts(report: Any) -> None:
+    """The notes and the table of an import or a sync (an ``ImportReport``)."""
+    for note in report.notes:
+        print(texts.cli_note(note))
+    counts = {e: (c.added, c.updated, c.unchanged, c.removed) for e, c in report.counts.items()}
+    for line in texts.cli_import_table(counts):
+        print(line)
 
 
 def _fetch_progress_factory() -> Callable[[str], Any] | None:
@@ -161,7 +167,7 @@ def _fetch_progress_factory() -> Callable[[str], Any] | None:
     from tqdm import tqdm
 
     def make(entity_set: str) -> Any:
-        return tqdm(unit=" entries", desc=entity_set, leave=False)
+        return tqdm(unit=" записей", desc=entity_set, leave=False)
 
     return make
 
@@ -171,19 +177,19 @@ async def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     from db.importer.odata_mapping import MappingError
 
     if not settings.odata_url:
-        raise ConfigError("Setting ODATA_URL is empty: put 1C's http://host/base/odata/standard.odata/ into .env")
+        raise ConfigError(texts.CLI_NO_ODATA_URL)
     if args.check:
         try:
             lines, ok = await check_odata(settings)
         except ODataError as error:
-            raise CommandError(f"cannot check 1C: {error}") from None
+            raise CommandError(texts.cli_odata_check_failed(error)) from None
         except MappingError as error:
             raise CommandError(f"ODATA_MAPPING: {error}") from None
         for line in lines:
             print(line)
         if not ok:
-            raise CommandError("1C lacks what the mapping reads (MISSING above): see docs/odata.md")
-        print("everything the mapping reads is published")
+            raise CommandError(texts.CLI_ODATA_MISSING)
+        print(texts.CLI_ODATA_ALL_PUBLISHED)
         return 0
     try:
         async with open_database(settings) as pool:
@@ -193,24 +199,15 @@ async def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
                 )
             except DBAPIError as error:
                 reason = str(error.orig or type(error).__name__).strip().splitlines()[0]
-                raise CommandError(f"the database stopped the sync, nothing was imported: {reason}") from None
+                raise CommandError(texts.cli_database_stopped("синхронизацию", reason)) from None
             except ImportFailed as failure:
-                for line in failure.problems[:MAX_PRINTED_PROBLEMS]:
-                    print(line, file=sys.stderr)
-                hidden = len(failure.problems) - MAX_PRINTED_PROBLEMS
-                if hidden > 0:
-                    print(f"... and {hidden} more problem(s)", file=sys.stderr)
-                raise CommandError(f"{len(failure.problems)} problem(s) found; nothing was imported") from None
+                print_problems(failure.problems)
     except ODataError as error:
-        raise CommandError(f"sync failed, nothing was imported: {error}") from None
+        raise CommandError(texts.cli_sync_failed(error)) from None
     except MappingError as error:
         raise CommandError(f"ODATA_MAPPING: {error}") from None
-    for note in report.notes:
-        print(f"note: {note}")
-    print(f"{'entity':<14}{'added':>10}{'updated':>10}{'unchanged':>11}{'removed':>10}")
-    for entity, counts in report.counts.items():
-        print(f"{entity:<14}{counts.added:>10}{counts.updated:>10}{counts.unchanged:>11}{counts.removed:>10}")
-    print(f"synced {len(report.files)} entity set(s): {', '.join(report.files)}")
+    print_counts(report)
+    print(texts.cli_synced(report.files))
     return 0
 
 
@@ -218,18 +215,12 @@ async def cmd_employees(args: argparse.Namespace, settings: Settings) -> int:
     async with open_database(settings) as pool, pool() as session:
         employees = await queries.list_employees(session)
     if not employees:
-        print("no employees yet: import employees.csv first (kpibot import PATH)")
+        print(texts.CLI_NO_EMPLOYEES)
         return 0
-    print(f"{'id':<12}{'name':<32}{'role':<14}{'team':<22}telegram")
+    print(texts.cli_employees_header())
     for e in employees:
-        link = f"linked ({e.telegram_id})" if e.telegram_id else "not linked"
-        if not e.active:
-            link += ", inactive"
-        if e.unreachable_since:
-            link += ", blocked the bot"
-        print(f"{e.id:<12}{e.name[:31]:<32}{e.role:<14}{e.team[:21]:<22}{link}")
-    linked = sum(1 for e in employees if e.telegram_id)
-    print(f"{linked} of {len(employees)} linked to Telegram")
+        print(texts.cli_employee_row(e.id, e.name, e.role, e.team, e.telegram_id, e.active, bool(e.unreachable_since)))
+    print(texts.cli_linked(sum(1 for e in employees if e.telegram_id), len(employees)))
     return 0
 
 
@@ -244,26 +235,27 @@ async def print_digests(
         if employee_id:
             employee = await queries.get_employee(session, employee_id)
             if employee is None:
-                raise CommandError(f"no employee with id {employee_id} (see kpibot employees)")
+                raise CommandError(texts.cli_no_employee(employee_id))
             employees = [employee]
         else:
             employees = await queries.list_employees(session, active_only=True)
         if not employees:
-            raise CommandError("no employees yet: import employees.csv first (kpibot import PATH)")
+            raise CommandError(texts.CLI_NO_EMPLOYEES)
         context = await morning(session, today, settings, now)
         for employee in employees:
             digest = await build_digest(session, employee, today, settings, context)
-            role = texts.ROLE_NAMES.get(employee.role, employee.role)
-            print(f"══ {employee.name} ({role}, id {employee.id}) — {texts.short_date(today)} ══")
+            print(texts.cli_digest_heading(employee.name, employee.role, employee.id, today))
             print(texts.html_to_plain(digest.text))
             print()
 
 
 async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    if args.date is not None and args.date > local_today(settings):  # as the bot refuses a month to come
+        raise CommandError(texts.future_day(args.date))
     if args.send:
         return await send_digests(args, settings)
     if args.force:
-        raise CommandError("--force goes with --send (print the digests without it)")
+        raise CommandError(texts.CLI_FORCE_WITHOUT_SEND)
     now = datetime.now(settings.zone).replace(tzinfo=None)
     today = args.date or now.date()
     async with open_database(settings) as pool:  # a preview: months close in the morning job or close-month
@@ -281,30 +273,28 @@ async def cmd_close_month(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     today = local_today(settings)
     if month >= Month.of(today):
-        raise CommandError(f"{month} is not finished yet: only a past month can be closed or reopened")
+        raise CommandError(texts.cli_month_not_finished(str(month)))
     async with open_database(settings) as pool, pool() as session, session.begin():
         if args.reopen:
             if not await queries.reopen_month(session, month, utc_now(), "kpibot close-month --reopen"):
-                raise CommandError(f"{month} is not closed: nothing to reopen")
-            print(f"{month} reopened: computed live until it is closed again (kpibot close-month {month})")
+                raise CommandError(texts.cli_month_not_closed(str(month)))
+            print(texts.cli_month_reopened(str(month)))
             return 0
         was_closed = await queries.is_closed(session, month)
         frozen = await queries.close_month(session, month, today, settings.kpi_tiers, utc_now(), "kpibot close-month")
-    again = " again" if was_closed else ""
-    print(f"{month} closed{again} as of {today:%d.%m.%Y}: figures of {frozen} manager(s) frozen")
+    print(texts.cli_month_closed(str(month), was_closed, today, frozen))
     return 0
 
 
 def parse_month_arg(text: str) -> Month:
-    """``2026-11`` → ``Month(2026, 11)``; ``ValueError`` with a readable reason otherwise."""
+    """``2026-11`` → ``Month(2026, 11)`` within the years the bot's arguments take; ``ValueError``
+    with a readable reason otherwise."""
+    if not re.fullmatch(r"\d{4}-\d{1,2}", text.strip()):
+        raise ValueError(texts.cli_bad_month(text, "не месяц", YEARS))
     try:
-        year, month = (int(part) for part in text.strip().split("-"))
-        parsed = Month(year, month)
-    except ValueError:
-        raise ValueError(f"'{text}' is not a month YYYY-MM (e.g. 2026-11)") from None
-    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
-        raise ValueError(f"'{text}' is not a month between {FIRST_YEAR} and {LAST_YEAR}")
-    return parsed
+        return arguments.parse_month(text, date.today())
+    except arguments.BadArgument as error:
+        raise ValueError(texts.cli_bad_month(text, error.reason, YEARS)) from None
 
 
 async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
@@ -332,19 +322,16 @@ async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
             async with pool() as session:
                 employee = await queries.get_employee(session, args.employee)
             if employee is None:
-                raise CommandError(f"no employee with id {args.employee} (see kpibot employees)")
+                raise CommandError(texts.cli_no_employee(args.employee))
             if not employee.telegram_id:
-                raise CommandError(f"{employee.name} (id {employee.id}) is not linked to Telegram (kpibot invite)")
+                raise CommandError(texts.cli_not_linked(employee.name, employee.id))
         result = await enqueue_digests(
             pool, settings, now, employee_id=args.employee, any_time=True, force=args.force,
             close=today == real_today,
         )  # fmt: skip
         if not result.working_day:
-            raise CommandError(
-                f"{today:%d.%m.%Y} is not a working day (WORK_CALENDAR={settings.work_calendar}); "
-                "add --force to send anyway"
-            )
-        print(f"{result.added} message(s) enqueued for {today:%d.%m.%Y}", flush=True)
+            raise CommandError(texts.cli_not_working_day(today, settings.work_calendar))
+        print(texts.cli_enqueued(result.added, today), flush=True)
         async with pool() as session:  # this run's rows, and the day's still on their way (a killed run's)
             ids = sorted(
                 set(await ids_of(session, result.keys)) | set(await undelivered_ids(session, today, args.employee))
@@ -356,18 +343,11 @@ async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
             outcome = await deliver(sender, ids)
         finally:
             await bot.session.close()
-    line = f"sent {outcome.sent}, unreachable {outcome.unreachable}, failed {outcome.failed}"
-    line += f", pending {outcome.pending} of {outcome.total}"
-    if outcome.pending:
-        line += f" (left to {outcome.sender or 'kpibot run'})"
-    print(line)
+    print(texts.cli_delivery(outcome.sent, outcome.unreachable, outcome.failed, outcome.pending, outcome.total,
+                             outcome.sender))  # fmt: skip
     if outcome.unreachable:
-        print(f"{outcome.unreachable} employee message(s) not delivered: the person blocked the bot or left "
-              "Telegram (see kpibot outbox); the admins were told")  # fmt: skip
+        print(texts.cli_unreachable(outcome.unreachable))
     return 0 if outcome.complete else 1
-
-
-OUTBOX_COLUMNS = (("day", 11), ("employee", 28), ("kind", 12), ("status", 9), ("tries", 6), ("sent at", 18))
 
 
 def fit(text: str, width: int) -> str:
@@ -385,20 +365,21 @@ async def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     async with open_database(settings) as pool, pool() as session:
         rows = await queries.outbox_history(session, args.date)
     if not rows:
-        print("the outbox is empty" + (f" for {args.date:%d.%m.%Y}" if args.date else ""))
+        print(texts.cli_outbox_empty(args.date))
         return 0
     zone = settings.zone
-    print("".join(f"{title:<{width}}" for title, width in OUTBOX_COLUMNS) + "error")
+    print(texts.cli_outbox_header())
     for row, name in rows:
         sent = local_stamp(row.sent_at, zone) if row.sent_at else ""
-        cells = (f"{row.day:%d.%m.%Y}", name, row.kind, row.status, str(row.attempts), sent)
-        columns = zip(cells, OUTBOX_COLUMNS, strict=True)
+        status = texts.OUTBOX_STATUS_NAMES.get(row.status, row.status)
+        cells = (f"{row.day:%d.%m.%Y}", name, texts.outbox_kind(row.kind), status, str(row.attempts), sent)
+        columns = zip(cells, texts.CLI_OUTBOX_COLUMNS, strict=True)
         line = "".join(f"{fit(cell, width - 1):<{width}}" for cell, (_, width) in columns)
         print(line + " ".join((row.error or "").split()))  # one line per row, whatever the error says
     counts: dict[str, int] = {}
     for row, _ in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
-    print(", ".join(f"{status}: {count}" for status, count in sorted(counts.items())))
+    print(texts.cli_outbox_counts(counts))
     return 0
 
 
@@ -413,24 +394,18 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         try:
             await import_paths(pool, files, zone=demo_settings.zone, now=demo.DEMO_IMPORTED_AT_UTC)
         except ImportFailed as failure:  # pragma: no cover - the demo data is fixed
-            raise CommandError("the demo data did not import: " + "; ".join(failure.problems[:5])) from None
-        print(f"Demo database: {db_path} (1C exports in {args.exports}/)")
-        print(f"Digests as of {texts.short_date(demo.DEMO_TODAY)}:\n")
+            raise CommandError(texts.cli_demo_failed(failure.problems)) from None
+        print(texts.cli_demo_database(db_path, args.exports))
+        print(texts.cli_demo_digests(demo.DEMO_TODAY))
         await print_digests(pool, demo_settings, demo.DEMO_TODAY, None)
     return 0
 
 
 def parse_month_argument(text: str) -> Month:
     try:
-        year, month = text.split("-")
-        if len(year) != 4 or len(month) != 2:
-            raise ValueError
-        parsed = Month(int(year), int(month))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a month YYYY-MM") from None
-    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a month between {FIRST_YEAR} and {LAST_YEAR}")
-    return parsed
+        return parse_month_arg(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -440,17 +415,16 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     today = args.date or local_today(settings)
     month = args.month or Month.of(today)
     if month > Month.of(today):
-        raise CommandError(f"the month {month} has not begun on {today:%d.%m.%Y}")
+        raise CommandError(texts.cli_month_not_begun(str(month), today))
     async with open_database(settings) as pool, pool() as session:
         managers = [e for e in await queries.list_employees(session, active_only=True) if e.role == "manager"]
         if args.team is not None:
             teams = sorted({m.team for m in managers})
             managers = [m for m in managers if m.team.casefold() == args.team.strip().casefold()]
             if not managers:
-                known = ", ".join(f"'{t}'" for t in teams) or "none (import employees.csv first)"
-                raise CommandError(f"no active managers in team '{args.team}'; the teams are: {known}")
+                raise CommandError(texts.cli_no_team(args.team, teams))
         if not managers:
-            raise CommandError("no active managers yet: import employees.csv first (kpibot import PATH)")
+            raise CommandError(texts.CLI_NO_MANAGERS)
         managers.sort(key=lambda m: (m.name, m.id))
         title = f"Команда «{managers[0].team}»" if args.team is not None else "Все команды"
         file = await report_file(session, managers, title, month, today, settings)
@@ -458,7 +432,7 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     try:
         target.write_bytes(file.content)
     except OSError as error:
-        raise CommandError(f"cannot write {target}: {error.strerror or error}") from None
+        raise CommandError(texts.cli_cannot_write(target, error.strerror or str(error))) from None
     print(f"{target}: {texts.html_to_plain(file.caption).splitlines()[0].removeprefix('📊 ')}")
     return 0
 
@@ -470,13 +444,13 @@ async def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
         async with pool() as session, session.begin():
             employee = await queries.get_employee(session, args.employee_id)
             if employee is None:
-                raise CommandError(f"no employee with id {args.employee_id} (see kpibot employees)")
+                raise CommandError(texts.cli_no_employee(args.employee_id))
             if not employee.active:
-                raise CommandError(f"employee {employee.id} ({employee.name}) is not active")
+                raise CommandError(texts.cli_inactive(employee.name, employee.id))
             invite = await queries.create_invite(session, employee.id, utc_now())
         username = settings.bot_username or await _ask_username(settings)
     expires = local_of_utc(invite.expires_at, settings.zone)
-    print(f"Invitation for {employee.name} (id {employee.id}), single use, valid until {expires:%d.%m.%Y %H:%M}:")
+    print(texts.cli_invitation(employee.name, employee.id, expires))
     print(invite_link(username, invite.token))
     return 0
 
@@ -490,7 +464,7 @@ async def _ask_username(settings: Settings) -> str:
     try:
         me = await bot.get_me()
     except (TelegramAPIError, OSError, TimeoutError) as error:
-        raise CommandError(f"cannot ask Telegram for the bot's username ({error}); set BOT_USERNAME") from None
+        raise CommandError(texts.cli_no_username(error)) from None
     finally:
         await bot.session.close()
     return me.username or ""
@@ -527,77 +501,121 @@ class FullEntities(argparse.Action):
             else:
                 paths.append(value)
         if not entities:
-            parser.error(f"argument --full: '{values[0]}' is not an entity (one of: {', '.join(FULL_ENTITIES)})")
+            parser.error(texts.cli_not_an_entity(values[0], FULL_ENTITIES))
         setattr(namespace, self.dest, entities)
         namespace.full_paths = [*getattr(namespace, "full_paths", []), *paths]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="kpibot", description="Daily KPI feedback in Telegram for the managers of a 1C support partner."
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """argparse's ``%s`` / ``%(name)s`` template as a pattern that reads the values back."""
+    parts = re.split(r"(%\((\w+)\)[sr]|%s)", template)
+    pattern, names = "", iter(parts)
+    for literal in names:
+        pattern += re.escape(literal)
+        placeholder, name = next(names, None), next(names, None)
+        if placeholder is not None:
+            pattern += f"(?P<{name}>.+?)" if name else "(?P<_0>.+?)"
+    return re.compile(pattern + r"\Z", re.DOTALL)
 
-    imp = commands.add_parser("import", help="import 1C exports and the PBX's Master.csv (files or folders)")
-    imp.add_argument("paths", nargs="*", metavar="PATH")
+
+_ARGPARSE_MESSAGES = [(_template_pattern(en), ru) for en, ru in texts.CLI_ARGPARSE.items() if "%" in en]
+
+
+def in_russian(message: str) -> str:
+    """One of argparse's own English messages in Russian (Python ships no Russian catalogue for
+    argparse); a message built from several (``argument --date: …``) is translated part by part,
+    and one we do not know is left as it is."""
+    for pattern, russian in _ARGPARSE_MESSAGES:
+        found = pattern.match(message)
+        if found:
+            values = {name: in_russian(value) for name, value in found.groupdict().items()}
+            return russian % values.pop("_0") if "_0" in values else russian % values
+    return texts.CLI_ARGPARSE.get(message, message)
+
+
+class RussianHelpFormatter(argparse.HelpFormatter):
+    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, texts.CLI_USAGE if prefix is None else prefix)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse speaking Russian: the help, the headings and the errors (status 2, one line)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", RussianHelpFormatter)
+        super().__init__(*args, add_help=False, **kwargs)
+        self._positionals.title = texts.CLI_ARGUMENTS
+        self._optionals.title = texts.CLI_OPTIONS
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=texts.CLI_HELP)
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: {in_russian(message)}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="kpibot", description=texts.CLI_DESCRIPTION)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="КОМАНДА", title=texts.CLI_COMMANDS, parser_class=Parser
+    )
+    about, option = texts.CLI_COMMAND_HELP, texts.CLI_OPTION_HELP
+
+    imp = commands.add_parser("import", help=about["import"], description=about["import"])
+    imp.add_argument("paths", nargs="*", metavar="ПУТЬ")
     imp.add_argument(
         "--full",
         nargs="+",
         action=FullEntities,
         default=[],
-        metavar="ENTITY",
-        help=f"treat these files as the complete set and remove absent rows ({', '.join(FULL_ENTITIES)})",
+        metavar="ДАННЫЕ",
+        help=option["import --full"].format(entities=", ".join(FULL_ENTITIES)),
     )
     imp.set_defaults(handler=cmd_import)
 
-    syn = commands.add_parser("sync", help="read 1C over its standard OData interface (ODATA_URL), all or nothing")
-    syn.add_argument(
-        "--check", action="store_true", help="list the entity sets and fields the mapping reads and what 1C lacks"
-    )
+    syn = commands.add_parser("sync", help=about["sync"], description=about["sync"])
+    syn.add_argument("--check", action="store_true", help=option["sync --check"])
     syn.set_defaults(handler=cmd_sync)
 
-    emp = commands.add_parser("employees", help="who is linked to Telegram and who is not")
+    emp = commands.add_parser("employees", help=about["employees"], description=about["employees"])
     emp.set_defaults(handler=cmd_employees)
 
-    dig = commands.add_parser("digest", help="print each employee's morning message")
-    dig.add_argument("--date", type=parse_day, help="the day, YYYY-MM-DD (default: today in TIMEZONE)")
-    dig.add_argument("--employee", metavar="ID", help="only this employee")
-    dig.add_argument("--send", action="store_true", help="send through Telegram now (the outbox), not print")
-    dig.add_argument(
-        "--force", action="store_true", help="with --send: resend what was already delivered; send on a day off"
-    )
+    dig = commands.add_parser("digest", help=about["digest"], description=about["digest"])
+    dig.add_argument("--date", type=parse_day, metavar="ГГГГ-ММ-ДД", help=option["digest --date"])
+    dig.add_argument("--employee", metavar="ID", help=option["digest --employee"])
+    dig.add_argument("--send", action="store_true", help=option["digest --send"])
+    dig.add_argument("--force", action="store_true", help=option["digest --force"])
     dig.set_defaults(handler=cmd_digest)
 
-    close = commands.add_parser("close-month", help="close a finished month now (admin), or reopen it")
-    close.add_argument("month", metavar="YYYY-MM")
-    close.add_argument("--reopen", action="store_true", help="reopen a closed month (recorded); live until closed")
+    close = commands.add_parser("close-month", help=about["close-month"], description=about["close-month"])
+    close.add_argument("month", metavar="ГГГГ-ММ")
+    close.add_argument("--reopen", action="store_true", help=option["close-month --reopen"])
     close.set_defaults(handler=cmd_close_month)
 
-    out = commands.add_parser("outbox", help="who got which message when, and what failed and why")
-    out.add_argument("--date", type=parse_day, help="only this day, YYYY-MM-DD")
+    out = commands.add_parser("outbox", help=about["outbox"], description=about["outbox"])
+    out.add_argument("--date", type=parse_day, metavar="ГГГГ-ММ-ДД", help=option["outbox --date"])
     out.set_defaults(handler=cmd_outbox)
 
-    rep = commands.add_parser("report", help='the 1C report "Расчёт оплат" as an XLSX file')
-    rep.add_argument("--month", type=parse_month_argument, help="the month, YYYY-MM (default: the month of --date)")
-    rep.add_argument("--date", type=parse_day, help="the report's day, YYYY-MM-DD (default: today in TIMEZONE)")
-    rep.add_argument("--team", metavar="T", help="only this team's managers (default: every team)")
-    rep.add_argument("-o", "--output", metavar="FILE", help="where to write it (default: a name with the month)")
+    rep = commands.add_parser("report", help=about["report"], description=about["report"])
+    rep.add_argument("--month", type=parse_month_argument, metavar="ГГГГ-ММ", help=option["report --month"])
+    rep.add_argument("--date", type=parse_day, metavar="ГГГГ-ММ-ДД", help=option["report --date"])
+    rep.add_argument("--team", metavar="КОМАНДА", help=option["report --team"])
+    rep.add_argument("-o", "--output", metavar="ФАЙЛ", help=option["report --output"])
     rep.set_defaults(handler=cmd_report)
 
-    run = commands.add_parser("run", help="run the bot: updates (webhook or long polling), morning digests, the outbox")
+    run = commands.add_parser("run", help=about["run"], description=about["run"])
     run.set_defaults(handler=cmd_run)
 
-    inv = commands.add_parser("invite", help="print a one-time invitation link for an employee")
-    inv.add_argument("employee_id", metavar="EMPLOYEE_ID")
+    inv = commands.add_parser("invite", help=about["invite"], description=about["invite"])
+    inv.add_argument("employee_id", metavar="ID_СОТРУДНИКА")
     inv.set_defaults(handler=cmd_invite)
 
-    bench = commands.add_parser("bench", help="benchmarks at a large network's size (see python -m bench --help)")
+    bench = commands.add_parser("bench", help=about["bench"], description=about["bench"])
     bench.add_argument("bench_args", nargs=argparse.REMAINDER, metavar="...")
     bench.set_defaults(handler=None)
 
-    demo = commands.add_parser("demo", help="build a fresh demo database and print the digests (no token)")
-    demo.add_argument("--db", default="kpibot-demo.db", help="the demo SQLite file (replaced)")
-    demo.add_argument("--exports", default="demo-exports", help="where to write the demo 1C exports")
+    demo = commands.add_parser("demo", help=about["demo"], description=about["demo"])
+    demo.add_argument("--db", default="kpibot-demo.db", metavar="ФАЙЛ", help=option["demo --db"])
+    demo.add_argument("--exports", default="demo-exports", metavar="ПАПКА", help=option["demo --exports"])
     demo.set_defaults(handler=cmd_demo)
     return parser
 
@@ -624,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "import":
         args.paths = [*args.paths, *getattr(args, "full_paths", [])]
         if not args.paths:
-            parser.error("import: give at least one PATH (a file or a folder)")
+            parser.error(texts.CLI_IMPORT_NEEDS_PATH)
     if args.command == "bench":  # runs its own event loop and settings
         from bench.run import main as bench_main
 
@@ -641,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError as error:
         if _stdout_is_gone():  # `kpibot digest | head`: the reader has what it wanted
             return 1
-        print(f"kpibot: unexpected error: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"kpibot: {texts.cli_unexpected(error)}", file=sys.stderr)
         return 1
     except ConfigError as error:
         print(f"kpibot: {error}", file=sys.stderr)
@@ -650,11 +668,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kpibot: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("kpibot: interrupted", file=sys.stderr)
+        print(f"kpibot: {texts.CLI_INTERRUPTED}", file=sys.stderr)
         return 130
     except Exception as error:  # the last line of defence: one line, details in the log
         log.debug("unexpected error", exc_info=True)
-        print(f"kpibot: unexpected error: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"kpibot: {texts.cli_unexpected(error)}", file=sys.stderr)
         return 1
 
 

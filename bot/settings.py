@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     work_calendar_file: Path | None = None
     escalate_after_days: int = Field(45, ge=1, le=3650)
     month_close_workday: int = Field(3, ge=1, le=20)
-    send_rate: float = Field(28.0, gt=0, le=30)
+    send_rate: float = Field(30.0, gt=0, le=30)  # Bot API FAQ; docs/delivery.md "Pacing"
     outbox_lease_seconds: int = Field(10, ge=1, le=3600)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None

@@ -9,6 +9,7 @@ same characters.
 
 from __future__ import annotations
 
+import calendar
 import html as std_html
 import re
 from collections.abc import Sequence
@@ -1229,3 +1230,336 @@ def status_text(
     )
     lines.append(f"\n<b>Доставка сегодня</b>: отправлено {sent}, в очереди {pending}, не доставлено {failed}")
     return fit_lines("\n".join(lines))
+
+
+# --- arguments: what is wrong with a typed date (the bot's /calls, /settings and the CLI alike) ---------
+
+
+def not_a_date(text: str) -> str:
+    return f"«{text}» — не дата"
+
+
+def not_an_argument(text: str) -> str:
+    return f"«{text}» — не дата и не месяц"
+
+
+def no_such_month_number(text: str, month: int) -> str:
+    return f"«{text}» — не дата: месяца {month} нет"
+
+
+def no_such_day(text: str, day: int, month: int, year: int | None) -> str:
+    """A day the calendar lacks: ``в 2019 году нет 29 февраля``, ``31 апреля не бывает (в месяце 30 дней)``."""
+    named = format_date(date(2000, month, 1), "d MMMM", locale=LOCALE).removeprefix("1 ")  # genitive
+    if month == 2 and day == 29 and year is not None:
+        return f"в {year} году нет 29 февраля: год не високосный"
+    if year is not None:
+        length = days(calendar.monthrange(year, month)[1])
+    else:
+        length = "28 или 29 дней" if month == 2 else days(calendar.monthrange(2000, month)[1])
+    return f"{day} {named} не бывает (в месяце {length})"
+
+
+def future_day(day: date) -> str:
+    return f"{short_date(day)} ещё не наступило: сводка бывает за сегодня или прошедший день"
+
+
+# --------------------------------------------------------------------------------------------------
+# The kpibot command line: what the office admin reads in the terminal (plain text, no HTML; log
+# lines stay English). Counts go through plural() as in the bot.
+# --------------------------------------------------------------------------------------------------
+
+CLI_DESCRIPTION = "Ежедневная обратная связь по KPI в Telegram для менеджеров партнёра 1С."
+CLI_USAGE = "использование: "
+CLI_HELP = "показать эту справку и выйти"
+CLI_COMMANDS = "команды"
+CLI_OPTIONS = "параметры"
+CLI_ARGUMENTS = "аргументы"
+CLI_COMMAND_HELP = {
+    "import": "загрузить выгрузки 1С и Master.csv АТС (файлы или папки)",
+    "sync": "прочитать 1С по стандартному интерфейсу OData (ODATA_URL): всё или ничего",
+    "employees": "кто привязан к Telegram, а кто нет",
+    "digest": "показать утреннюю сводку каждого сотрудника",
+    "close-month": "закрыть завершённый месяц сейчас (администратор) или открыть его снова",
+    "outbox": "кто и когда получил какое сообщение, что не доставлено и почему",
+    "report": "отчёт 1С «Расчёт оплат» файлом XLSX",
+    "run": "запустить бота: обновления (webhook или long polling), утренние сводки, очередь отправки",
+    "invite": "напечатать одноразовую ссылку-приглашение для сотрудника",
+    "bench": "замеры на объёме крупной сети (см. python -m bench --help)",
+    "demo": "создать заново демо-базу и показать сводки (токен не нужен)",
+}
+CLI_OPTION_HELP = {
+    "import --full": "считать эти файлы полным набором и удалить строки, которых в них нет ({entities})",
+    "sync --check": "перечислить наборы и поля, которые читает сопоставление, и чего в 1С нет",
+    "digest --date": "день, ГГГГ-ММ-ДД (по умолчанию — сегодня в TIMEZONE)",
+    "digest --employee": "только этот сотрудник",
+    "digest --send": "отправить через Telegram сейчас (очередь отправки), а не печатать",
+    "digest --force": "с --send: отправить и то, что уже доставлено; отправить в выходной",
+    "close-month --reopen": "открыть закрытый месяц снова (записывается); живые цифры до нового закрытия",
+    "outbox --date": "только этот день, ГГГГ-ММ-ДД",
+    "report --month": "месяц, ГГГГ-ММ (по умолчанию — месяц из --date)",
+    "report --date": "день отчёта, ГГГГ-ММ-ДД (по умолчанию — сегодня в TIMEZONE)",
+    "report --team": "только менеджеры этой команды (по умолчанию — все команды)",
+    "report --output": "куда записать файл (по умолчанию — имя с месяцем)",
+    "demo --db": "файл SQLite демо-базы (заменяется)",
+    "demo --exports": "куда записать демо-выгрузки 1С",
+}
+# argparse's own messages (Python's gettext catalogue has no Russian): the English text → Russian
+CLI_ARGPARSE = {
+    "the following arguments are required: %s": "не хватает аргументов: %s",
+    "unrecognized arguments: %s": "непонятные аргументы: %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "нет такой команды: %(value)s (есть: %(choices)s)",
+    "expected one argument": "нужно одно значение",
+    "expected at least one argument": "нужно хотя бы одно значение",
+    "argument %(argument_name)s: %(message)s": "аргумент %(argument_name)s: %(message)s",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: ошибка: %(message)s\n",
+    "ambiguous option: %(option)s could match %(matches)s": "неоднозначный параметр: %(option)s — это %(matches)s?",
+    "positional arguments": "аргументы",
+    "options": "параметры",
+    "show this help message and exit": "показать эту справку и выйти",
+    "usage: ": "использование: ",
+}
+
+
+def cli_counted(n: int, one: str, few: str, many: str) -> str:
+    """``3 файла``: a count and the Russian form of its noun."""
+    return f"{n} {plural(n, one, few, many)}"
+
+
+def _named(text: str, reason: str) -> str:
+    return reason if f"«{text}»" in reason else f"«{text}»: {reason}"
+
+
+def cli_bad_day(text: str, reason: str, years: tuple[int, int]) -> str:
+    """A date argument the CLI cannot take: the bot's reason, and how to write one."""
+    return f"{_named(text, reason)}; нужна дата ГГГГ-ММ-ДД, год с {years[0]} по {years[1]}"
+
+
+def cli_bad_month(text: str, reason: str, years: tuple[int, int]) -> str:
+    return f"{_named(text, reason)}; нужен месяц ГГГГ-ММ, год с {years[0]} по {years[1]}, например 2026-11"
+
+
+def cli_no_database(path: object) -> str:
+    return (
+        f"базы данных нет ({path}): сначала загрузите выгрузки 1С (kpibot import ПУТЬ) "
+        "или укажите в .env DATABASE_URL той базы, с которой работает kpibot run"
+    )
+
+
+def cli_database_unreachable(url: str, reason: str) -> str:
+    return f"не открывается база данных ({url}): {reason}"
+
+
+def cli_database_stopped(what: str, reason: str) -> str:
+    """``what``: "загрузку" or "синхронизацию"; ``reason``: the driver's own first line."""
+    return f"база данных остановила {what}, ничего не загружено: {reason}"
+
+
+def cli_more_problems(hidden: int) -> str:
+    return f"... и ещё {cli_counted(hidden, 'замечание', 'замечания', 'замечаний')}"
+
+
+def cli_problems_found(n: int) -> str:
+    return f"{cli_counted(n, 'замечание', 'замечания', 'замечаний')}; ничего не загружено"
+
+
+def cli_note(note: str) -> str:
+    return f"примечание: {note}"
+
+
+CLI_IMPORT_COLUMNS = (("данные", 16), ("новых", 8), ("изменено", 10), ("без изменений", 15), ("удалено", 9))
+
+
+def cli_import_table(counts: dict[str, tuple[int, int, int, int]]) -> list[str]:
+    """The import's (and the sync's) table: per entity added, updated, unchanged, removed."""
+    (title, width), *numbers = CLI_IMPORT_COLUMNS
+    lines = [f"{title:<{width}}" + "".join(f"{name:>{size}}" for name, size in numbers)]
+    for entity, values in counts.items():
+        cells = "".join(f"{value:>{size}}" for value, (_, size) in zip(values, numbers, strict=True))
+        lines.append(f"{ENTITY_NAMES.get(entity, entity):<{width}}{cells}")
+    return lines
+
+
+def cli_imported(files: Sequence[str]) -> str:
+    return f"загружено {cli_counted(len(files), 'файл', 'файла', 'файлов')}: {', '.join(files)}"
+
+
+def cli_skipped(files: Sequence[str]) -> str:
+    return f"не изменились с прошлой загрузки, не читались: {', '.join(files)}"
+
+
+def cli_synced(sets: Sequence[str]) -> str:
+    return f"синхронизировано {cli_counted(len(sets), 'набор', 'набора', 'наборов')} 1С: {', '.join(sets)}"
+
+
+CLI_NO_ODATA_URL = "Параметр ODATA_URL пуст: укажите в .env адрес 1С вида http://сервер/база/odata/standard.odata/"
+
+
+def cli_odata_check_failed(error: object) -> str:
+    return f"не удалось проверить 1С: {error}"
+
+
+def cli_sync_failed(error: object) -> str:
+    return f"синхронизация не удалась, ничего не загружено: {error}"
+
+
+CLI_ODATA_MISSING = "в 1С нет того, что читает сопоставление (MISSING выше): см. docs/odata.md"
+CLI_ODATA_ALL_PUBLISHED = "всё, что читает сопоставление, опубликовано"
+CLI_NO_EMPLOYEES = "сотрудников ещё нет: сначала загрузите employees.csv (kpibot import ПУТЬ)"
+CLI_NO_MANAGERS = "активных менеджеров ещё нет: сначала загрузите employees.csv (kpibot import ПУТЬ)"
+CLI_EMPLOYEE_COLUMNS = (("id", 12), ("сотрудник", 32), ("роль", 16), ("команда", 22))
+
+
+def cli_employee_row(employee_id: str, name: str, role: str, team: str, telegram_id: int | None,
+                     active: bool, unreachable: bool) -> str:  # fmt: skip
+    link = f"привязан ({telegram_id})" if telegram_id else "не привязан"
+    if not active:
+        link += ", не активен"
+    if unreachable:
+        link += ", заблокировал бота"
+    cells = (employee_id, name, ROLE_NAMES.get(role, role), team)
+    return (
+        "".join(f"{cell[: width - 1]:<{width}}" for cell, (_, width) in zip(cells, CLI_EMPLOYEE_COLUMNS, strict=True))
+        + link
+    )
+
+
+def cli_employees_header() -> str:
+    return "".join(f"{title:<{width}}" for title, width in CLI_EMPLOYEE_COLUMNS) + "Telegram"
+
+
+def cli_linked(linked: int, total: int) -> str:
+    return f"к Telegram привязаны {linked} из {total}"
+
+
+def cli_no_employee(employee_id: str) -> str:
+    return f"нет сотрудника с id {employee_id} (см. kpibot employees)"
+
+
+def cli_not_linked(name: str, employee_id: str) -> str:
+    return f"{name} (id {employee_id}) не привязан к Telegram (kpibot invite)"
+
+
+def cli_inactive(name: str, employee_id: str) -> str:
+    return f"сотрудник {employee_id} ({name}) не активен"
+
+
+def cli_digest_heading(name: str, role: str, employee_id: str, day: date) -> str:
+    return f"══ {name} ({ROLE_NAMES.get(role, role)}, id {employee_id}) — {short_date(day)} ══"
+
+
+CLI_FORCE_WITHOUT_SEND = "--force работает вместе с --send (без него сводки просто печатаются)"
+
+
+def cli_not_working_day(day: date, calendar_name: str) -> str:
+    return (
+        f"{short_date(day)} — нерабочий день (WORK_CALENDAR={calendar_name}); "
+        "чтобы отправить всё равно, добавьте --force"
+    )
+
+
+def cli_enqueued(n: int, day: date) -> str:
+    return f"в очередь за {short_date(day)}: {cli_counted(n, 'сообщение', 'сообщения', 'сообщений')}"
+
+
+def cli_delivery(sent: int, unreachable: int, failed: int, pending: int, total: int, holder: str | None) -> str:
+    """``digest --send``'s counts line; ``sent + unreachable + failed + pending == total``."""
+    line = f"доставлено {sent}, недоступны {unreachable}, не доставлено {failed}, в очереди {pending} из {total}"
+    if pending:
+        line += f" (их отправит {holder or 'kpibot run'})"
+    return line
+
+
+def cli_unreachable(n: int) -> str:
+    return (
+        f"{cli_counted(n, 'сообщение не доставлено', 'сообщения не доставлены', 'сообщений не доставлено')}: "
+        "человек заблокировал бота или удалил аккаунт Telegram (см. kpibot outbox); администраторам сообщено"
+    )
+
+
+def cli_month_not_finished(month: str) -> str:
+    return f"{month} ещё не закончился: закрыть или открыть снова можно только прошедший месяц"
+
+
+def cli_month_not_closed(month: str) -> str:
+    return f"{month} не закрыт: открывать нечего"
+
+
+def cli_month_reopened(month: str) -> str:
+    return f"{month} открыт снова: цифры считаются вживую до нового закрытия (kpibot close-month {month})"
+
+
+def cli_month_closed(month: str, again: bool, day: date, frozen: int) -> str:
+    managers = cli_counted(frozen, "менеджера", "менеджеров", "менеджеров")  # genitive after "цифры"
+    return f"{month} закрыт{' повторно' if again else ''} на {short_date(day)}: цифры {managers} зафиксированы"
+
+
+OUTBOX_STATUS_NAMES = {
+    "pending": "в очереди",
+    "claimed": "взято",
+    "sending": "отправка",
+    "sent": "доставлено",
+    "failed": "ошибка",
+}
+OUTBOX_KIND_NAMES = {"digest": "сводка", "statement": "итог месяца", "stale": "устарело", "blocked": "блокировка"}
+CLI_OUTBOX_COLUMNS = (("день", 11), ("сотрудник", 28), ("что", 12), ("статус", 12), ("попыток", 8), ("отправлено", 18))
+
+
+def outbox_kind(kind: str) -> str:
+    return OUTBOX_KIND_NAMES.get(kind.split(":", 1)[0], kind)
+
+
+def cli_outbox_empty(day: date | None) -> str:
+    return "очередь отправки пуста" + (f" за {short_date(day)}" if day else "")
+
+
+def cli_outbox_header() -> str:
+    return "".join(f"{title:<{width}}" for title, width in CLI_OUTBOX_COLUMNS) + "ошибка"
+
+
+def cli_outbox_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{OUTBOX_STATUS_NAMES.get(status, status)}: {n}" for status, n in sorted(counts.items()))
+
+
+def cli_demo_database(path: object, exports: object) -> str:
+    return f"Демо-база: {path} (выгрузки 1С в {exports}/)"
+
+
+def cli_demo_digests(day: date) -> str:
+    return f"Сводки на {short_date(day)}:\n"
+
+
+def cli_demo_failed(problems: Sequence[str]) -> str:
+    return "демо-данные не загрузились: " + "; ".join(problems[:5])
+
+
+def cli_month_not_begun(month: str, day: date) -> str:
+    return f"месяц {month} на {short_date(day)} ещё не начался"
+
+
+def cli_no_team(team: str, teams: Sequence[str]) -> str:
+    known = ", ".join(f"«{t}»" for t in teams) or "нет ни одной (сначала загрузите employees.csv)"
+    return f"в команде «{team}» нет активных менеджеров; команды: {known}"
+
+
+def cli_cannot_write(path: object, reason: str) -> str:
+    return f"не удалось записать {path}: {reason}"
+
+
+def cli_invitation(name: str, employee_id: str, expires: datetime) -> str:
+    return f"Приглашение — {name} (id {employee_id}); одноразовое, действует до {expires:%d.%m.%Y %H:%M}:"
+
+
+def cli_no_username(error: object) -> str:
+    return f"не удалось узнать у Telegram имя бота ({error}); укажите BOT_USERNAME"
+
+
+def cli_unexpected(error: BaseException) -> str:
+    return f"непредвиденная ошибка: {type(error).__name__}: {error} (подробности — в журнале с LOG_LEVEL=DEBUG)"
+
+
+CLI_INTERRUPTED = "прервано"
+CLI_IMPORT_NEEDS_PATH = "import: укажите хотя бы один ПУТЬ (файл или папку)"
+
+
+def cli_not_an_entity(value: str, entities: Sequence[str]) -> str:
+    return f"аргумент --full: «{value}» — не вид данных (один из: {', '.join(entities)})"

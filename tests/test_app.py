@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from bot import texts
 from bot.app import UtcFormatter, configure_logging, create_bot, health_route
 from bot.cli import cmd_outbox, fit
 from bot.settings import Settings
@@ -86,7 +87,7 @@ async def test_kpibot_outbox_prints_one_line_per_row_whatever_the_error_says(
     assert len(lines) == 4  # the heading, one line per row, the counts
     assert lines[1].endswith("TelegramBadRequest: Bad Request: message is too long see details")
     assert "Константинопольский-Щедрин…" in lines[1] and "Иванов Иван" in lines[2]
-    assert lines[3] == "failed: 2"
+    assert lines[3] == texts.cli_outbox_counts({"failed": 2}) == "ошибка: 2"
 
 
 async def test_digest_send_counts_add_up(pool: SessionPool, settings: Settings) -> None:

@@ -7,10 +7,12 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from bot import texts
 from tests.factories import PAYMENTS_HEADER, small_exports, write_csv
 
 KPIBOT = str(Path(sys.executable).with_name("kpibot"))
@@ -44,11 +46,11 @@ def test_import_then_employees_then_digest(tmp_path: Path, database_url: str) ->
     folder = small_exports(tmp_path / "exports")
     imported = kpibot("import", str(folder), cwd=tmp_path, env=env)
     assert imported.returncode == 0, imported.stderr
-    assert re.search(r"^employees\s+4\s+0\s+0\s+0$", imported.stdout, re.M)
+    assert re.search(r"^сотрудники\s+4\s+0\s+0\s+0$", imported.stdout, re.M)
     again = kpibot("import", str(folder), cwd=tmp_path, env=env)
-    assert re.search(r"^payments\s+0\s+0\s+3\s+0$", again.stdout, re.M)
+    assert re.search(r"^оплаты\s+0\s+0\s+3\s+0$", again.stdout, re.M)
     employees = kpibot("employees", cwd=tmp_path, env=env)
-    assert "0 of 4 linked to Telegram" in employees.stdout
+    assert texts.cli_linked(0, 4) in employees.stdout
     digest = kpibot("digest", "--date", "2019-02-25", "--employee", "m1", cwd=tmp_path, env=env)
     assert digest.returncode == 0, digest.stderr
     assert "Аракелян Наринэ" in digest.stdout
@@ -67,10 +69,13 @@ def test_bad_import_exits_1_names_file_and_line_and_keeps_data(tmp_path: Path, d
     result = kpibot("import", str(folder), cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert "payments.csv:2: amount: сто рублей: not an amount of money" in result.stderr
-    assert result.stderr.strip().endswith("kpibot: 1 problem(s) found; nothing was imported")
+    assert result.stderr.strip().endswith(f"kpibot: {texts.cli_problems_found(1)}")
     assert "Traceback" not in result.stderr
     digest = kpibot("digest", "--date", "2019-02-25", "--employee", "m1", cwd=tmp_path, env=env)
     assert "51,56 %" in digest.stdout
+
+
+YEARS_2000_2100 = "нужна дата ГГГГ-ММ-ДД, год с 2000 по 2100"  # the bot's years (bot/arguments.py)
 
 
 @pytest.mark.parametrize(
@@ -78,16 +83,21 @@ def test_bad_import_exits_1_names_file_and_line_and_keeps_data(tmp_path: Path, d
     [
         (["employees"], {"KPI_TIERS": "abc"}, "kpibot: Setting KPI_TIERS:", 2),
         (["employees"], {"TIMEZONE": "Nowhere/City"}, "kpibot: Setting TIMEZONE: unknown time zone", 2),
-        (["digest", "--employee", "nobody"], {}, "kpibot: no employee with id nobody", 1),
-        (["digest", "--date", "25.02.2019"], {}, "is not a date YYYY-MM-DD", 2),
+        (["digest", "--employee", "nobody"], {}, "kpibot: нет сотрудника с id nobody", 1),
+        (["digest", "--date", "25.02.2019"], {}, "«25.02.2019»: не дата; нужна дата ГГГГ-ММ-ДД", 2),
+        (["digest", "--date", "2019-02-29"], {}, "в 2019 году нет 29 февраля", 2),
+        (["digest", "--date", "2999-01-01"], {}, f"«2999-01-01» — не дата; {YEARS_2000_2100}", 2),
+        (["digest", "--date", "2100-12-31"], {}, texts.future_day(date(2100, 12, 31)), 1),
+        (["digest", "--send", "--date", "2100-12-31"], {}, "31.12.2100 ещё не наступило", 1),
         (["import", "missing-folder"], {}, "missing-folder: no such file or folder", 1),
-        (["employees"], {"DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none"}, "cannot open the database",
+        (["employees"], {"DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none"}, "не открывается база данных",
          1),
-        (["outbox"], {"DATABASE_URL": "sqlite+aiosqlite:///none.db"}, "kpibot: no database at none.db: import", 1),
+        (["outbox"], {"DATABASE_URL": "sqlite+aiosqlite:///none.db"}, "kpibot: базы данных нет (none.db)", 1),
         # a date or month argparse accepts but the calendar code cannot hold: refused as an argument
-        (["digest", "--date", "0001-01-01"], {}, "'0001-01-01' is not a date between 1900 and 2999", 2),
-        (["report", "--date", "0001-01-01"], {}, "'0001-01-01' is not a date between 1900 and 2999", 2),
-        (["report", "--month", "0000-01"], {}, "'0000-01' is not a month between 1900 and 2999", 2),
+        (["digest", "--date", "0001-01-01"], {}, f"«0001-01-01» — не дата; {YEARS_2000_2100}", 2),
+        (["report", "--date", "0001-01-01"], {}, f"«0001-01-01» — не дата; {YEARS_2000_2100}", 2),
+        (["report", "--month", "0000-01"], {}, "нет такого месяца: «0000-01»; нужен месяц ГГГГ-ММ, год с 2000 по 2100",
+         2),
     ],
 )  # fmt: skip
 def test_errors_are_one_clear_line_never_a_traceback(
@@ -107,7 +117,7 @@ def test_a_database_password_never_reaches_the_terminal(tmp_path: Path) -> None:
     env = {"DATABASE_URL": "postgresql+asyncpg://kpibot:s3cret-pw@127.0.0.1:1/none"}
     result = kpibot("employees", cwd=tmp_path, env=env)
     assert result.returncode == 1
-    assert "cannot open the database (postgresql+asyncpg://kpibot:***@127.0.0.1:1/none)" in result.stderr
+    assert "не открывается база данных (postgresql+asyncpg://kpibot:***@127.0.0.1:1/none)" in result.stderr
     assert "s3cret-pw" not in result.stderr
 
 

@@ -9,10 +9,12 @@ import re
 import signal
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from bot import texts
 from tests.fake_bot_api import FakeBotApi
 
 KPIBOT = str(Path(sys.executable).with_name("kpibot"))
@@ -168,10 +170,10 @@ async def test_fifty_digests_arrive_once_across_429s_a_blocked_user_and_a_kill_9
 
     status, out, err = await kpibot("outbox", env=env, cwd=tmp_path)
     assert status == 0, err
-    assert f"sent: {MANAGERS + 1}" in out and "failed: 1" in out  # 49 digests + the admin's + the notice
+    assert f"доставлено: {MANAGERS + 1}" in out and "ошибка: 1" in out  # 49 digests + the admin's + the notice
     assert "blocked by the user" in out
     status, out, err = await kpibot("employees", env=env, cwd=tmp_path)
-    assert "blocked the bot" in next(line for line in out.splitlines() if "Менеджер 49" in line)
+    assert "заблокировал бота" in next(line for line in out.splitlines() if "Менеджер 49" in line)
 
 
 async def test_digest_send_sends_now_and_not_twice_without_force(tmp_path: Path, database_url: str) -> None:
@@ -184,18 +186,18 @@ async def test_digest_send_sends_now_and_not_twice_without_force(tmp_path: Path,
         assert status == 0, err
         status, out, err = await kpibot("digest", "--send", "--employee", "m01", env=env, cwd=tmp_path)
         assert status == 0, err
-        assert "1 message(s) enqueued" in out and "sent 1, unreachable 0, failed 0, pending 0 of 1" in out
+        assert "в очередь за" in out and ": 1 сообщение\n" in out and texts.cli_delivery(1, 0, 0, 0, 1, None) in out
         status, out, err = await kpibot("digest", "--send", "--employee", "m01", env=env, cwd=tmp_path)
-        assert status == 0 and "0 message(s) enqueued" in out and "sent 0" in out
+        assert status == 0 and ": 0 сообщений\n" in out and "доставлено 0" in out
         status, out, err = await kpibot("digest", "--send", "--employee", "m01", "--force", env=env, cwd=tmp_path)
-        assert "1 message(s) enqueued" in out and "sent 1" in out
+        assert ": 1 сообщение\n" in out and "доставлено 1," in out
         assert [int(p["chat_id"]) for p in api.sent()] == [7001, 7001]
         status, out, err = await kpibot("digest", "--send", "--employee", "nobody", env=env, cwd=tmp_path)
-        assert status == 1 and "no employee with id nobody" in err
+        assert status == 1 and texts.cli_no_employee("nobody") in err
         status, out, err = await kpibot("digest", "--send", "--date", "2024-05-09", env=env, cwd=tmp_path)
-        assert status == 1 and "09.05.2024 is not a working day" in err and "--force" in err
+        assert status == 1 and "09.05.2024 — нерабочий день" in err and "--force" in err
         status, out, err = await kpibot("outbox", "--date", "2024-05-09", env=env, cwd=tmp_path)
-        assert status == 0 and "the outbox is empty for 09.05.2024" in out
+        assert status == 0 and texts.cli_outbox_empty(date(2024, 5, 9)) in out
     finally:
         await api.stop()
 
@@ -255,7 +257,7 @@ async def test_kill_9_at_a_random_point_of_a_broadcast_loses_nothing(
         if command == "send":
             status, out, err = await kpibot(*args, env=env, cwd=tmp_path)  # the cron job, run again
             assert status == 0, out + err
-            done = re.search(r"sent (\d+), unreachable (\d+), failed (\d+), pending (\d+) of (\d+)", out)
+            done = re.search(r"доставлено (\d+), недоступны (\d+), не доставлено (\d+), в очереди (\d+) из (\d+)", out)
             assert done, out
             sent, unreachable, failed, pending, total = map(int, done.groups())
             assert (unreachable, failed, pending) == (1, 0, 0) and sent + unreachable == total, out
@@ -289,8 +291,8 @@ async def test_digest_send_beside_kpibot_run_reports_its_own_rows(tmp_path: Path
         await asyncio.wait_for(run.communicate(), 30)
         await api.stop()
     assert status == 0, out + err
-    assert f"sent {MANAGERS}, unreachable 1, failed 0, pending 0 of {MANAGERS + 1}" in out  # 49 + the admin's
-    assert "blocked the bot" in out
+    assert texts.cli_delivery(MANAGERS, 1, 0, 0, MANAGERS + 1, None) in out  # 49 + the admin's
+    assert texts.cli_unreachable(1) in out
     assert_delivered_once_but_in_flight(api)
 
 

@@ -11,6 +11,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
+from bot import texts
 from db.models import Client, Contract, Document, Employee, Payment
 from db.session import SessionPool
 from tests.factories import CONTRACTS_HEADER, DOCUMENTS_HEADER, PAYMENTS_HEADER, small_exports, write_csv
@@ -281,11 +282,11 @@ def test_full_goes_before_or_after_the_paths(tmp_path: Path, database_url: str) 
     write_csv(folder / "payments.csv", PAYMENTS_HEADER, [["p1", "c1", "05.01.2019", "2 818,50", ""]])
     before = kpibot("import", "--full", "payments", str(folder / "payments.csv"), cwd=tmp_path, env=env)
     assert before.returncode == 0, before.stderr
-    assert "payments" in before.stdout and " 2\n" in before.stdout  # two payments removed
+    assert "оплаты" in before.stdout and " 2\n" in before.stdout  # two payments removed
     after = kpibot("import", str(folder), "--full", "payments", "contracts", cwd=tmp_path, env=env)
     assert after.returncode == 0, after.stderr
     typo = kpibot("import", "--full", "payment", str(folder), cwd=tmp_path, env=env)
-    assert typo.returncode == 2 and "'payment' is not an entity" in typo.stderr
+    assert typo.returncode == 2 and "«payment» — не вид данных" in typo.stderr
 
 
 def test_the_command_prints_notes_and_problems_one_line_each(tmp_path: Path, database_url: str) -> None:
@@ -298,7 +299,7 @@ def test_the_command_prints_notes_and_problems_one_line_each(tmp_path: Path, dat
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "payments.csv:2: date: 05.02.2019\\n\\x00x: not a date (e.g. 23.02.2019 or 2019-02-23)",
-        "kpibot: 1 problem(s) found; nothing was imported",
+        f"kpibot: {texts.cli_problems_found(1)}",
     ]
 
 
@@ -323,8 +324,8 @@ def test_the_command_prints_what_it_skipped_as_notes(tmp_path: Path, database_ur
     result = kpibot("import", str(book), cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[:2] == [
-        "note: Оплаты.xlsx[TDSheet]: line 1 above the header (line 2) skipped: Поступления оплат",
-        "note: Оплаты.xlsx[TDSheet]:4: totals row skipped: Итого 100",
+        texts.cli_note("Оплаты.xlsx[TDSheet]: line 1 above the header (line 2) skipped: Поступления оплат"),
+        texts.cli_note("Оплаты.xlsx[TDSheet]:4: totals row skipped: Итого 100"),
     ]
 
 
@@ -352,5 +353,5 @@ def test_a_database_that_refuses_writes_is_one_line_without_sql(tmp_path: Path) 
     result = kpibot("import", str(folder / "contracts.csv"), cwd=tmp_path, env=read_only)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "kpibot: the database stopped the import, nothing was imported: attempt to write a readonly database"
+        f"kpibot: {texts.cli_database_stopped('загрузку', 'attempt to write a readonly database')}"
     ]

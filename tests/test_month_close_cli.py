@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import texts
+from bot.cli import YEARS
 from db.models import KpiSnapshot, MonthClose
 from tests.factories import small_exports
 from tests.test_cli import kpibot
@@ -37,19 +39,20 @@ async def test_close_month_closes_reopens_and_refuses_clearly(
     assert kpibot("import", str(small_exports(tmp_path / "exports")), cwd=tmp_path, env=env).returncode == 0
     closed = kpibot("close-month", "2019-02", cwd=tmp_path, env=env)
     assert closed.returncode == 0, closed.stderr
-    assert closed.stdout.startswith("2019-02 closed as of ") and "figures of 2 manager(s) frozen" in closed.stdout
+    assert closed.stdout.startswith("2019-02 закрыт на ") and "цифры 2 менеджеров зафиксированы" in closed.stdout
     assert await counts(engine) == (2, 1)
     reopened = kpibot("close-month", "2019-02", "--reopen", cwd=tmp_path, env=env)
-    assert reopened.returncode == 0 and reopened.stdout.startswith("2019-02 reopened")
+    assert reopened.returncode == 0 and reopened.stdout.startswith("2019-02 открыт снова")
     assert await counts(engine) == (0, 2)
     this_month = datetime.now(ZoneInfo("Europe/Moscow")).strftime("%Y-%m")
     for args, message, status in [
-        (["2019-02", "--reopen"], "kpibot: 2019-02 is not closed: nothing to reopen", 1),
-        # a bad argument is status 2, as for every command (README)
-        (["2019-13"], "kpibot: '2019-13' is not a month YYYY-MM (e.g. 2026-11)", 2),
-        (["февраль"], "kpibot: 'февраль' is not a month YYYY-MM (e.g. 2026-11)", 2),
-        (["0000-01"], "kpibot: '0000-01' is not a month between 1900 and 2999", 2),
-        ([this_month], f"kpibot: {this_month} is not finished yet: only a past month can be closed or reopened", 1),
+        (["2019-02", "--reopen"], f"kpibot: {texts.cli_month_not_closed('2019-02')}", 1),
+        # a bad argument is status 2, as for every command (README); the years are the bot's
+        (["2019-13"], f"kpibot: {texts.cli_bad_month('2019-13', 'нет такого месяца: «2019-13»', YEARS)}", 2),
+        (["февраль"], f"kpibot: {texts.cli_bad_month('февраль', 'не месяц', YEARS)}", 2),
+        (["0000-01"], f"kpibot: {texts.cli_bad_month('0000-01', 'нет такого месяца: «0000-01»', YEARS)}", 2),
+        (["2101-01"], f"kpibot: {texts.cli_bad_month('2101-01', 'нет такого месяца: «2101-01»', YEARS)}", 2),
+        ([this_month], f"kpibot: {texts.cli_month_not_finished(this_month)}", 1),
     ]:
         result = kpibot("close-month", *args, cwd=tmp_path, env=env)
         assert result.returncode == status and result.stderr.strip() == message and "Traceback" not in result.stderr

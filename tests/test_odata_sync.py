@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from bot import texts
 from bot.settings import ConfigError, Settings, load_settings
 from db.importer import ImportFailed, import_paths
 from db.importer import values as v
@@ -568,26 +569,25 @@ async def test_kpibot_sync_and_check_from_the_command_line(
     env = {"DATABASE_URL": sqlite_url, "ODATA_URL": one_c.url, "ODATA_USER": USER, "ODATA_PASSWORD": PASSWORD}
     status, out, err = await kpibot("sync", env=env, cwd=tmp_path)
     assert status == 0, err
-    assert "payments" in out and "synced 6 entity set(s): Catalog_ДоговорыКонтрагентов" in out
+    assert "оплаты" in out and "синхронизировано 6 наборов 1С: Catalog_ДоговорыКонтрагентов" in out
 
     one_c.hidden_fields["Catalog_ДоговорыКонтрагентов"] = {"СуммаВМесяц"}
     status, out, err = await kpibot("sync", "--check", env=env, cwd=tmp_path)
     assert status == 1
     assert "  MISSING fields: СуммаВМесяц" in out
-    assert err.strip() == "kpibot: 1C lacks what the mapping reads (MISSING above): see docs/odata.md"
+    assert err.strip() == f"kpibot: {texts.CLI_ODATA_MISSING}"
 
     status, out, err = await kpibot("sync", "--check", env={**env, "ODATA_PASSWORD": "wrong"}, cwd=tmp_path)
-    assert status == 1 and err.startswith("kpibot: cannot check 1C: 1C refused the login (401 Unauthorized)")
+    assert status == 1 and err.startswith("kpibot: не удалось проверить 1С: 1C refused the login (401 Unauthorized)")
 
     status, out, err = await kpibot("sync", env={**env, "ODATA_URL": ""}, cwd=tmp_path)
     assert status == 2
-    assert (
-        err.strip() == "kpibot: Setting ODATA_URL is empty: put 1C's http://host/base/odata/standard.odata/ into .env"
-    )
+    assert err.strip() == f"kpibot: {texts.CLI_NO_ODATA_URL}"
 
     status, out, err = await kpibot("sync", env={**env, "ODATA_PASSWORD": "wrong"}, cwd=tmp_path)
     assert status == 1 and "Traceback" not in err
     assert err.strip() == (
-        f"kpibot: sync failed, nothing was imported: 1C refused the login (401 Unauthorized) at {one_c.url}: "
+        "kpibot: синхронизация не удалась, ничего не загружено: "
+        f"1C refused the login (401 Unauthorized) at {one_c.url}: "
         "check ODATA_USER and ODATA_PASSWORD: 1C says: Ошибка аутентификации"
     )

@@ -47,12 +47,14 @@ def test_report_for_one_team_on_a_date_with_the_default_name(tmp_path: Path, dat
 @pytest.mark.parametrize(
     ("args", "message", "status"),
     [
-        (["report", "--month", "2019-13"], "'2019-13' is not a month YYYY-MM", 2),
-        (["report", "--month", "февраль"], "'февраль' is not a month YYYY-MM", 2),
-        (["report", "--team", "Нет такой"], "kpibot: no active managers in team 'Нет такой'; the teams are: 'A', 'B'",
+        (["report", "--month", "2019-13"], "аргумент --month: нет такого месяца: «2019-13»; нужен месяц ГГГГ-ММ", 2),
+        (["report", "--month", "февраль"], "аргумент --month: «февраль»: не месяц; нужен месяц ГГГГ-ММ", 2),
+        (["report", "--team", "Нет такой"], "kpibot: в команде «Нет такой» нет активных менеджеров; команды: «A», «B»",
          1),
-        (["report", "--date", "2019-02-25", "--month", "2019-03"], "kpibot: the month 2019-03 has not begun on", 1),
-        (["report", "--date", "2019-02-25", "-o", "no/such/folder/r.xlsx"], "kpibot: cannot write no/such/folder", 1),
+        (["report", "--date", "2019-02-25", "--month", "2019-03"], "kpibot: месяц 2019-03 на 25.02.2019 ещё не начался",
+         1),
+        (["report", "--date", "2019-02-25", "-o", "no/such/folder/r.xlsx"], "не удалось записать no/such/folder",
+         1),
     ],
 )  # fmt: skip
 def test_bad_report_arguments_get_one_clear_line(tmp_path: Path, args: list[str], message: str, status: int) -> None:

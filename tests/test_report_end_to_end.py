@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from bot import charts
+from bot import charts, texts
 from db.session import create_engine, create_session_pool
 from tests.fake_bot_api import FakeBotApi
 from tests.test_end_to_end import KPIBOT, kpibot
@@ -92,7 +92,7 @@ async def test_month_end_table_arrives_attached_to_the_statement(tmp_path: Path,
     finally:
         await api.stop()
     assert status == 0, err
-    assert "2 message(s) enqueued" in out and "sent 2, unreachable 0, failed 0, pending 0 of 2" in out
+    assert texts.cli_enqueued(2, date(2019, 3, 1)) in out and texts.cli_delivery(2, 0, 0, 0, 2, None) in out
     (statement,) = api.sent("sendDocument")
     assert int(statement["chat_id"]) == 1010
     assert statement["caption"].startswith("📋 <b>Итоги февраля 2019</b> — команда «Сопровождение»")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import texts
 from bot.settings import ConfigError, load_settings, misspelled_settings
 
 
@@ -77,7 +78,7 @@ def test_a_command_that_finds_no_database_says_so_and_makes_none(tmp_path: Path)
     for command in (["employees"], ["outbox"], ["digest"]):
         result = kpibot(*command, cwd=tmp_path, env={})
         assert result.returncode == 1
-        assert result.stderr.startswith(f"kpibot: no database at {expected}: import the 1C exports first")
+        assert result.stderr.startswith(f"kpibot: {texts.cli_no_database(expected)}")
         assert "Traceback" not in result.stderr
     assert not expected.exists() and not (tmp_path / "kpibot.db").exists()
     misspelled = kpibot("employees", cwd=tmp_path, env={"KPIBOT_ENV_FILE": str(tmp_path / "k.env")})
