@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,7 @@ from bot.keyboards import (
 from bot.rules import (
     RULE_ORDER,
     Discipline,
+    Finding,
     Month,
     Person,
     Role,
@@ -376,9 +377,9 @@ async def team_screen(
     shown = [ordered[n] for n in indices]
     team = None
     if month == Month.of(today) and await queries.has_discipline_data(session):
-        await _ensure_findings(session, today, settings)
+        fresh = await _today_fresh(session, today, settings)
         week = working_week(today, settings.calendar.previous_working_day)
-        team = await queries.discipline_of(session, [mid for _, mid, _ in shown], today, week)
+        team = await queries.discipline_of(session, [mid for _, mid, _ in shown], today, week, fresh)
     rows = [texts.team_line(name, c, below_first_tier(c, settings.kpi_tiers), column(team, mid))
             for name, mid, c in shown]  # fmt: skip
     unassigned = await queries.unassigned_month(session, viewer, month, today, settings.kpi_tiers)
@@ -404,15 +405,41 @@ async def team_screen(
 # --- /calls and /docs --------------------------------------------------------------------------------------
 
 
-async def _ensure_findings(session: AsyncSession, today: date, settings: Settings) -> None:
-    """Today's findings, as of today's digest moment (computed once; again after an import)."""
-    await queries.ensure_findings(
+async def _findings_of_days(
+    session: AsyncSession, manager_ids: list[str], first: date, last: date, today: date, settings: Settings
+) -> list[tuple[date, Finding]]:
+    """The findings of digest days ``first`` … ``last`` for these managers: stored ones as they are,
+    and for a working day up to ``today`` the morning job never computed (before the bot ran, or today
+    before the digest) computed in memory and not stored. A screen only reads."""
+    rows = await queries.findings_between(session, manager_ids, first, last)
+    found = [(row.day, queries.as_finding(row)) for row in rows]
+    stored = await queries.finding_run_days(session, first, last)
+    wanted = set(manager_ids)
+    day = first
+    while day <= min(last, today):
+        if day not in stored and settings.calendar.is_working_day(day):
+            _, fresh = await queries.day_findings(
+                session,
+                day,
+                previous_working_day=settings.calendar.previous_working_day(day),
+                digest_time=settings.digest_time,
+                limits=settings.thresholds,
+            )
+            found.extend((day, f) for f in fresh or () if f.manager_id in wanted)
+        day += timedelta(days=1)
+    return sorted(found, key=lambda item: (item[0], item[1].at, item[1].subject_id))
+
+
+async def _today_fresh(session: AsyncSession, today: date, settings: Settings) -> list[Finding] | None:
+    """Today's findings computed in memory when the morning job has not stored them (else ``None``)."""
+    _, fresh = await queries.day_findings(
         session,
         today,
         previous_working_day=settings.calendar.previous_working_day(today),
         digest_time=settings.digest_time,
         limits=settings.thresholds,
     )
+    return fresh
 
 
 async def calls_screen(
@@ -429,17 +456,16 @@ async def calls_screen(
     ``period``, grouped by rule (originals are /docs)."""
     managers = [manager] if manager is not None else await queries.managers_in_scope(session, viewer)
     names = {m.id: m.name for m in managers}
+    rows: list[tuple[date, Finding]] = []
     if await queries.has_discipline_data(session):
-        await _ensure_findings(session, today, settings)
-    rows = await queries.findings_between(session, list(names), period.first_day, period.last_day)
-    seen: set[tuple[str, str]] = set()
+        rows = await _findings_of_days(session, list(names), period.first_day, period.last_day, today, settings)
+    seen: set[tuple[Rule, str]] = set()
     findings = []
-    for row in rows:
-        finding = queries.as_finding(row)
-        key = (row.rule, row.subject_id)
+    for _, finding in rows:
+        key = (finding.rule, finding.subject_id)
         if finding.rule is Rule.ORIGINALS or key in seen:
             continue
-        if period.start is not None and period.end is not None and not period.start <= row.at.date() < period.end:
+        if period.start is not None and period.end is not None and not period.start <= finding.at.date() < period.end:
             continue
         seen.add(key)
         findings.append(finding)
