@@ -321,6 +321,7 @@ class LedgerContractRow(Base):
 
     contract_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), index=True)
+    manager_id: Mapped[str] = mapped_column(String(64), index=True)  # in force in the ledger's month
     credit: Mapped[int] = mapped_column(BigInteger)
     payments: Mapped[int] = mapped_column(Integer)
     written: Mapped[int] = mapped_column(Integer)

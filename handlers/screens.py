@@ -7,7 +7,7 @@ Scope is checked before a screen is built (the filters of ``handlers.common``, t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -369,7 +369,14 @@ async def team_screen(
     ids = [m.id for m in managers]
     frozen_on, closes_on = await month_status(session, month, today, settings)
     closed = await queries.closed_collections(session, ids, month) if frozen_on else None
-    totals = closed or await queries.collection_totals(session, ids, month, today, settings.kpi_tiers)
+    unassigned = await queries.unassigned_month(session, viewer, month, today, settings.kpi_tiers)
+    debtors: int | None = None  # the team's: a client with contracts at two managers counted once
+    if closed is not None:
+        totals = closed
+    else:
+        departed = list(unassigned.figures) if unassigned is not None else []
+        live = await queries.team_totals(session, [*ids, *departed], month, today, settings.kpi_tiers)
+        totals, debtors = {m: live.members[m] for m in ids}, live.debtors
     names = {m.id: m.name for m in managers}
     total = totals_of_team(month, list(totals.values()), settings.kpi_tiers)
     ordered = worst_first(totals, names)
@@ -382,7 +389,6 @@ async def team_screen(
         team = await queries.discipline_of(session, [mid for _, mid, _ in shown], today, week, fresh)
     rows = [texts.team_line(name, c, below_first_tier(c, settings.kpi_tiers), column(team, mid))
             for name, mid, c in shown]  # fmt: skip
-    unassigned = await queries.unassigned_month(session, viewer, month, today, settings.kpi_tiers)
     if unassigned is not None:  # contracts of managers who left stay in sight, and in the total
         orphans = unassigned.collection
         frozen = await queries.closed_collections(session, list(unassigned.figures), month) if frozen_on else None
@@ -391,6 +397,8 @@ async def team_screen(
         total = totals_of_team(month, [*totals.values(), orphans], settings.kpi_tiers)
         if page == 0:
             rows.append(texts.unassigned_line(orphans, unassigned.waiting))
+    if debtors is not None:
+        total = replace(total, debtors=debtors)
     title = texts.team_title(viewer.team) if viewer.role == Role.SUPERVISOR else texts.ALL_TEAMS
     text = texts.team_view(title, total, rows, await _imported_at(session, settings), page, pages)
     if frozen_on or closes_on:

@@ -191,7 +191,11 @@ async def check_ledger(pool: SessionPool) -> None:
             await session.execute(delete(LedgerState))  # the ledger no longer answers: the rules compute
             assert not await ledger.ledger_serves(session, day)
             from_rules = await queries.collections(session, list(MANAGERS), month, day, DEFAULT_TIERS)
+            team_by_rules = await queries.team_totals(session, list(MANAGERS), month, day, DEFAULT_TIERS)
             await session.rollback()
+        async with pool() as session:  # /team's SQL aggregation (today's month) or the same rules
+            team = await queries.team_totals(session, list(MANAGERS), month, day, DEFAULT_TIERS)
+        assert team == team_by_rules, month
         for m in MANAGERS:
             assert from_ledger[m].collection == from_rules[m].collection, (m, month)
             assert sorted(from_ledger[m].positions, key=lambda p: p.contract_id) == sorted(

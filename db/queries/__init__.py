@@ -61,6 +61,7 @@ from bot.rules import (
     apply_renewals,
     collection_for,
     collection_of_totals,
+    debt_by_client,
     discipline,
     discipline_summary,
     period_of,
@@ -494,12 +495,15 @@ async def departed_in_scope(session: AsyncSession, viewer: Employee) -> list[Emp
     """Managers who left (inactive) and still hold contracts in 1C, within ``viewer``'s scope: a
     supervisor's team, everyone for an admin, nobody for a manager. Their contracts and debts are shown
     as unassigned ("без менеджера") until 1C reassigns them."""
-    if viewer.role not in ("supervisor", "admin"):
+    if viewer.role not in (Role.SUPERVISOR, Role.ADMIN):
         return []
     holds = exists().where(Contract.manager_id == Employee.id)
-    statement = select(Employee).where(Employee.role == "manager", Employee.active.is_(False), holds)
-    if viewer.role == "supervisor":
-        statement = statement.where(Employee.team == viewer.team)
+    statement = select(Employee).where(
+        scope_filter(scope_of(person_of(viewer))),  # the one scope rule: a supervisor without a team, nobody
+        Employee.role == Role.MANAGER.value,
+        Employee.active.is_(False),
+        holds,
+    )
     return list((await session.execute(statement.order_by(Employee.id))).scalars())
 
 
@@ -528,10 +532,22 @@ async def unassigned_month(
 async def collection_totals(
     session: AsyncSession, manager_ids: Sequence[str], month: Month, today: date, tiers: Sequence[Tier]
 ) -> dict[str, Collection]:
-    """Each manager's month without the per-contract detail, as of ``today``: read from the ledger
-    when it answers for ``today``, else computed by the rules. Reads only."""
+    """Each manager's month without the per-contract detail, as of ``today``. Reads only."""
+    return (await team_totals(session, manager_ids, month, today, tiers)).members
+
+
+async def team_totals(
+    session: AsyncSession, manager_ids: Sequence[str], month: Month, today: date, tiers: Sequence[Tier]
+) -> ledger.TeamTotals:
+    """Each manager's month as of ``today`` and the team's debtors (a client counted once across the
+    managers): ``today``'s month aggregated in SQL from the ledger when it answers for ``today``, any
+    other month computed by the rules (:func:`collections`). Reads only."""
+    if month == Month.of(today) and await ledger.ledger_serves(session, today):
+        return await ledger.team_totals_from_ledger(session, manager_ids, today, tiers)
     figures = await collections(session, manager_ids, month, today, tiers)
-    return {m: figures[m].collection for m in manager_ids}
+    positions = [p for f in figures.values() for p in f.positions]
+    members = {m: dataclasses.replace(figures[m].collection, next_step=None) for m in manager_ids}
+    return ledger.TeamTotals(members, len(debt_by_client(positions)))
 
 
 async def collection_of(

@@ -27,12 +27,22 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.rules import ContractPosition, Month, allocate, apply_renewals, ledger_months
+from bot.rules import (
+    Collection,
+    ContractPosition,
+    Month,
+    Tier,
+    allocate,
+    apply_renewals,
+    collection_of_totals,
+    ledger_months,
+)
 from db.models import Contract, LedgerContractRow, LedgerMonthRow, LedgerState, Payment
 from db.queries import (
     ContractInfo,
     _chunks,
     contract_starts,
+    manager_in,
     payments_of_contracts,
     terms_history,
     terms_of,
@@ -177,11 +187,13 @@ async def _recompute(
                 by_contract.setdefault(payment.contract_id, []).append(payment)
         month_rows: list[dict[str, Any]] = []
         contract_rows: list[dict[str, Any]] = []
+        by_id = {i.id: i for i in infos}
         for terms in renewed:
             own = by_contract.get(terms.id, [])
             ledger = allocate(terms, own, horizon)
-            contract_rows.append({"contract_id": terms.id, "client_id": terms.client, "credit": ledger.credit,
-                                  "payments": len(own), "written": write})  # fmt: skip
+            manager_id = manager_in(by_id[terms.id], history.get(terms.id), horizon)
+            contract_rows.append({"contract_id": terms.id, "client_id": terms.client, "manager_id": manager_id,
+                                  "credit": ledger.credit, "payments": len(own), "written": write})  # fmt: skip
             month_rows.extend(
                 {"contract_id": terms.id, "month": m.month.first_day(), "base": m.base, "allocated": m.allocated,
                  "paid": m.paid, "unpaid": m.unpaid, "written": write}
@@ -277,3 +289,58 @@ async def last_payment_days(session: AsyncSession, contract_ids: Sequence[str], 
         )
         found.update((cid, _as_date(day)) for cid, day in await session.execute(statement))
     return found
+
+
+@dataclass(frozen=True)
+class TeamTotals:
+    """Managers' month totals and the team's debtors: clients with debt counted once across the
+    managers (a client with contracts at two managers is one debtor of the team)."""
+
+    members: dict[str, Collection]
+    debtors: int
+
+
+async def team_totals_from_ledger(
+    session: AsyncSession, manager_ids: Sequence[str], today: date, tiers: Sequence[Tier]
+) -> TeamTotals:
+    """Each manager's current month (``today``'s) and the team's debtors, aggregated in SQL over the
+    stored ledger: per contract, then per manager. The same figures as ``summarize`` over the
+    positions (a test holds them equal). Only when :func:`ledger_serves` ``today``."""
+    month = Month.of(today)
+    first, bound = month.first_day(), month.shift(-1).first_day()
+    row, kept = LedgerMonthRow, LedgerContractRow
+    sums: dict[str, tuple[int, int, int, int]] = {}
+    debtors: dict[str, int] = {}
+    clients: set[str] = set()
+    for chunk in _chunks(list(manager_ids)):
+        per_contract = (
+            select(
+                kept.manager_id.label("manager_id"),
+                kept.client_id.label("client_id"),
+                func.sum(case((row.month == first, row.base), else_=0)).label("base"),
+                func.sum(case((row.month == first, row.paid), else_=0)).label("paid"),
+                func.sum(case((and_(row.month <= bound, row.unpaid > 0), row.unpaid), else_=0)).label("debt"),
+            )
+            .join(kept, kept.contract_id == row.contract_id)
+            .where(kept.manager_id.in_(chunk), row.month <= first)
+            .group_by(row.contract_id, kept.manager_id, kept.client_id)
+            .subquery()
+        )
+        c = per_contract.c
+        statement = select(
+            c.manager_id,
+            func.sum(c.base),
+            func.sum(c.paid),
+            func.sum(c.debt),
+            func.count(func.distinct(case((c.debt > 0, c.client_id), else_=None))),
+        ).group_by(c.manager_id)
+        for manager_id, base, paid, debt, owing in await session.execute(statement):
+            sums[manager_id] = (int(base or 0), int(paid or 0), int(debt or 0), int(owing or 0))
+        owing_clients = select(c.client_id).where(c.debt > 0).distinct()
+        clients.update((await session.execute(owing_clients)).scalars())
+    members: dict[str, Collection] = {}
+    for manager_id in manager_ids:
+        base, paid, debt, owing = sums.get(manager_id, (0, 0, 0, 0))
+        debtors[manager_id] = owing
+        members[manager_id] = collection_of_totals(month, base, paid, base - paid, debt, owing, tiers)
+    return TeamTotals(members, len(clients))

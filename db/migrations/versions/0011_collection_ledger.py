@@ -32,12 +32,14 @@ def upgrade() -> None:
         "ledger_contracts",
         sa.Column("contract_id", sa.String(length=64), nullable=False),
         sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column("manager_id", sa.String(length=64), nullable=False),
         sa.Column("credit", sa.BigInteger(), nullable=False),
         sa.Column("payments", sa.Integer(), nullable=False),
         sa.Column("written", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("contract_id", name=op.f("pk_ledger_contracts")),
     )
     op.create_index(op.f("ix_ledger_contracts_client_id"), "ledger_contracts", ["client_id"])
+    op.create_index(op.f("ix_ledger_contracts_manager_id"), "ledger_contracts", ["manager_id"])
     op.create_table(
         "ledger_state",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -60,6 +62,7 @@ def downgrade() -> None:
         batch.drop_column("period_start")
     op.drop_index(op.f("ix_payments_paid_on"), table_name="payments")
     op.drop_table("ledger_state")
+    op.drop_index(op.f("ix_ledger_contracts_manager_id"), table_name="ledger_contracts")
     op.drop_index(op.f("ix_ledger_contracts_client_id"), table_name="ledger_contracts")
     op.drop_table("ledger_contracts")
     op.drop_table("ledger_months")
