@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.arguments import CallsPeriod
-from bot.clock import maybe_local_of_utc
+from bot.clock import maybe_local_of_utc, utc_of_local
 from bot.keyboards import (
     PAGE_SIZE,
     Back,
@@ -99,8 +99,19 @@ def card_button(
     return button(label or str(number), data)
 
 
-async def _imported_at(session: AsyncSession, settings: Settings) -> datetime | None:
-    return maybe_local_of_utc(await queries.last_import_at(session), settings.zone)
+async def _imported_at(
+    session: AsyncSession, settings: Settings, month: Month | None = None, today: date | None = None
+) -> datetime | None:
+    """The last import (local time) known when the figures shown were made: a closed ``month``'s close,
+    else the end of ``today`` (a replayed day sees no later import); without them, the last one."""
+    until: datetime | None = None
+    if month is not None and today is not None:
+        state = await queries.month_close_state(session, month) if month < Month.of(today) else None
+        if state is not None and state.action == "close":
+            until = state.at
+        else:
+            until = utc_of_local(datetime.combine(today + timedelta(days=1), time()), settings.zone)
+    return maybe_local_of_utc(await queries.last_import_at(session, until=until), settings.zone)
 
 
 # --- /kpi ---------------------------------------------------------------------------------------------
@@ -149,7 +160,7 @@ async def kpi_screen(
         collection,
         figure.client_names(),
         awaiting_by_client(figure.positions),
-        await _imported_at(session, settings),
+        await _imported_at(session, settings, month, today),
         frozen_on=frozen_on,
         closes_on=closes_on,
         today=today,
@@ -400,7 +411,7 @@ async def team_screen(
     if debtors is not None:
         total = replace(total, debtors=debtors)
     title = texts.team_title(viewer.team) if viewer.role == Role.SUPERVISOR else texts.ALL_TEAMS
-    text = texts.team_view(title, total, rows, await _imported_at(session, settings), page, pages)
+    text = texts.team_view(title, total, rows, await _imported_at(session, settings, month, today), page, pages)
     if frozen_on or closes_on:
         text += "\n" + texts.month_state_note(frozen_on, closes_on, today)
     buttons = [button(name, ManagerView(view=View.KPI, manager=mid, month=str(month))) for name, mid, _ in shown]
