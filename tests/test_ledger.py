@@ -341,3 +341,23 @@ async def test_a_payment_dated_after_the_ledger_day_sends_reads_to_the_rules_unt
         update = await ledger.keep_ledgers(session, date(2026, 4, 1), datetime(2026, 4, 1, 6))
     assert update.full  # a new month moves the horizon: every contract
     await check_ledger(pool)
+
+
+async def test_the_documented_refund_example_is_what_the_ledger_stores(pool: SessionPool, tmp_path: Path) -> None:
+    """``docs/collection.md``, "Where the ledger is kept"."""
+    world = World()
+    world.contracts["R1"] = ContractModel("R1", "c1", "m1", date(2026, 9, 1), None, 100000)
+    world.payments["p1"] = PaymentModel("p1", "R1", date(2026, 9, 10), 350000, None)
+    world.payments["p2"] = PaymentModel("p2", "R1", date(2026, 11, 12), -200000, None)
+    await import_paths(pool, [world.write(tmp_path / "a")], zone=MSK, now=datetime(2026, 11, 20, 6))
+    async with pool() as session:
+        months, credits = await ledger.stored_ledger(session)
+        figure = await queries.collection_of(session, "m1", Month(2026, 11), date(2026, 11, 20), DEFAULT_TIERS)
+    assert months == {
+        ("R1", date(2026, 9, 1)): (100000, 100000, 100000, 0),
+        ("R1", date(2026, 10, 1)): (100000, 50000, 50000, 50000),
+        ("R1", date(2026, 11, 1)): (100000, 0, 0, 100000),
+    }
+    assert credits == {"R1": 0}
+    c = figure.collection
+    assert (c.base, c.paid, c.awaiting, c.debt) == (100000, 0, 100000, 50000)

@@ -356,12 +356,20 @@ def ledger_months(ledger: ContractLedger, horizon: Month) -> list[LedgerMonth]:
     every other month some money is allocated to. Together with ``ledger.credit`` they are the whole
     ledger: :func:`position` of any month up to ``horizon`` can be read from them
     (``docs/collection.md``, "Where the ledger is kept")."""
-    terms = ledger.terms
+    terms, allocated = ledger.terms, ledger.allocated
     last = terms.last_month()
     end = horizon if last is None or last > horizon else last
-    months = set(months_between(terms.start, end))
-    months.update(m for m, amount in ledger.allocated.items() if amount)
-    return [LedgerMonth(m, ledger.base(m), ledger.allocated.get(m, 0), ledger.paid(m)) for m in sorted(months)]
+    fixed = None if terms.fee_changes else terms.monthly_fee
+    rows: dict[int, LedgerMonth] = {}
+    for index in range(terms.start.index, end.index + 1):  # billed: every month up to the last one
+        m = Month.from_index(index)
+        base = fixed if fixed is not None else terms.fee(m)
+        given = allocated.get(m, 0)
+        rows[index] = LedgerMonth(m, base, given, min(base, given))
+    for m, amount in allocated.items():  # money allocated outside the billed months (a named period)
+        if amount and m.index not in rows:
+            rows[m.index] = LedgerMonth(m, ledger.base(m), amount, ledger.paid(m))
+    return [rows[index] for index in sorted(rows)]
 
 
 def position_of_months(

@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, case, delete, func, insert, select
+from sqlalchemy import Table, and_, case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules import (
@@ -49,6 +49,8 @@ from db.queries import (
 )
 
 STATE_ID = 1
+MONTHS_TABLE = cast(Table, LedgerMonthRow.__table__)
+CONTRACTS_TABLE = cast(Table, LedgerContractRow.__table__)
 WRITE_ROWS = 2000  # rows per INSERT … VALUES batch
 
 
@@ -199,10 +201,11 @@ async def _recompute(
                  "paid": m.paid, "unpaid": m.unpaid, "written": write}
                 for m in ledger_months(ledger, horizon)
             )  # fmt: skip
+        conn = await session.connection()  # Core executemany: no ORM bookkeeping for plain rows
         for start in range(0, len(contract_rows), WRITE_ROWS):
-            await session.execute(insert(LedgerContractRow), contract_rows[start : start + WRITE_ROWS])
+            await conn.execute(insert(CONTRACTS_TABLE), contract_rows[start : start + WRITE_ROWS])
         for start in range(0, len(month_rows), WRITE_ROWS):
-            await session.execute(insert(LedgerMonthRow), month_rows[start : start + WRITE_ROWS])
+            await conn.execute(insert(MONTHS_TABLE), month_rows[start : start + WRITE_ROWS])
         written += len(month_rows)
     return written
 
