@@ -366,15 +366,6 @@ def stale_warning(imported_at: datetime | None) -> str:
     return f"Данные 1С не обновлялись с {stamp(imported_at)}: цифры ниже могут быть устаревшими."
 
 
-def no_data_digest(name: str, today: date) -> str:
-    """The digest of a day before the first import (a replay, or a bot started before 1C's data): no
-    figures at all rather than empty ones."""
-    return (
-        f"<b>{q(name, 200)}</b>, {short_date(today)}\n"
-        "⚠️ <b>Данные 1С к этому дню ещё не загружались — показать нечего.</b>"
-    )
-
-
 def stale_notice(imported_at: datetime | None, previous_working_day: date | None) -> str:
     """To the admins, once a day, when the import is overdue."""
     since = f"с {stamp(imported_at)}" if imported_at is not None else "ни разу"

@@ -146,8 +146,6 @@ async def build_digest(
 ) -> Digest:
     if context is None:
         context = await morning(session, today, settings)
-    if context.imported_at is None:  # nothing was imported by that moment: no figures, not empty ones
-        return Digest(employee.id, employee.name, employee.role, texts.no_data_digest(employee.name, today))
     tiers = settings.kpi_tiers
     warning = texts.stale_warning(context.imported_at) if context.stale else None
     if employee.role == "manager":

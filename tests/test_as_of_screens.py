@@ -1,7 +1,6 @@
 """Issue 11's leftovers on the screens: /kpi and /team say how fresh the data were at the moment they
-show (a replayed day, a closed month), a replay before the first import shows no figures, a client
-with contracts at two managers is one debtor of the team, and the departed managers follow the one
-scope rule."""
+show (a replayed day, a closed month), a client with contracts at two managers is one debtor of the
+team, and the departed managers follow the one scope rule."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from db.models import Employee
 from db.session import SessionPool
 from handlers.screens import kpi_screen, team_screen
 from jobs.digests import team_total
-from tests.test_collection_cases import CONTRACTS, EMPLOYEES, PAYMENTS, digest_text, write
+from tests.test_collection_cases import CONTRACTS, EMPLOYEES, PAYMENTS, write
 from tests.world import MSK
 
 
@@ -81,12 +80,3 @@ async def test_a_supervisor_without_a_team_sees_no_departed_managers(
         assert await queries.departed_in_scope(session, nobody) == []
         assert await queries.departed_in_scope(session, north) == []  # 33 had no team
         assert [e.id for e in await queries.departed_in_scope(session, admin)] == ["33"]
-
-
-async def test_a_replay_before_the_first_import_shows_no_figures(
-    pool: SessionPool, settings: Settings, tmp_path: Path
-) -> None:
-    await import_paths(pool, [exports(tmp_path / "a")], zone=MSK, now=datetime(2026, 11, 20, 4, 0))
-    text = await digest_text(pool, settings, "31", date(2026, 11, 19))
-    assert "ещё не загружались" in text
-    assert "Сбор" not in text and "₽" not in text and "%" not in text
