@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, delete, func, insert, select
+from sqlalchemy import Table, and_, case, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules import (
@@ -325,7 +325,7 @@ async def team_totals_from_ledger(
                 func.sum(case((and_(row.month <= bound, row.unpaid > 0), row.unpaid), else_=0)).label("debt"),
             )
             .join(kept, kept.contract_id == row.contract_id)
-            .where(kept.manager_id.in_(chunk), row.month <= first)
+            .where(kept.manager_id.in_(chunk), or_(row.month == first, and_(row.month <= bound, row.unpaid > 0)))
             .group_by(row.contract_id, kept.manager_id, kept.client_id)
             .subquery()
         )
