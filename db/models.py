@@ -118,7 +118,7 @@ class Payment(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), index=True)
-    paid_on: Mapped[date] = mapped_column(Date)
+    paid_on: Mapped[date] = mapped_column(Date, index=True)  # the ledger's "paid since it was kept" check
     amount: Mapped[int] = mapped_column(BigInteger)
     period: Mapped[date | None] = mapped_column(Date)  # the first day of the month paid for
 
@@ -289,6 +289,54 @@ class FindingRun(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     computed_at: Mapped[datetime] = mapped_column(DateTime)
+    # what the run was computed with, so an import can recompute it without the settings (local times)
+    period_start: Mapped[datetime | None] = mapped_column(DateTime)
+    as_of: Mapped[datetime | None] = mapped_column(DateTime)
+    limits: Mapped[str | None] = mapped_column(Text)  # bot.rules.Thresholds as JSON
+
+
+class LedgerMonthRow(Base):
+    """One contract month of the collection ledger (``bot.rules.ledger_months``): what the rules
+    allocate, kept by ``db.queries.ledger`` for the contracts each import touched, as of
+    ``LedgerState.as_of``. Kopecks. No foreign key: a contract removed by ``--full`` takes its rows
+    with it in the same import."""
+
+    __tablename__ = "ledger_months"
+
+    contract_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first day of the month
+    base: Mapped[int] = mapped_column(BigInteger)
+    allocated: Mapped[int] = mapped_column(BigInteger)
+    paid: Mapped[int] = mapped_column(BigInteger)
+    unpaid: Mapped[int] = mapped_column(BigInteger)
+    written: Mapped[int] = mapped_column(Integer)  # the ledger write (``LedgerState.writes``) that wrote it
+
+
+class LedgerContractRow(Base):
+    """A contract's ledger beyond its months: the credit (prepaid beyond the horizon, or overpaid; may
+    be negative after refunds), its client (renewals recompute a client's contracts together) and how
+    many payments it counts (a removed payment shows as a different count)."""
+
+    __tablename__ = "ledger_contracts"
+
+    contract_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    manager_id: Mapped[str] = mapped_column(String(64), index=True)  # in force in the ledger's month
+    credit: Mapped[int] = mapped_column(BigInteger)
+    payments: Mapped[int] = mapped_column(Integer)
+    written: Mapped[int] = mapped_column(Integer)
+
+
+class LedgerState(Base):
+    """The one row saying which day the ledger is kept for: payments dated up to ``as_of`` counted,
+    allocated up to its month. ``writes`` counts the ledger writes (each stamps the rows it wrote)."""
+
+    __tablename__ = "ledger_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    as_of: Mapped[date] = mapped_column(Date)  # the office's local date
+    writes: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)  # UTC
 
 
 class CollectionCache(Base):

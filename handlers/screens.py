@@ -7,15 +7,15 @@ Scope is checked before a screen is built (the filters of ``handlers.common``, t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.arguments import CallsPeriod
-from bot.clock import maybe_local_of_utc
+from bot.clock import maybe_local_of_utc, utc_of_local
 from bot.keyboards import (
     PAGE_SIZE,
     Back,
@@ -36,6 +36,7 @@ from bot.keyboards import (
 from bot.rules import (
     RULE_ORDER,
     Discipline,
+    Finding,
     Month,
     Person,
     Role,
@@ -98,8 +99,19 @@ def card_button(
     return button(label or str(number), data)
 
 
-async def _imported_at(session: AsyncSession, settings: Settings) -> datetime | None:
-    return maybe_local_of_utc(await queries.last_import_at(session), settings.zone)
+async def _imported_at(
+    session: AsyncSession, settings: Settings, month: Month | None = None, today: date | None = None
+) -> datetime | None:
+    """The last import (local time) known when the figures shown were made: a closed ``month``'s close,
+    else the end of ``today`` (a replayed day sees no later import); without them, the last one."""
+    until: datetime | None = None
+    if month is not None and today is not None:
+        state = await queries.month_close_state(session, month) if month < Month.of(today) else None
+        if state is not None and state.action == "close":
+            until = state.at
+        else:
+            until = utc_of_local(datetime.combine(today + timedelta(days=1), time()), settings.zone)
+    return maybe_local_of_utc(await queries.last_import_at(session, until=until), settings.zone)
 
 
 # --- /kpi ---------------------------------------------------------------------------------------------
@@ -148,7 +160,7 @@ async def kpi_screen(
         collection,
         figure.client_names(),
         awaiting_by_client(figure.positions),
-        await _imported_at(session, settings),
+        await _imported_at(session, settings, month, today),
         frozen_on=frozen_on,
         closes_on=closes_on,
         today=today,
@@ -368,7 +380,14 @@ async def team_screen(
     ids = [m.id for m in managers]
     frozen_on, closes_on = await month_status(session, month, today, settings)
     closed = await queries.closed_collections(session, ids, month) if frozen_on else None
-    totals = closed or await queries.collection_totals(session, ids, month, today, settings.kpi_tiers)
+    unassigned = await queries.unassigned_month(session, viewer, month, today, settings.kpi_tiers)
+    debtors: int | None = None  # the team's: a client with contracts at two managers counted once
+    if closed is not None:
+        totals = closed
+    else:
+        departed = list(unassigned.figures) if unassigned is not None else []
+        live = await queries.team_totals(session, [*ids, *departed], month, today, settings.kpi_tiers)
+        totals, debtors = {m: live.members[m] for m in ids}, live.debtors
     names = {m.id: m.name for m in managers}
     total = totals_of_team(month, list(totals.values()), settings.kpi_tiers)
     ordered = worst_first(totals, names)
@@ -376,12 +395,11 @@ async def team_screen(
     shown = [ordered[n] for n in indices]
     team = None
     if month == Month.of(today) and await queries.has_discipline_data(session):
-        await _ensure_findings(session, today, settings)
+        fresh = await _today_fresh(session, today, settings)
         week = working_week(today, settings.calendar.previous_working_day)
-        team = await queries.discipline_of(session, [mid for _, mid, _ in shown], today, week)
+        team = await queries.discipline_of(session, [mid for _, mid, _ in shown], today, week, fresh)
     rows = [texts.team_line(name, c, below_first_tier(c, settings.kpi_tiers), column(team, mid))
             for name, mid, c in shown]  # fmt: skip
-    unassigned = await queries.unassigned_month(session, viewer, month, today, settings.kpi_tiers)
     if unassigned is not None:  # contracts of managers who left stay in sight, and in the total
         orphans = unassigned.collection
         frozen = await queries.closed_collections(session, list(unassigned.figures), month) if frozen_on else None
@@ -390,8 +408,10 @@ async def team_screen(
         total = totals_of_team(month, [*totals.values(), orphans], settings.kpi_tiers)
         if page == 0:
             rows.append(texts.unassigned_line(orphans, unassigned.waiting))
+    if debtors is not None:
+        total = replace(total, debtors=debtors)
     title = texts.team_title(viewer.team) if viewer.role == Role.SUPERVISOR else texts.ALL_TEAMS
-    text = texts.team_view(title, total, rows, await _imported_at(session, settings), page, pages)
+    text = texts.team_view(title, total, rows, await _imported_at(session, settings, month, today), page, pages)
     if frozen_on or closes_on:
         text += "\n" + texts.month_state_note(frozen_on, closes_on, today)
     buttons = [button(name, ManagerView(view=View.KPI, manager=mid, month=str(month))) for name, mid, _ in shown]
@@ -404,15 +424,41 @@ async def team_screen(
 # --- /calls and /docs --------------------------------------------------------------------------------------
 
 
-async def _ensure_findings(session: AsyncSession, today: date, settings: Settings) -> None:
-    """Today's findings, as of today's digest moment (computed once; again after an import)."""
-    await queries.ensure_findings(
+async def _findings_of_days(
+    session: AsyncSession, manager_ids: list[str], first: date, last: date, today: date, settings: Settings
+) -> list[tuple[date, Finding]]:
+    """The findings of digest days ``first`` … ``last`` for these managers: stored ones as they are,
+    and for a working day up to ``today`` the morning job never computed (before the bot ran, or today
+    before the digest) computed in memory and not stored. A screen only reads."""
+    rows = await queries.findings_between(session, manager_ids, first, last)
+    found = [(row.day, queries.as_finding(row)) for row in rows]
+    stored = await queries.finding_run_days(session, first, last)
+    wanted = set(manager_ids)
+    day = first
+    while day <= min(last, today):
+        if day not in stored and settings.calendar.is_working_day(day):
+            _, fresh = await queries.day_findings(
+                session,
+                day,
+                previous_working_day=settings.calendar.previous_working_day(day),
+                digest_time=settings.digest_time,
+                limits=settings.thresholds,
+            )
+            found.extend((day, f) for f in fresh or () if f.manager_id in wanted)
+        day += timedelta(days=1)
+    return sorted(found, key=lambda item: (item[0], item[1].at, item[1].subject_id))
+
+
+async def _today_fresh(session: AsyncSession, today: date, settings: Settings) -> list[Finding] | None:
+    """Today's findings computed in memory when the morning job has not stored them (else ``None``)."""
+    _, fresh = await queries.day_findings(
         session,
         today,
         previous_working_day=settings.calendar.previous_working_day(today),
         digest_time=settings.digest_time,
         limits=settings.thresholds,
     )
+    return fresh
 
 
 async def calls_screen(
@@ -429,17 +475,16 @@ async def calls_screen(
     ``period``, grouped by rule (originals are /docs)."""
     managers = [manager] if manager is not None else await queries.managers_in_scope(session, viewer)
     names = {m.id: m.name for m in managers}
+    rows: list[tuple[date, Finding]] = []
     if await queries.has_discipline_data(session):
-        await _ensure_findings(session, today, settings)
-    rows = await queries.findings_between(session, list(names), period.first_day, period.last_day)
-    seen: set[tuple[str, str]] = set()
+        rows = await _findings_of_days(session, list(names), period.first_day, period.last_day, today, settings)
+    seen: set[tuple[Rule, str]] = set()
     findings = []
-    for row in rows:
-        finding = queries.as_finding(row)
-        key = (row.rule, row.subject_id)
+    for _, finding in rows:
+        key = (finding.rule, finding.subject_id)
         if finding.rule is Rule.ORIGINALS or key in seen:
             continue
-        if period.start is not None and period.end is not None and not period.start <= row.at.date() < period.end:
+        if period.start is not None and period.end is not None and not period.start <= finding.at.date() < period.end:
             continue
         seen.add(key)
         findings.append(finding)

@@ -19,6 +19,7 @@ from bot.rules import (
     Collection,
     ContractPosition,
     Discipline,
+    Finding,
     Month,
     Period,
     Tier,
@@ -52,6 +53,7 @@ class Morning:
     figures: dict[str, queries.ManagerMonth] = field(default_factory=dict)
     discipline: dict[str, Discipline] | None = None  # None: no calls, meetings or documents imported yet
     since: date | None = None  # the start of the discipline period
+    fresh: list[Finding] | None = None  # today's findings computed in memory: a day the morning job never stored
 
 
 def local_time(moment_utc: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -89,21 +91,31 @@ async def morning(session: AsyncSession, today: date, settings: Settings, now: d
     stale = is_stale(imported_at, settings.calendar.previous_working_day(today))
     context = Morning(today, imported_at, stale, await queries.previous_figures(session, today))
     if await queries.has_discipline_data(session):
-        period = await store_findings(session, today, settings)
+        period, context.fresh = await queries.day_findings(
+            session,
+            today,
+            previous_working_day=settings.calendar.previous_working_day(today),
+            digest_time=settings.digest_time,
+            limits=settings.thresholds,
+        )  # stored by the morning job; a day it never computed (a replay) is computed, not stored
         context.discipline = {}
         context.since = period.start.date()
     return context
 
 
-async def store_findings(session: AsyncSession, day: date, settings: Settings) -> Period:
-    """Compute and store ``day``'s discipline findings unless stored and no import came since: its
-    period (from the previous working day), as of its digest moment. Returns the period."""
-    return await queries.ensure_findings(
+async def store_findings(
+    session: AsyncSession, day: date, settings: Settings, computed_at: datetime | None = None
+) -> Period:
+    """The morning job's: compute and store ``day``'s discipline findings unless stored and no import
+    came since: its period (from the previous working day), as of its digest moment. ``computed_at``:
+    UTC, naive (default: the real time, as imports are stamped). Returns the period."""
+    return await queries.store_findings(
         session,
         day,
         previous_working_day=settings.calendar.previous_working_day(day),
         digest_time=settings.digest_time,
         limits=settings.thresholds,
+        computed_at=computed_at,
     )
 
 
@@ -115,7 +127,7 @@ async def discipline_for(
     missing = [m for m in manager_ids if m not in context.discipline]
     if missing:
         week = working_week(context.today, settings.calendar.previous_working_day)
-        context.discipline.update(await queries.discipline_of(session, missing, context.today, week))
+        context.discipline.update(await queries.discipline_of(session, missing, context.today, week, context.fresh))
     return {m: context.discipline[m] for m in manager_ids}
 
 

@@ -23,9 +23,10 @@ from bot.rules import Month, close_day
 from bot.settings import Settings
 from db import queries
 from db.models import Employee
+from db.queries import ledger
 from db.queries.outbox import take_lease
 from db.session import SessionPool
-from jobs.digests import Morning, build_digest, figures_of, morning
+from jobs.digests import Morning, build_digest, figures_of, morning, store_findings
 from jobs.month_end import month_end_statement
 from jobs.outbox import Message, enqueue, replace, sender_name
 
@@ -114,6 +115,16 @@ async def messages_for(
     return messages
 
 
+async def keep_for_today(session: AsyncSession, today: date, settings: Settings, now_utc: datetime) -> None:
+    """What the screens and digests of ``today`` read, computed and stored once: the collection ledger
+    brought to ``today`` (payments dated since its day, every contract on a new month) and ``today``'s
+    discipline findings (when any calls, meetings or documents were ever imported)."""
+    if await ledger.ledger_state(session) is not None or await queries.first_data_month(session) is not None:
+        await ledger.keep_ledgers(session, today, now_utc)
+    if await queries.has_discipline_data(session):
+        await store_findings(session, today, settings, now_utc)
+
+
 async def enqueue_digests(
     pool: SessionPool,
     settings: Settings,
@@ -151,13 +162,13 @@ async def enqueue_digests(
             due = [e for e in due if digest_time(e, settings) <= now.time().replace(tzinfo=None)]
         if not due:
             return Enqueued(today, working_day=True)
+        if close:  # the present, not a replay: keep what the screens read all day (a replay only reads)
+            await keep_for_today(session, today, settings, utc)
         context = await morning(session, today, settings, now)
         if not await queries.figures_recorded(session, today):  # for tomorrow's "since the previous digest"
             managers = [e.id for e in await queries.list_employees(session, active_only=True) if e.role == "manager"]
             figures = await figures_of(session, context, managers, settings)
             await queries.record_figures(session, today, figures.values())
-            imported_at = await queries.last_import_at(session)  # warm the cache /team reads all day
-            await queries.remember_totals(session, figures.values(), Month.of(today), today, imported_at)
         keys: list[tuple[str, str, date]] = []
         for employee in due:
             for message in await messages_for(session, employee, context, settings):

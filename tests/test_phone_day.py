@@ -37,7 +37,7 @@ from bot.settings import Settings, load_settings
 from db.importer import import_paths
 from db.models import Employee, FindingRow
 from db.session import SessionPool
-from jobs.digests import build_digest
+from jobs.digests import build_digest, store_findings
 from tests.factories import EMPLOYEES_HEADER, INTERACTIONS_HEADER, write_csv
 from tests.world import MSK
 
@@ -131,6 +131,13 @@ async def test_the_phone_day_gives_the_hand_counted_findings(
             employee = await session.get(Employee, manager)
             assert employee is not None
             texts[manager] = (await build_digest(session, employee, TUESDAY, settings)).text
+        # a digest only reads: the day the morning job has not stored yet is computed in memory
+        assert (await session.execute(select(FindingRow.id).where(FindingRow.day == TUESDAY))).first() is None
+        await store_findings(session, TUESDAY, settings)  # the morning job's step
+        for manager in ("m1", "m2", "m3"):
+            employee = await session.get(Employee, manager)
+            assert employee is not None
+            assert (await build_digest(session, employee, TUESDAY, settings)).text == texts[manager]
         stored = (await session.execute(select(FindingRow).where(FindingRow.day == TUESDAY))).scalars()
         found = sorted((f.manager_id, f.rule, f.value, f.source, f.at.strftime("%H:%M")) for f in stored)
     assert found == [

@@ -334,6 +334,72 @@ def allocate(terms: ContractTerms, payments: Iterable[PaymentRecord], horizon: M
     return ledger
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerMonth:
+    """One month of a contract's ledger as it is stored (``ledger_months``): the fee billed (``base``,
+    0 when not active), what was allocated (``allocated``, may exceed the base), what counts as paid
+    (``paid = min(base, allocated)``) and what is still owed (``unpaid = base - paid``). Kopecks."""
+
+    month: Month
+    base: Kopecks
+    allocated: Kopecks
+    paid: Kopecks
+
+    @property
+    def unpaid(self) -> Kopecks:
+        return self.base - self.paid
+
+
+def ledger_months(ledger: ContractLedger, horizon: Month) -> list[LedgerMonth]:
+    """The months of ``ledger`` (allocated up to ``horizon``) worth storing, oldest first: every billed
+    month from the start up to the contract's last month or ``horizon``, whichever comes first, and
+    every other month some money is allocated to. Together with ``ledger.credit`` they are the whole
+    ledger: :func:`position` of any month up to ``horizon`` can be read from them
+    (``docs/collection.md``, "Where the ledger is kept")."""
+    terms, allocated = ledger.terms, ledger.allocated
+    last = terms.last_month()
+    end = horizon if last is None or last > horizon else last
+    fixed = None if terms.fee_changes else terms.monthly_fee
+    rows: dict[int, LedgerMonth] = {}
+    for index in range(terms.start.index, end.index + 1):  # billed: every month up to the last one
+        m = Month.from_index(index)
+        base = fixed if fixed is not None else terms.fee(m)
+        given = allocated.get(m, 0)
+        rows[index] = LedgerMonth(m, base, given, min(base, given))
+    for m, amount in allocated.items():  # money allocated outside the billed months (a named period)
+        if amount and m.index not in rows:
+            rows[m.index] = LedgerMonth(m, ledger.base(m), amount, ledger.paid(m))
+    return [rows[index] for index in sorted(rows)]
+
+
+def position_of_months(
+    contract_id: str, client_id: str, months: Iterable[LedgerMonth], month: Month, today: date
+) -> ContractPosition:
+    """:func:`position` read from stored :func:`ledger_months` instead of a ledger: the same figures
+    (a property test holds them equal), the way the SQL aggregation in ``db.queries.ledger`` reads
+    them."""
+    current = Month.of(today)
+    bound = month if month < current else current.shift(-1)
+    base = paid = unpaid_in_month = debt = 0
+    oldest: Month | None = None
+    for row in months:
+        if row.month == month:
+            base, paid, unpaid_in_month = row.base, row.paid, row.unpaid
+        if row.month <= bound and row.unpaid > 0:
+            debt += row.unpaid
+            oldest = row.month if oldest is None or row.month < oldest else oldest
+    return ContractPosition(
+        contract_id=contract_id,
+        base=base,
+        paid=paid,
+        awaiting=unpaid_in_month if month == current else 0,
+        debt=debt,
+        oldest_unpaid=oldest,
+        debt_age_days=(today - oldest.first_day()).days if oldest else 0,
+        client_id=client_id,
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # A manager's month
 # --------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from db.models import (
     ImportRun,
 )
 from db.queries import refresh_contract_terms
+from db.queries.after_import import after_import
 from db.session import SessionPool
 
 BATCH = 1000
@@ -212,12 +213,14 @@ async def import_sources(
             order = {source.label: n for n, source in enumerate(sources)}  # file by file, line by line
             problems.sort(key=lambda p: (order.get(p.label, len(order)), p.line))
             raise ImportFailed([str(p) for p in problems])
-        await seen.finish()
         await remember_files(conn, sources, digests, counts, skipped, now)
         changed = counts.get("contracts")
         if changed is not None and (changed.added or changed.updated or changed.removed):
             # a fee or manager change applies from the office's month of this import
             await refresh_contract_terms(session, Month.of(now.replace(tzinfo=UTC).astimezone(zone).date()), now)
+        # the one hook every import passes: ledgers and finding runs of what this import touched
+        await after_import(session, counts, now.replace(tzinfo=UTC).astimezone(zone).date(), now)
+        await seen.finish()
         files = [s.label for s in sources]
         summary = {entity: c.as_dict() for entity, c in counts.items()}
         session.add(ImportRun(finished_at=now, files=json.dumps(files, ensure_ascii=False),

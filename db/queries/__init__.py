@@ -6,8 +6,10 @@ in the rules.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import itertools
+import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -59,6 +61,7 @@ from bot.rules import (
     apply_renewals,
     collection_for,
     collection_of_totals,
+    debt_by_client,
     discipline,
     discipline_summary,
     period_of,
@@ -68,7 +71,6 @@ from bot.rules import (
 from bot.rules.discipline import TREND_DAYS
 from db.models import (
     Client,
-    CollectionCache,
     Contract,
     ContractTermsRow,
     DailyFigure,
@@ -448,6 +450,8 @@ async def collections(
             await contract_starts(session, [i.client_id for i in infos if i.id in owner and i.closed_on]),
         )
     }
+    if month <= Month.of(today) and await ledger.ledger_serves(session, today):
+        return await _collections_from_ledger(session, manager_ids, by_manager, owner, renewed, month, today, tiers)
     current = {i.id for i in infos if i.manager_id in wanted}  # their payments come by manager, the fast read
     payments = await payments_of_managers(session, manager_ids)
     payments.extend(await payments_of_contracts(session, [cid for cid in owner if cid not in current]))
@@ -466,16 +470,40 @@ async def collections(
     return result
 
 
+async def _collections_from_ledger(
+    session: AsyncSession,
+    manager_ids: Sequence[str],
+    by_manager: dict[str, list[ContractInfo]],
+    owner: dict[str, str],
+    renewed: dict[str, ContractTerms],
+    month: Month,
+    today: date,
+    tiers: Sequence[Tier],
+) -> dict[str, ManagerMonth]:
+    """:func:`collections` read from the stored ledger (``db.queries.ledger``) when it answers for
+    ``today``: the same positions, summarized by the same rule."""
+    positions = await ledger.positions_from_ledger(session, [(cid, renewed[cid].client) for cid in owner], month, today)
+    result: dict[str, ManagerMonth] = {}
+    for manager_id in manager_ids:
+        own = by_manager.get(manager_id, [])
+        mine = [positions[i.id] for i in own]
+        result[manager_id] = ManagerMonth(manager_id, summarize(month, mine, tiers), mine, {i.id: i for i in own})
+    return result
+
+
 async def departed_in_scope(session: AsyncSession, viewer: Employee) -> list[Employee]:
     """Managers who left (inactive) and still hold contracts in 1C, within ``viewer``'s scope: a
     supervisor's team, everyone for an admin, nobody for a manager. Their contracts and debts are shown
     as unassigned ("без менеджера") until 1C reassigns them."""
-    if viewer.role not in ("supervisor", "admin"):
+    if viewer.role not in (Role.SUPERVISOR, Role.ADMIN):
         return []
     holds = exists().where(Contract.manager_id == Employee.id)
-    statement = select(Employee).where(Employee.role == "manager", Employee.active.is_(False), holds)
-    if viewer.role == "supervisor":
-        statement = statement.where(Employee.team == viewer.team)
+    statement = select(Employee).where(
+        scope_filter(scope_of(person_of(viewer))),  # the one scope rule: a supervisor without a team, nobody
+        Employee.role == Role.MANAGER.value,
+        Employee.active.is_(False),
+        holds,
+    )
     return list((await session.execute(statement.order_by(Employee.id))).scalars())
 
 
@@ -504,48 +532,22 @@ async def unassigned_month(
 async def collection_totals(
     session: AsyncSession, manager_ids: Sequence[str], month: Month, today: date, tiers: Sequence[Tier]
 ) -> dict[str, Collection]:
-    """Each manager's month without the per-contract detail, from the cache when it was computed
-    today from the latest import; the rest is computed, and cached."""
-    imported_at = await last_import_at(session)
-    found: dict[str, Collection] = {}
-    for chunk in _chunks(list(manager_ids)):
-        rows = await session.execute(
-            select(CollectionCache).where(
-                CollectionCache.manager_id.in_(chunk), CollectionCache.month == str(month), CollectionCache.day == today
-            )
-        )
-        for row in rows.scalars():
-            if row.imported_at == imported_at:
-                found[row.manager_id] = collection_of_totals(
-                    month, row.base, row.paid, row.awaiting, row.debt, row.debtors, tiers
-                )
-    missing = [m for m in manager_ids if m not in found]
-    if missing:
-        computed = await collections(session, missing, month, today, tiers)
-        await remember_totals(session, computed.values(), month, today, imported_at)
-        found.update({m: figure.collection for m, figure in computed.items()})
-    return {m: found[m] for m in manager_ids}
+    """Each manager's month without the per-contract detail, as of ``today``. Reads only."""
+    return (await team_totals(session, manager_ids, month, today, tiers)).members
 
 
-async def remember_totals(
-    session: AsyncSession, figures: Iterable[ManagerMonth], month: Month, today: date, imported_at: datetime | None
-) -> None:
-    figures = list(figures)
-    ids = [f.manager_id for f in figures]
-    for chunk in _chunks(ids):
-        await session.execute(
-            delete(CollectionCache).where(
-                CollectionCache.manager_id.in_(chunk), CollectionCache.month == str(month), CollectionCache.day == today
-            )
-        )
-    rows = [
-        {"manager_id": f.manager_id, "month": str(month), "day": today, "imported_at": imported_at,
-         "base": f.collection.base, "paid": f.collection.paid, "awaiting": f.collection.awaiting,
-         "debt": f.collection.debt, "debtors": f.collection.debtors}
-        for f in figures
-    ]  # fmt: skip
-    for start in range(0, len(rows), 500):
-        await session.execute(insert_ignoring_duplicates(session, CollectionCache), rows[start : start + 500])
+async def team_totals(
+    session: AsyncSession, manager_ids: Sequence[str], month: Month, today: date, tiers: Sequence[Tier]
+) -> ledger.TeamTotals:
+    """Each manager's month as of ``today`` and the team's debtors (a client counted once across the
+    managers): ``today``'s month aggregated in SQL from the ledger when it answers for ``today``, any
+    other month computed by the rules (:func:`collections`). Reads only."""
+    if month == Month.of(today) and await ledger.ledger_serves(session, today):
+        return await ledger.team_totals_from_ledger(session, manager_ids, today, tiers)
+    figures = await collections(session, manager_ids, month, today, tiers)
+    positions = [p for f in figures.values() for p in f.positions]
+    members = {m: dataclasses.replace(figures[m].collection, next_step=None) for m in manager_ids}
+    return ledger.TeamTotals(members, len(debt_by_client(positions)))
 
 
 async def collection_of(
@@ -873,6 +875,12 @@ async def finding_run(session: AsyncSession, day: date) -> FindingRun | None:
     return await session.get(FindingRun, day)
 
 
+async def finding_run_days(session: AsyncSession, first_day: date, last_day: date) -> set[date]:
+    """The digest days from ``first_day`` to ``last_day`` whose findings are stored."""
+    statement = select(FindingRun.day).where(FindingRun.day >= first_day, FindingRun.day <= last_day)
+    return set((await session.execute(statement)).scalars())
+
+
 async def findings_between(
     session: AsyncSession, manager_ids: Sequence[str], first_day: date, last_day: date
 ) -> list[FindingRow]:
@@ -892,7 +900,33 @@ def as_finding(row: FindingRow) -> Finding:
                    row.source, row.escalate)  # fmt: skip
 
 
-async def ensure_findings(
+async def _findings(
+    session: AsyncSession, day: date, period: Period, as_of: datetime, limits: Thresholds
+) -> list[Finding]:
+    """``bot.rules.discipline`` of digest day ``day`` over ``period`` as of ``as_of`` (local): whatever
+    happened after that moment is left out. Only managers' findings. Reads only."""
+    since = period.start - timedelta(minutes=limits.call_match_minutes)  # a 1C/PBX pair across the start
+    activities = await activities_since(session, since)
+    calls = await phone_calls_between(session, since, as_of)
+    papers = await papers_without_originals(session, as_of_day=day)
+    managers = {e.id for e in await list_employees(session) if e.role == "manager"}
+    return [f for f in discipline(activities, calls, papers, period, day, as_of, limits) if f.manager_id in managers]
+
+
+async def day_findings(
+    session: AsyncSession, day: date, *, previous_working_day: date | None, digest_time: time, limits: Thresholds
+) -> tuple[Period, list[Finding] | None]:
+    """What a screen or a digest reads of digest day ``day``: its period and ``None`` when the day's
+    findings are stored (read them with :func:`findings_between`), or, for a day never computed (a day
+    before the bot ran, or today before the morning job), the findings computed in memory and NOT
+    stored (``docs/discipline.md``, "When findings are computed"). Reads only."""
+    period = period_of(day, previous_working_day)
+    if await finding_run(session, day) is not None:
+        return period, None
+    return period, await _findings(session, day, period, local_moment(day, digest_time), limits)
+
+
+async def store_findings(
     session: AsyncSession,
     day: date,
     *,
@@ -901,33 +935,35 @@ async def ensure_findings(
     limits: Thresholds,
     computed_at: datetime | None = None,
 ) -> Period:
-    """Compute and store the findings of digest day ``day`` unless they are stored and no import came
-    since; return the day's period (``bot.rules.period_of``: from ``previous_working_day`` to ``day``).
-
-    The findings are ``bot.rules.discipline`` as of ``day`` at ``digest_time`` (local): whatever
-    happened after that moment is left out, so a replay of a past morning finds what it found.
-    ``computed_at`` (UTC, naive; default the real time, as imports are stamped) is compared with the
-    next import's time. Only managers' findings are stored."""
+    """Compute and store the findings of digest day ``day`` (the morning job): its period (from
+    ``previous_working_day`` to ``day``) as of ``day`` at ``digest_time`` (local), recorded with the
+    run so that an import can recompute it (:func:`recompute_finding_runs`). Unless stored and no import
+    came since. ``computed_at``: UTC, naive. Returns the day's period."""
     period = period_of(day, previous_working_day)
-    as_of = local_moment(day, digest_time)
     computed_at = computed_at or datetime.now(UTC).replace(tzinfo=None)
     run = await finding_run(session, day)
     last_import = await last_import_at(session)
-    if run is not None and (last_import is None or last_import <= run.computed_at):
+    if run is not None and run.as_of is not None and (last_import is None or last_import <= run.computed_at):
         return period
-    since = period.start - timedelta(minutes=limits.call_match_minutes)  # a 1C/PBX pair across the start
-    activities = await activities_since(session, since)
-    calls = await phone_calls_between(session, since, as_of)
-    papers = await papers_without_originals(session, as_of_day=day)
-    managers = {e.id for e in await list_employees(session) if e.role == "manager"}
-    findings = [
-        f for f in discipline(activities, calls, papers, period, day, as_of, limits) if f.manager_id in managers
-    ]
+    await _write_findings(session, day, period, local_moment(day, digest_time), limits, computed_at)
+    return period
+
+
+async def _write_findings(
+    session: AsyncSession, day: date, period: Period, as_of: datetime, limits: Thresholds, computed_at: datetime
+) -> int:
+    findings = await _findings(session, day, period, as_of, limits)
+    recipe = {"period_start": period.start, "as_of": as_of, "limits": json.dumps(dataclasses.asdict(limits))}
+    run = await finding_run(session, day)
     if run is not None:
         await session.execute(delete(FindingRow).where(FindingRow.day == day))
         run.computed_at = computed_at
+        for key, value in recipe.items():
+            setattr(run, key, value)
     else:
-        await session.execute(insert_ignoring_duplicates(session, FindingRun).values(day=day, computed_at=computed_at))
+        await session.execute(
+            insert_ignoring_duplicates(session, FindingRun).values(day=day, computed_at=computed_at, **recipe)
+        )
     rows = [
         {"manager_id": f.manager_id, "day": day, "rule": f.rule.value, "subject_id": f.subject_id[:160], "at": f.at,
          "client": f.client[:300], "contact": f.contact[:300], "value": f.value, "source": f.source,
@@ -936,18 +972,49 @@ async def ensure_findings(
     ]  # fmt: skip
     for start in range(0, len(rows), 500):
         await session.execute(insert_ignoring_duplicates(session, FindingRow), rows[start : start + 500])
-    return period
+    await session.flush()
+    return len(rows)
+
+
+async def recompute_finding_runs(session: AsyncSession, since: date | None, computed_at: datetime) -> list[date]:
+    """After an import that touched calls, meetings, PBX records or documents: recompute every stored
+    finding run of a day from ``since`` on (every run when ``None``) with the period, moment and
+    thresholds it was computed with. Runs stored before those were recorded (migration 0011) are
+    left as they are. Returns the days recomputed."""
+    statement = select(FindingRun).where(FindingRun.as_of.is_not(None)).order_by(FindingRun.day)
+    if since is not None:
+        statement = statement.where(FindingRun.day >= since)
+    days: list[date] = []
+    for run in list((await session.execute(statement)).scalars()):
+        if run.period_start is None or run.as_of is None or run.limits is None:
+            continue
+        period = Period(run.period_start, datetime.combine(run.day, time()))
+        limits = Thresholds(**json.loads(run.limits))
+        await _write_findings(session, run.day, period, run.as_of, limits, computed_at)
+        days.append(run.day)
+    return days
 
 
 async def discipline_of(
-    session: AsyncSession, manager_ids: Sequence[str], day: date, week_days: Sequence[date]
+    session: AsyncSession,
+    manager_ids: Sequence[str],
+    day: date,
+    week_days: Sequence[date],
+    fresh: Sequence[Finding] | None = None,
 ) -> dict[str, Discipline]:
     """Each manager's discipline summary for ``day`` from the stored findings (reads only; the
-    findings are stored by ``ensure_findings``). ``week_days``: ``bot.rules.working_week(day)``."""
+    morning job stores them, :func:`store_findings`). ``week_days``: ``bot.rules.working_week(day)``.
+    ``fresh``: ``day``'s findings computed in memory when the day has no stored run
+    (:func:`day_findings`); earlier days without a run count as days without findings."""
     rows = await findings_between(session, manager_ids, day - timedelta(days=2 * TREND_DAYS - 1), day)
     by_manager: dict[str, list[tuple[date, Finding]]] = {m: [] for m in manager_ids}
     for row in rows:
-        by_manager.setdefault(row.manager_id, []).append((row.day, as_finding(row)))
+        if fresh is None or row.day != day:
+            by_manager.setdefault(row.manager_id, []).append((row.day, as_finding(row)))
+    wanted = set(manager_ids)
+    for finding in fresh or ():
+        if finding.manager_id in wanted:
+            by_manager[finding.manager_id].append((day, finding))
     return {m: discipline_summary(by_manager[m], day, week_days) for m in manager_ids}
 
 
@@ -1106,10 +1173,8 @@ async def debtors_of(
     the positions are :func:`collections`' for today's month, the same as ``/debtors`` shows."""
     names = {m.id: m.name for m in managers}
     figures = await collections(session, list(names), Month.of(today), today, tiers)
-    last_paid: dict[str, date] = {}
-    for payment in await payments_of_managers(session, list(names)):
-        if payment.paid_on <= today and payment.paid_on > last_paid.get(payment.contract_id, date.min):
-            last_paid[payment.contract_id] = payment.paid_on
+    owing = [p.contract_id for f in figures.values() for p in f.positions if p.debt > 0]
+    last_paid = await ledger.last_payment_days(session, owing, today)
     grouped: dict[str, list[tuple[ContractInfo, ContractPosition]]] = {}
     for figure in figures.values():
         for p in figure.positions:
@@ -1141,3 +1206,6 @@ def report_total(report: Sequence[ReportManager], month: Month, tiers: Sequence[
         sum(m.collection.debtors for m in report),
         tiers,
     )
+
+
+from db.queries import ledger  # noqa: E402  (it builds on the queries above)

@@ -1,0 +1,349 @@
+"""The collection ledger: what the rules allocate per contract and month, kept in ``ledger_months``
+and ``ledger_contracts`` so that the digests and screens read it instead of allocating every payment
+again (``docs/collection.md``, "Where the ledger is kept").
+
+The ledger is the present: it is kept as of one day (``ledger_state.as_of``: payments dated up to it,
+allocated up to its month) and answers for that day and the later days of the month on which no
+payment is dated. It is written
+
+- at the end of every import (:func:`keep_ledgers`, called once from ``db.importer.run``): the
+  contracts the import read (payments' contracts, contracts), the contracts removed and those whose
+  payments were removed, each with the other contracts of its client (a renewal bills a month once
+  across them);
+- by the morning job (:func:`keep_ledgers` with nothing touched): the contracts with payments dated
+  since the ledger's day, or every contract on a new month (the horizon moved).
+
+A replay or any other day the ledger does not answer for is computed by the rules, never written.
+Queries take the session first and do not commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, case, delete, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.rules import (
+    Collection,
+    ContractPosition,
+    Month,
+    Tier,
+    allocate,
+    apply_renewals,
+    collection_of_totals,
+    ledger_months,
+)
+from db.models import Contract, LedgerContractRow, LedgerMonthRow, LedgerState, Payment
+from db.queries import (
+    ContractInfo,
+    _chunks,
+    contract_starts,
+    manager_in,
+    payments_of_contracts,
+    terms_history,
+    terms_of,
+)
+
+STATE_ID = 1
+MONTHS_TABLE = cast(Table, LedgerMonthRow.__table__)
+CONTRACTS_TABLE = cast(Table, LedgerContractRow.__table__)
+WRITE_ROWS = 2000  # rows per INSERT … VALUES batch
+
+
+@dataclass(frozen=True)
+class LedgerUpdate:
+    """What one :func:`keep_ledgers` did: the day the ledger is kept for, how many contracts were
+    recomputed and month rows written, and whether it was a full rebuild."""
+
+    as_of: date
+    contracts: int
+    rows: int
+    full: bool
+
+
+async def ledger_state(session: AsyncSession) -> LedgerState | None:
+    return await session.get(LedgerState, STATE_ID)
+
+
+async def ledger_serves(session: AsyncSession, today: date) -> bool:
+    """Whether the stored ledger gives ``today``'s figures (local date): it is kept for a day of
+    ``today``'s month not after ``today``, and no payment is dated after that day up to ``today``.
+    One index lookup (``ix_payments_paid_on``)."""
+    state = await ledger_state(session)
+    if state is None or state.as_of > today or Month.of(state.as_of) != Month.of(today):
+        return False
+    if state.as_of == today:
+        return True
+    later = select(Payment.id).where(Payment.paid_on > state.as_of, Payment.paid_on <= today).limit(1)
+    return (await session.execute(later)).first() is None
+
+
+async def keep_ledgers(
+    session: AsyncSession,
+    today: date,
+    now: datetime,
+    touched: Iterable[str] = (),
+    *,
+    removed: bool = False,
+) -> LedgerUpdate:
+    """Bring the ledger to ``today`` (local date; a day before the ledger's keeps the ledger's day) and
+    recompute ``touched`` contracts. ``removed``: the caller removed contracts or payments, so the
+    contracts that lost payments (their stored count differs) and the removed contracts' clients are
+    found and recomputed too. A first ledger, or a new month, rebuilds every contract. ``now`` (UTC,
+    naive) is stamped on the state. Returns what was written."""
+    state = await ledger_state(session)
+    day = today if state is None else max(today, state.as_of)
+    if state is None:
+        state = LedgerState(id=STATE_ID, as_of=day, writes=0, updated_at=now)
+        session.add(state)
+        full = True
+    else:
+        full = Month.of(state.as_of) != Month.of(day)
+    state.writes += 1
+    write = state.writes
+    if full:
+        await session.execute(delete(LedgerMonthRow))
+        await session.execute(delete(LedgerContractRow))
+        ids = list((await session.execute(select(Contract.id).order_by(Contract.id))).scalars())
+        rows = await _recompute(session, ids, day, write, replace=False)
+    else:
+        todo = set(touched)
+        if day > state.as_of:
+            todo.update(await _paid_between(session, state.as_of, day))
+        if removed:
+            todo.update(await _removed_or_short(session, state.as_of))
+        todo = await _with_client_siblings(session, todo)
+        ids = sorted(todo)
+        rows = await _recompute(session, ids, day, write, replace=True)
+    state.as_of = day
+    state.updated_at = now
+    await session.flush()
+    return LedgerUpdate(day, len(ids), rows, full)
+
+
+async def _paid_between(session: AsyncSession, after: date, until: date) -> set[str]:
+    statement = select(Payment.contract_id).where(Payment.paid_on > after, Payment.paid_on <= until).distinct()
+    return set((await session.execute(statement)).scalars())
+
+
+async def _removed_or_short(session: AsyncSession, as_of: date) -> set[str]:
+    """Contracts kept in the ledger that are gone, or that count more payments than they have now."""
+    counted = (
+        select(Payment.contract_id, func.count().label("n"))
+        .where(Payment.paid_on <= as_of)
+        .group_by(Payment.contract_id)
+        .subquery()
+    )
+    statement = (
+        select(LedgerContractRow.contract_id)
+        .outerjoin(counted, counted.c.contract_id == LedgerContractRow.contract_id)
+        .where(LedgerContractRow.payments != func.coalesce(counted.c.n, 0))
+    )
+    gone = select(LedgerContractRow.contract_id).where(LedgerContractRow.contract_id.not_in(select(Contract.id)))
+    return set((await session.execute(statement)).scalars()) | set((await session.execute(gone)).scalars())
+
+
+async def _with_client_siblings(session: AsyncSession, contract_ids: set[str]) -> set[str]:
+    """``contract_ids`` with every contract of their clients (as kept, and as in 1C now)."""
+    clients: set[str] = set()
+    for chunk in _chunks(sorted(contract_ids)):
+        kept = select(LedgerContractRow.client_id).where(LedgerContractRow.contract_id.in_(chunk))
+        now = select(Contract.client_id).where(Contract.id.in_(chunk))
+        clients.update((await session.execute(kept)).scalars())
+        clients.update((await session.execute(now)).scalars())
+    result = set(contract_ids)
+    for chunk in _chunks(sorted(clients)):
+        result.update((await session.execute(select(Contract.id).where(Contract.client_id.in_(chunk)))).scalars())
+        kept_ids = select(LedgerContractRow.contract_id).where(LedgerContractRow.client_id.in_(chunk))
+        result.update((await session.execute(kept_ids)).scalars())
+    return result
+
+
+async def _recompute(
+    session: AsyncSession, contract_ids: Sequence[str], day: date, write: int, *, replace: bool
+) -> int:
+    """Allocate these contracts' payments dated up to ``day`` up to ``day``'s month by the rules and
+    store the result, stamped ``write``; a contract no longer in 1C only loses its rows."""
+    horizon = Month.of(day)
+    written = 0
+    for chunk in _chunks(list(contract_ids)):
+        if replace:
+            await session.execute(delete(LedgerMonthRow).where(LedgerMonthRow.contract_id.in_(chunk)))
+            await session.execute(delete(LedgerContractRow).where(LedgerContractRow.contract_id.in_(chunk)))
+        contracts = list((await session.execute(select(Contract).where(Contract.id.in_(chunk)))).scalars())
+        if not contracts:
+            continue
+        history = await terms_history(session, [c.id for c in contracts])
+        infos = [_info(c) for c in contracts]
+        renewed = apply_renewals(
+            [terms_of(i, history.get(i.id)) for i in infos],
+            await contract_starts(session, [i.client_id for i in infos if i.closed_on]),
+        )
+        by_contract: dict[str, list[Any]] = {}
+        for payment in await payments_of_contracts(session, [c.id for c in contracts]):
+            if payment.paid_on <= day:
+                by_contract.setdefault(payment.contract_id, []).append(payment)
+        month_rows: list[dict[str, Any]] = []
+        contract_rows: list[dict[str, Any]] = []
+        by_id = {i.id: i for i in infos}
+        for terms in renewed:
+            own = by_contract.get(terms.id, [])
+            ledger = allocate(terms, own, horizon)
+            manager_id = manager_in(by_id[terms.id], history.get(terms.id), horizon)
+            contract_rows.append({"contract_id": terms.id, "client_id": terms.client, "manager_id": manager_id,
+                                  "credit": ledger.credit, "payments": len(own), "written": write})  # fmt: skip
+            month_rows.extend(
+                {"contract_id": terms.id, "month": m.month.first_day(), "base": m.base, "allocated": m.allocated,
+                 "paid": m.paid, "unpaid": m.unpaid, "written": write}
+                for m in ledger_months(ledger, horizon)
+            )  # fmt: skip
+        conn = await session.connection()  # Core executemany: no ORM bookkeeping for plain rows
+        for start in range(0, len(contract_rows), WRITE_ROWS):
+            await conn.execute(insert(CONTRACTS_TABLE), contract_rows[start : start + WRITE_ROWS])
+        for start in range(0, len(month_rows), WRITE_ROWS):
+            await conn.execute(insert(MONTHS_TABLE), month_rows[start : start + WRITE_ROWS])
+        written += len(month_rows)
+    return written
+
+
+def _info(contract: Contract) -> ContractInfo:
+    return ContractInfo(contract.id, contract.number, contract.client_id, "", contract.title, contract.manager_id,
+                        contract.monthly_fee, contract.start, contract.months, contract.closed_on)  # fmt: skip
+
+
+async def positions_from_ledger(
+    session: AsyncSession, contracts: Sequence[tuple[str, str]], month: Month, today: date
+) -> dict[str, ContractPosition]:
+    """Each contract's position in ``month`` as of ``today`` read from the stored ledger, aggregated in
+    SQL (``bot.rules.position_of_months`` is the same reading in Python, held equal by a test).
+    ``contracts`` are ``(contract id, client id)``; a contract without stored months is all zero.
+    Only when :func:`ledger_serves` ``today`` and ``month`` is not after ``today``'s."""
+    current = Month.of(today)
+    if month > current:
+        raise ValueError(f"the ledger is kept up to {current}, not {month}")
+    bound = (month if month < current else current.shift(-1)).first_day()
+    first = month.first_day()
+    row = LedgerMonthRow
+    owed = and_(row.month <= bound, row.unpaid > 0)
+    clients = dict(contracts)
+    result: dict[str, ContractPosition] = {}
+    for chunk in _chunks(list(clients)):
+        statement = (
+            select(
+                row.contract_id,
+                func.sum(case((row.month == first, row.base), else_=0)),
+                func.sum(case((row.month == first, row.paid), else_=0)),
+                func.sum(case((owed, row.unpaid), else_=0)),
+                func.min(case((owed, row.month), else_=None)),
+            )
+            .where(row.contract_id.in_(chunk), row.month <= max(bound, first))
+            .group_by(row.contract_id)
+        )
+        for contract_id, base, paid, debt, oldest_day in await session.execute(statement):
+            base, paid, debt = int(base or 0), int(paid or 0), int(debt or 0)
+            oldest = Month.of(_as_date(oldest_day)) if oldest_day is not None else None
+            result[contract_id] = ContractPosition(
+                contract_id=contract_id,
+                base=base,
+                paid=paid,
+                awaiting=base - paid if month == current else 0,
+                debt=debt,
+                oldest_unpaid=oldest,
+                debt_age_days=(today - oldest.first_day()).days if oldest else 0,
+                client_id=clients[contract_id],
+            )
+    for contract_id, client_id in contracts:
+        if contract_id not in result:
+            result[contract_id] = ContractPosition(contract_id, 0, 0, 0, 0, None, 0, client_id)
+    return result
+
+
+def _as_date(value: Any) -> date:
+    """``MIN`` over a date column comes back as text on SQLite."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+async def stored_ledger(
+    session: AsyncSession,
+) -> tuple[dict[tuple[str, date], tuple[int, int, int, int]], dict[str, int]]:
+    """The whole stored ledger, for tests and checks: ``(contract, month) → (base, allocated, paid,
+    unpaid)`` and ``contract → credit``."""
+    months = {
+        (r.contract_id, r.month): (r.base, r.allocated, r.paid, r.unpaid)
+        for r in (await session.execute(select(LedgerMonthRow))).scalars()
+    }
+    credits = {r.contract_id: r.credit for r in (await session.execute(select(LedgerContractRow))).scalars()}
+    return months, credits
+
+
+async def last_payment_days(session: AsyncSession, contract_ids: Sequence[str], today: date) -> dict[str, date]:
+    """Each contract's latest payment dated up to ``today`` (contracts without one left out): one
+    aggregate per chunk instead of reading every payment."""
+    found: dict[str, date] = {}
+    for chunk in _chunks(list(contract_ids)):
+        statement = (
+            select(Payment.contract_id, func.max(Payment.paid_on))
+            .where(Payment.contract_id.in_(chunk), Payment.paid_on <= today)
+            .group_by(Payment.contract_id)
+        )
+        found.update((cid, _as_date(day)) for cid, day in await session.execute(statement))
+    return found
+
+
+@dataclass(frozen=True)
+class TeamTotals:
+    """Managers' month totals and the team's debtors: clients with debt counted once across the
+    managers (a client with contracts at two managers is one debtor of the team)."""
+
+    members: dict[str, Collection]
+    debtors: int
+
+
+async def team_totals_from_ledger(
+    session: AsyncSession, manager_ids: Sequence[str], today: date, tiers: Sequence[Tier]
+) -> TeamTotals:
+    """Each manager's current month (``today``'s) and the team's debtors, aggregated in SQL over the
+    stored ledger: per contract, then per manager. The same figures as ``summarize`` over the
+    positions (a test holds them equal). Only when :func:`ledger_serves` ``today``."""
+    month = Month.of(today)
+    first, bound = month.first_day(), month.shift(-1).first_day()
+    row, kept = LedgerMonthRow, LedgerContractRow
+    sums: dict[str, tuple[int, int, int, int]] = {}
+    debtors: dict[str, int] = {}
+    clients: set[str] = set()
+    for chunk in _chunks(list(manager_ids)):
+        per_contract = (
+            select(
+                kept.manager_id.label("manager_id"),
+                kept.client_id.label("client_id"),
+                func.sum(case((row.month == first, row.base), else_=0)).label("base"),
+                func.sum(case((row.month == first, row.paid), else_=0)).label("paid"),
+                func.sum(case((and_(row.month <= bound, row.unpaid > 0), row.unpaid), else_=0)).label("debt"),
+            )
+            .join(kept, kept.contract_id == row.contract_id)
+            .where(kept.manager_id.in_(chunk), or_(row.month == first, and_(row.month <= bound, row.unpaid > 0)))
+            .group_by(row.contract_id, kept.manager_id, kept.client_id)
+            .subquery()
+        )
+        c = per_contract.c
+        statement = select(
+            c.manager_id,
+            func.sum(c.base),
+            func.sum(c.paid),
+            func.sum(c.debt),
+            func.count(func.distinct(case((c.debt > 0, c.client_id), else_=None))),
+        ).group_by(c.manager_id)
+        for manager_id, base, paid, debt, owing in await session.execute(statement):
+            sums[manager_id] = (int(base or 0), int(paid or 0), int(debt or 0), int(owing or 0))
+        owing_clients = select(c.client_id).where(c.debt > 0).distinct()
+        clients.update((await session.execute(owing_clients)).scalars())
+    members: dict[str, Collection] = {}
+    for manager_id in manager_ids:
+        base, paid, debt, owing = sums.get(manager_id, (0, 0, 0, 0))
+        debtors[manager_id] = owing
+        members[manager_id] = collection_of_totals(month, base, paid, base - paid, debt, owing, tiers)
+    return TeamTotals(members, len(clients))
