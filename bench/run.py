@@ -296,7 +296,7 @@ async def run(args: argparse.Namespace) -> Report:
 
         # 6. the nightly export once 1C and the PBX appended a day
         print("6. re-import of an export that appended a day", flush=True)
-        appended_folder, appended = append_day(exports, work / f"exports-{scale:g}-next", size, rows)
+        appended_folder, appended = append_day(exports, work / f"exports-{scale:g}-next-{database}", size, rows)
         next_paths = {entity: appended_folder / path.name for entity, path in paths.items()}
         start = time.perf_counter()
         result = await import_paths(pool, list(next_paths.values()), zone=settings.zone,
