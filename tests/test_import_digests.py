@@ -18,6 +18,7 @@ from db.importer import import_paths
 from db.importer.rows import SPECS, Context, Row
 from db.models import ImportRowDigest, Payment, PbxCall
 from db.session import SessionPool
+from tests.conftest import truncate_all
 from tests.factories import PAYMENTS_HEADER, small_exports, write_csv
 from tests.importing import MSK, NOW, count, problems, run
 
@@ -146,12 +147,9 @@ def test_after_any_sequence_of_exports_the_payments_are_the_last_files(
         engine = create_engine(url)
         try:
             if url.startswith("postgresql"):
-                from sqlalchemy import text
-
-                async with engine.begin() as conn:
-                    await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-                    await conn.execute(text("CREATE SCHEMA public"))
-            await upgrade(engine)
+                await truncate_all(engine)  # migrated already: emptied, as the fixture does per test
+            else:
+                await upgrade(engine)
             pool = create_session_pool(engine)
             await run(pool, small_exports(folder))
             before = await amounts(pool)
@@ -180,3 +178,28 @@ def test_after_any_sequence_of_exports_the_payments_are_the_last_files(
             await engine.dispose()
 
     asyncio.run(scenario())
+
+
+async def test_the_contracts_an_import_touched_are_collected(
+    pool: SessionPool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from db.importer.writer import Staging
+
+    touched: list[set[str]] = []
+    finish = Staging.finish
+
+    async def recording(self: Staging) -> None:
+        touched.append(set(self.touched_contracts))
+        await finish(self)
+
+    monkeypatch.setattr(Staging, "finish", recording)
+    folder = small_exports(tmp_path)
+    await run(pool, folder)
+    assert touched[-1] == {"c1", "c2", "c3"}
+    # p2 moves from c2 to c3, p1 is unchanged (skipped by its digest), p3 goes with --full
+    write_csv(folder / "payments.csv", PAYMENTS_HEADER, [PAYMENTS[0], ["p2", "c3", "05.02.2019", "3000", "2019-02"]])
+    await import_paths(pool, [folder / "payments.csv"], zone=MSK, now=NOW, full=("payments",))
+    assert touched[-1] == {"c2", "c3"}
+    write_csv(folder / "payments.csv", PAYMENTS_HEADER, [PAYMENTS[0], ["p2", "c3", "05.02.2019", "3000", "2019-02"]])
+    await import_paths(pool, [folder / "payments.csv"], zone=MSK, now=NOW, reread=True)
+    assert touched[-1] == set()

@@ -271,12 +271,14 @@ async def import_sources(
                         break
         for entity, ids in (withdrawn or {}).items():
             if not problems and ids:
-                await remove_ids(conn, entity, ids, counts.setdefault(entity, Counts()))
+                await remove_ids(conn, entity, ids, counts.setdefault(entity, Counts()), staging.touched_contracts)
         if problems:
             await session.rollback()
             order = {source.label: n for n, source in enumerate(sources)}  # file by file, line by line
             problems.sort(key=lambda p: (order.get(p.label, len(order)), p.line))
             raise ImportFailed([str(p) for p in problems])
+        # staging.touched_contracts: the contracts whose ledgers this import may have changed, for
+        # the ledger update at the end of this transaction
         await staging.finish()
         await remember_files(conn, sources, digests, counts, skipped, now)
         changed = counts.get("contracts")

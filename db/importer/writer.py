@@ -290,12 +290,33 @@ class Staging:
         self.conn = conn
         self.stages: dict[str, Stage] = {}
         self.digests = RowDigests(conn)
+        # the contracts whose ledger this import may change: contracts written or removed, and the
+        # contracts of payments written (before and after the change) or removed. A superset: a row
+        # built and found equal counts too; a row skipped by its digest does not.
+        self.touched_contracts: set[str] = set()
 
     def __getitem__(self, entity: str) -> Stage:
         if entity not in self.stages:
             table = Client.__table__ if entity == "clients" else SPECS[entity].table
             self.stages[entity] = Stage(self.conn, table, entity=entity)  # type: ignore[arg-type]
         return self.stages[entity]
+
+    async def touch(self, entity: str, src: int) -> None:
+        """Add to :attr:`touched_contracts` what source ``src`` of contracts or payments is about to
+        write (read from its stage before the upsert, so a payment moved between contracts names
+        both)."""
+        stage = self[entity]
+        if not stage.created:
+            return
+        if entity == "contracts":
+            query = f"SELECT DISTINCT id FROM {stage.name} WHERE _src = {int(src)} AND _same = 0"
+        else:
+            query = (
+                f"SELECT DISTINCT contract_id FROM {stage.name} WHERE _src = {int(src)} AND _same = 0 UNION "
+                f"SELECT DISTINCT t.contract_id FROM {stage.name} s JOIN payments t ON t.id = s.id "
+                f"WHERE s._src = {int(src)} AND s._same = 0 AND t.contract_id <> s.contract_id"
+            )
+        self.touched_contracts.update(row_id for (row_id,) in await self.conn.exec_driver_sql(query) if row_id)
 
     async def finish(self) -> None:
         for stage in self.stages.values():
@@ -317,6 +338,8 @@ async def write_source(
             await clients.add(src, [(0, {"id": k, "name": n}, False, None) for k, n in names[start : start + 5000]])
         ctx.clients.clear()
         await clients.write(src, ["id", "name"], Counts(), once=True)
+    if entity in ("contracts", "payments"):
+        await staging.touch(entity, src)
     await stage.write(src, carried, counts, KEEP_WHEN_EMPTY.get(entity, ()), once=entity in CONTENT_KEYED)
 
 
@@ -329,7 +352,12 @@ async def remove_absent(
         chunk = absent[start : start + 500]
         try:
             async with conn.begin_nested():
-                await conn.execute(delete(table).where(table.c.id.in_(chunk)))
+                statement = delete(table).where(table.c.id.in_(chunk))
+                if entity == "payments":
+                    removed = await conn.execute(statement.returning(table.c.contract_id))
+                    staging.touched_contracts.update(removed.scalars())
+                else:
+                    await conn.execute(statement)
         except IntegrityError:
             problems.append(Problem(
                 f"--full {entity}", 0, "id", chunk[0],
@@ -337,17 +365,29 @@ async def remove_absent(
                 "give the files that reference them with --full too (or mark employees inactive)",
             ))  # fmt: skip
             return
+        if entity == "contracts":
+            staging.touched_contracts.update(chunk)
         counts.removed += len(chunk)
 
 
-async def remove_ids(conn: AsyncConnection, entity: str, ids: Collection[str], counts: Counts) -> None:
+async def remove_ids(
+    conn: AsyncConnection, entity: str, ids: Collection[str], counts: Counts, touched: set[str] | None = None
+) -> None:
     """Remove these rows of a leaf entity (payments, interactions, documents: nothing references
-    them), e.g. 1C documents since unposted or marked for deletion; ids not present are ignored."""
+    them), e.g. 1C documents since unposted or marked for deletion; ids not present are ignored.
+    The contracts of payments removed are added to ``touched``."""
     table = SPECS[entity].table
     chosen = sorted(set(ids))
     for start in range(0, len(chosen), 500):
-        result = await conn.execute(delete(table).where(table.c.id.in_(chosen[start : start + 500])))
-        counts.removed += result.rowcount or 0
+        statement = delete(table).where(table.c.id.in_(chosen[start : start + 500]))
+        if entity == "payments":
+            removed = list((await conn.execute(statement.returning(table.c.contract_id))).scalars())
+            if touched is not None:
+                touched.update(removed)
+            counts.removed += len(removed)
+        else:
+            result = await conn.execute(statement)
+            counts.removed += result.rowcount or 0
 
 
 def file_digest(path: Path) -> str:
