@@ -58,6 +58,7 @@ class Row:
         self.problems = problems
         self.ok = True
         self.bad: set[str] = set()  # the columns with a problem
+        self.key: str | None = None  # a PBX record's cdr_key, when the reader computed it already
 
     def problem(self, column: str, value: v.Cell, reason: str) -> None:
         self.ok = False
@@ -260,7 +261,7 @@ def pbx_row(row: Row, ctx: Context) -> dict[str, Any]:
         values["direction"], values["employee_id"] = "out", caller
     else:
         values["direction"], values["employee_id"] = "external", None
-    values["id"] = cdr_key(row.cells)
+    values["id"] = row.key or cdr_key(row.cells)
     return values
 
 

@@ -80,8 +80,9 @@ async def _import_source(
     known = ctx.known.get(entity)
     read = 0
 
-    def build(line: int, cells: dict[str, v.Cell], digest: str | None) -> None:
+    def build(line: int, cells: dict[str, v.Cell], digest: str | None, key: str | None = None) -> None:
         row = Row(source.label, line, cells, problems)
+        row.key = key
         values = spec.build(row, ctx)
         spec.check(row, values)
         if narrowed:
@@ -103,7 +104,7 @@ async def _import_source(
                 if known is not None:
                     known.add(row_id)
             else:
-                build(line, cells, digest)
+                build(line, cells, digest, row_id if table is None else None)
         waiting.clear()
 
     carried_columns: set[str] = set()
