@@ -106,15 +106,12 @@ class Stage:
             return
         await self.create()
         records = []
+        same_records = []  # (seq, src, line, id): the other columns stay NULL
         plan = self.plan
-        blank: list[Any] = [None] * len(plan)
-        where = self.columns.index("id")
         for line, values, same, digest in rows:
             self.seq += 1
             if same:
-                cells = blank.copy()
-                cells[where] = values["id"]
-                records.append((self.seq, src, line, 1, None, *cells))
+                same_records.append((self.seq, src, line, values["id"]))
                 continue
             get = values.get
             cells = [get(c, default) for c, default, _ in plan]
@@ -124,10 +121,20 @@ class Stage:
         driver = await driver_of(self.conn)
         columns = self.columns
         if self.postgres:
-            await driver.copy_records_to_table(self.name, records=records, columns=[*_MARKS, *columns])
+            if records:
+                await driver.copy_records_to_table(self.name, records=records, columns=[*_MARKS, *columns])
+            if same_records:
+                await driver.copy_records_to_table(
+                    self.name, records=[(*r, 1) for r in same_records], columns=["_seq", "_src", "_line", "id", "_same"]
+                )
             return
-        marks = ", ".join("?" * (len(columns) + len(_MARKS)))
-        await driver.executemany(f"INSERT INTO {self.name} VALUES ({marks})", records)
+        if records:
+            marks = ", ".join("?" * (len(columns) + len(_MARKS)))
+            await driver.executemany(f"INSERT INTO {self.name} VALUES ({marks})", records)
+        if same_records:
+            await driver.executemany(
+                f"INSERT INTO {self.name} (_seq, _src, _line, id, _same) VALUES (?, ?, ?, ?, 1)", same_records
+            )
 
     async def _analyze(self) -> None:
         """PostgreSQL's autovacuum never sees a temporary table: without statistics the planner takes
