@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import random
+import shutil
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.demo import amount_1c as _amount
 from bot.demo import date_1c as _day
@@ -170,3 +172,63 @@ def write_dataset(folder: Path, size: Size, seed: int = 2024) -> dict[str, tuple
                    f"{1700000000 + p}.{p}", ""])  # fmt: skip
     files["pbx"] = (path, out.close())
     return files
+
+
+def append_day(
+    folder: Path, target: Path, size: Size, rows: dict[str, int], seed: int = 2025
+) -> tuple[Path, dict[str, int]]:
+    """The next night's export: a copy of ``folder`` in ``target`` where 1C and the PBX appended the
+    day after :data:`TODAY` to payments, interactions and ``Master.csv`` (employees, contracts and
+    documents byte for byte the same). Returns the folder and the rows appended per entity."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for path in folder.glob("*.csv"):
+        shutil.copyfile(path, target / path.name)
+    rng = random.Random(seed)
+    day = TODAY + timedelta(days=1)
+    month = Month.of(day)
+    managers = [f"M{i:05d}" for i in range(size.managers)]
+    appended: dict[str, int] = {}
+
+    def reopen(name: str, encoding: str = "cp1251", delimiter: str = ";", quoting: int = csv.QUOTE_MINIMAL) -> Any:
+        handle = (target / name).open("a", encoding=encoding, newline="")
+        return handle, csv.writer(handle, delimiter=delimiter, quoting=quoting, lineterminator="\r\n")
+
+    handle, out = reopen("payments.csv")
+    count = 0
+    for c in range(size.contracts):
+        if rng.random() < 1 / 30:
+            fee = rng.choice((1500, 2000, 3000, 4500)) * 100
+            out.writerow([f"P{rows['payments'] + count:08d}", f"C{c:07d}", _day(day), _amount(fee),
+                          f"{month.month:02d}.{month.year}"])  # fmt: skip
+            count += 1
+    handle.close()
+    appended["payments"] = count
+
+    handle, out = reopen("interactions.csv")
+    count = max(1, size.interactions // (size.months * 30))
+    for i in range(count):
+        c = rng.randrange(size.contracts)
+        at = datetime.combine(day, datetime.min.time()) + timedelta(
+            hours=9 + rng.randrange(9), minutes=rng.randrange(60)
+        )
+        out.writerow([f"I{size.interactions + i:08d}", "Звонок", "Исходящий", managers[c % size.managers],
+                      f"K{c:07d}", f"ООО «Клиент {c}»", f"Контакт {c}", "", _moment(at), "120", "Выполнено", "",
+                      "сопровождение"])  # fmt: skip
+    handle.close()
+    appended["interactions"] = count
+
+    handle, out = reopen("Master.csv", encoding="utf-8", delimiter=",", quoting=csv.QUOTE_ALL)
+    count = max(1, size.pbx // (size.months * 30))
+    for p in range(count):
+        ext = str(10000 + rng.randrange(size.managers))
+        number = f"+79{rng.randrange(10**9):09d}"
+        start = datetime.combine(day, datetime.min.time()) + timedelta(hours=9, seconds=rng.randrange(9 * 3600))
+        end = start + timedelta(seconds=95)
+        out.writerow(["", ext, number, "from-internal", f'"" <{ext}>', f"SIP/{ext}-n{p:07x}", f"SIP/trunk-n{p:07x}",
+                      "Dial", "", f"{start:%Y-%m-%d %H:%M:%S}", f"{start + timedelta(seconds=5):%Y-%m-%d %H:%M:%S}",
+                      f"{end:%Y-%m-%d %H:%M:%S}", "95", "90", "ANSWERED", "DOCUMENTATION",
+                      f"{1800000000 + p}.{p}", ""])  # fmt: skip
+    handle.close()
+    appended["pbx"] = count
+    return target, appended

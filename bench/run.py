@@ -29,18 +29,18 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.dataset import TODAY, Size, write_dataset
+from bench.dataset import TODAY, Size, append_day, write_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND_BUDGET_S = 60.0  # per command: a very slow one is measured on fewer calls
-TARGETS = {
-    "import_ratio": 1 / 3,  # of the plain bulk insert's rows per second
+TARGETS = {  # issue 15's
+    "import_ratio": 0.5,  # of the plain bulk insert's rows per second
     "import_late_growth_mb": 32.0,  # memory must not grow with the file: growth after the first quarter
-    "digests_total_s": 10.0,
-    "command_p95_ms": 100.0,
+    "digests_total_s": 3.0,
+    "command_p95_ms": 20.0,
     "file_p95_ms": 5000.0,  # /report and /chart: a document or a picture, drawn off the event loop
-    "broadcast_ratio": 1.15,
-    "reimport_s": 60.0,
+    "broadcast_ratio": 1.05,
+    "reimport_s": 20.0,  # a full export whose files changed but whose rows did not; one that appended a day
 }
 
 
@@ -280,7 +280,7 @@ async def run(args: argparse.Namespace) -> Report:
         seconds = time.perf_counter() - start
         changed = sum(c.added + c.updated + c.removed for c in result.counts.values())
         report.data["reimport"] = {"seconds": seconds, "changed_rows": changed}
-        report.add("re-import, all files", f"{seconds:.1f} s", f"< {TARGETS['reimport_s']:.0f} s",
+        report.add("re-import, the same files", f"{seconds:.1f} s", f"< {TARGETS['reimport_s']:.0f} s",
                    seconds < TARGETS["reimport_s"])  # fmt: skip
         report.add("  rows changed by it", f"{changed}", "0", changed == 0)
         report.add("  files recognised as unchanged", f"{len(result.skipped)} of {len(paths)}")
@@ -290,8 +290,26 @@ async def run(args: argparse.Namespace) -> Report:
         seconds = time.perf_counter() - start
         changed = sum(c.added + c.updated + c.removed for c in result.counts.values())
         report.data["reimport_reading_every_row"] = {"seconds": seconds, "changed_rows": changed}
-        report.add("re-import reading every row (files touched)", f"{seconds:.1f} s", "", None)
+        report.add("re-import, files changed, rows not", f"{seconds:.1f} s", f"< {TARGETS['reimport_s']:.0f} s",
+                   seconds < TARGETS["reimport_s"])  # fmt: skip
         report.add("  rows changed by it ", f"{changed}", "0", changed == 0)
+
+        # 6. the nightly export once 1C and the PBX appended a day
+        print("6. re-import of an export that appended a day", flush=True)
+        appended_folder, appended = append_day(exports, work / f"exports-{scale:g}-next-{database}", size, rows)
+        next_paths = {entity: appended_folder / path.name for entity, path in paths.items()}
+        start = time.perf_counter()
+        result = await import_paths(pool, list(next_paths.values()), zone=settings.zone,
+                                    now=imported_at + timedelta(days=2))  # fmt: skip
+        seconds = time.perf_counter() - start
+        added = sum(c.added for c in result.counts.values())
+        changed = sum(c.updated + c.removed for c in result.counts.values())
+        report.data["reimport_appended_day"] = {"seconds": seconds, "appended_rows": appended, "added_rows": added,
+                                                "changed_rows": changed}  # fmt: skip
+        report.add(f"re-import, a day appended ({sum(appended.values()):,} rows)", f"{seconds:.1f} s",
+                   f"< {TARGETS['reimport_s']:.0f} s", seconds < TARGETS["reimport_s"])  # fmt: skip
+        report.add("  rows added / changed by it", f"{added} / {changed}", f"{sum(appended.values())} / 0",
+                   added == sum(appended.values()) and changed == 0)  # fmt: skip
     finally:
         await engine.dispose()
     return report

@@ -370,6 +370,18 @@ class ImportedFile(Base):
     imported_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class ImportRowDigest(Base):
+    """A digest of one imported row as it was read (its cells and what shaped its values: header,
+    time zones, PBX extensions), so a re-import reads an unchanged row without building it again
+    (``db/importer/writer.py``, ``RowDigests``). Only the importer writes it."""
+
+    __tablename__ = "import_row_digests"
+
+    entity: Mapped[str] = mapped_column(String(16), primary_key=True)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(40))
+
+
 class KpiSnapshot(Base):
     """A finished month's KPI per manager, frozen so that late payments never rewrite it."""
 

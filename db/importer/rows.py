@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -57,6 +58,7 @@ class Row:
         self.problems = problems
         self.ok = True
         self.bad: set[str] = set()  # the columns with a problem
+        self.key: str | None = None  # a PBX record's cdr_key, when the reader computed it already
 
     def problem(self, column: str, value: v.Cell, reason: str) -> None:
         self.ok = False
@@ -216,7 +218,7 @@ def cdr_key(cells: dict[str, v.Cell]) -> str:
     row. For the 16-field shape this is the key kpibot always used.
     """
     shape = CDR_SHAPES[len(cells)] if len(cells) in CDR_SHAPES else tuple(cells)
-    raw = "\x1f".join(v.text(cells.get(name)) for name in shape)
+    raw = "\x1f".join([c.strip() if type(c := cells.get(name)) is str else v.text(c) for name in shape])
     return CDR_KEY_PREFIX + hashlib.sha1(raw.encode()).hexdigest()[:32]
 
 
@@ -259,7 +261,7 @@ def pbx_row(row: Row, ctx: Context) -> dict[str, Any]:
         values["direction"], values["employee_id"] = "out", caller
     else:
         values["direction"], values["employee_id"] = "external", None
-    values["id"] = cdr_key(row.cells)
+    values["id"] = row.key or cdr_key(row.cells)
     return values
 
 
@@ -313,13 +315,51 @@ class EntitySpec:
         }  # fmt: skip
 
     def check(self, row: Row, values: dict[str, Any]) -> None:
-        """Every value against what its column can hold (see :func:`fits`)."""
+        """Every value against what its column can hold (see :func:`fits`). A value that plainly
+        fits (short ASCII-or-encodable text without NUL, an integer in range) is passed by a quick
+        test; only a doubtful one goes through :func:`fits`, which names the problem."""
+        limits = self._limits
         for name, value in values.items():
-            if value is None or name not in self.table.c:
+            if value is None:
                 continue
-            column = self.file_columns(name)[0]
+            limit = limits.get(name)
+            if limit is None:
+                continue
+            column, length, bounds, target = limit
+            kind = type(value)
+            if kind is str:
+                if (
+                    (length is None or len(value) <= length)
+                    and "\x00" not in value
+                    and (value.isascii() or _encodable(value))
+                ):
+                    continue
+            elif kind is int:
+                if bounds is None or bounds[0] <= value <= bounds[1]:
+                    continue
+            elif kind is not bool and isinstance(value, (str, int)):
+                pass  # a subclass: the general check
+            else:
+                continue  # dates, times, booleans: the builders made them
             if column not in row.bad:
-                fits(row, column, value, self.table.c[name])
+                fits(row, column, value, target)
+
+    @cached_property
+    def _limits(self) -> dict[str, tuple[str, int | None, tuple[int, int] | None, ColumnElement[Any]]]:
+        """Per table column: the file column named in a problem, the text length, the integer range."""
+        return {
+            c.name: (self.file_columns(c.name)[0], getattr(c.type, "length", None),
+                     _INT_RANGES.get(type(c.type).__name__), c)
+            for c in self.table.columns
+        }  # fmt: skip
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 SPECS: dict[str, EntitySpec] = {
@@ -433,6 +473,9 @@ class TableReader:
 
     def _totals(self, cells: dict[str, v.Cell], raw: list[v.Cell]) -> bool:
         """A totals row: its first filled cell starts with Итого/Всего, and no other id column is filled."""
+        lead = raw[0] if raw else None
+        if type(lead) is str and (lead := lead.strip()) and not lead.lower().startswith(TOTALS_WORDS):
+            return False  # the usual row: a first cell filled with something else
         first = next((v.text(c) for c in raw if v.text(c)), "")
         if not first.lower().startswith(TOTALS_WORDS):
             return False
@@ -467,8 +510,14 @@ class TableReader:
             )
         self.columns = set(mapping.values())
         csv_file = self.source.path is not None and self.source.path.suffix.lower() != ".xlsx"
+        names = list(mapping.values())
+        indices = list(mapping)
+        reach = max(indices) + 1
         for line, cells in rows:
-            by_column = {name: cells[i] if i < len(cells) else None for i, name in mapping.items()}
+            if len(cells) >= reach:  # the usual row: every mapped cell is there
+                by_column = dict(zip(names, [cells[i] for i in indices], strict=True))
+            else:
+                by_column = {name: cells[i] if i < len(cells) else None for i, name in mapping.items()}
             if self._totals(by_column, cells):
                 self.notes.append(escape(f"{self.source.label}:{line}: totals row skipped: "
                                          f"{' '.join(v.text(c) for c in cells if v.text(c))[:60]}"))  # fmt: skip

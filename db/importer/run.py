@@ -16,14 +16,25 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.rules import Month
+from db.importer import values as v
 from db.importer.report import Counts, ImportFailed, ImportReport, Problem, Progress, escape
-from db.importer.rows import SPECS, Context, Row, TableReader, pbx_rows
+from db.importer.rows import SPECS, Context, Row, TableReader, cdr_key, pbx_rows
 from db.importer.sources import Source, SourceError, discover
 from db.importer.vocabulary import ENTITIES
-from db.importer.writer import SeenIds, file_digest, flush, known_ids, remember_files, remove_absent, remove_ids
+from db.importer.writer import (
+    CONTENT_KEYED,
+    DIGESTED,
+    RowDigests,
+    Staging,
+    file_digest,
+    known_ids,
+    remember_files,
+    remove_absent,
+    remove_ids,
+    write_source,
+)
 from db.models import (
     Employee,
     ImportedFile,
@@ -33,61 +44,121 @@ from db.queries import refresh_contract_terms
 from db.queries.after_import import after_import
 from db.session import SessionPool
 
-BATCH = 1000
+BATCH = 5000  # rows staged per bulk statement
 MAX_PRINTED_PROBLEMS = 200
 FULL_ENTITIES = tuple(SPECS)
+DUPLICATE = "duplicate id: this id appears earlier in the import"
 
 
 async def _import_source(
-    conn: AsyncConnection,
+    staging: Staging,
+    src: int,
     source: Source,
     ctx: Context,
-    seen: SeenIds,
     counts: Counts,
     problems: list[Problem],
     notes: list[str],
     progress: Progress | None,
 ) -> int:
-    """Read one source, check every row, write its rows while no problem is known; the number of
-    data rows read."""
-    spec = SPECS[source.entity]
-    batch: list[dict[str, Any]] = []
-    pending: list[tuple[str, Row]] = []
+    """Read one source, check every row and stage it; once the whole source is read, report its
+    repeated ids and, while no problem is known, write it in one statement. The number of data rows
+    read.
+
+    A row of a :data:`DIGESTED` entity whose digest (:class:`RowDigests`) matches the one it was
+    last written from is neither built nor checked again: it is staged by id and counted unchanged.
+    """
+    entity = source.entity
+    spec = SPECS[entity]
+    stage = staging[entity]
+    digests = staging.digests if entity in DIGESTED else None
+    batch: list[tuple[int, dict[str, Any], bool, str | None]] = []
+    waiting: list[tuple[int, dict[str, v.Cell], str, str]] = []  # (line, cells, id, digest) to look up
     raw_rows = source.rows(progress.update if progress else None)
-    table = TableReader(source, problems, notes) if source.entity != "pbx" else None
+    table = TableReader(source, problems, notes) if entity != "pbx" else None
     carried: set[str] | None = None
+    narrowed = False
+    base: Any = None  # the digest every row's starts from, once the header is known
+    known = ctx.known.get(entity)
     read = 0
+
+    def build(line: int, cells: dict[str, v.Cell], digest: str | None, key: str | None = None) -> None:
+        row = Row(source.label, line, cells, problems)
+        row.key = key
+        values = spec.build(row, ctx)
+        spec.check(row, values)
+        if narrowed:
+            values = {k: value for k, value in values.items() if k in carried_columns}
+        row_id = values.get("id")
+        if row_id is None or "id" in row.bad:
+            return
+        if known is not None:
+            known.add(row_id)
+        # once anything is wrong nothing is written: only the id is kept, to report repeats
+        batch.append((line, values, False, digest) if not problems else (line, {"id": row_id}, False, None))
+
+    async def settle() -> None:
+        assert digests is not None
+        same = await digests.unchanged(entity, [(row_id, digest) for _, _, row_id, digest in waiting])
+        for line, cells, row_id, digest in waiting:
+            if row_id in same:
+                batch.append((line, {"id": row_id}, True, None))
+                if known is not None:
+                    known.add(row_id)
+            else:
+                build(line, cells, digest, row_id if table is None else None)
+        waiting.clear()
+
+    carried_columns: set[str] = set()
     try:
         reader = table(raw_rows) if table is not None else pbx_rows(source, raw_rows, problems)
         for line, cells in reader:
             read += 1
-            row = Row(source.label, line, cells, problems)
-            values = spec.build(row, ctx)
-            spec.check(row, values)
-            if table is not None:
-                if carried is None:  # the header is known once the first row is read
-                    carried = spec.carried(table.columns)
-                values = {k: value for k, value in values.items() if k in carried}
-            row_id = values.get("id")
-            if row_id is not None and "id" not in row.bad:
-                pending.append((row_id, row))
-                if source.entity in ctx.known:
-                    ctx.known[source.entity].add(row_id)
-            if not problems:
-                batch.append(values)
-            if len(pending) >= BATCH:
-                await seen.check(source.entity, pending)
-                pending = []
-                if not problems:  # keep reading to report every problem, but write nothing more
-                    await flush(conn, source.entity, batch, ctx, counts)
+            if read == 1:  # the header is known once the first row is read
+                if table is not None:
+                    carried = carried_columns = spec.carried(table.columns)
+                    narrowed = not carried.issuperset(c.name for c in spec.table.columns if c.name != "id")
+                if digests is not None:
+                    base = RowDigests.start(fingerprint(source, cells, ctx))
+            if base is not None:
+                row_id = cdr_key(cells) if table is None else v.text(cells.get("id"))
+                if row_id:
+                    hashed = base.copy()
+                    if table is None:  # a PBX record's id is a digest of all its cells already
+                        hashed.update(row_id.encode())
+                    else:
+                        hashed.update("\x1f".join([c if type(c) is str else v.text(c) for c in cells.values()]
+                                                   ).encode("utf-8", "surrogatepass"))  # fmt: skip
+                    waiting.append((line, cells, row_id, hashed.hexdigest()))
+                    if len(waiting) >= BATCH:
+                        await settle()
+                else:
+                    build(line, cells, None)
+            else:
+                build(line, cells, None)
+            if len(batch) >= BATCH:
+                await stage.add(src, batch)
                 batch = []
     except SourceError as error:
         problems.append(Problem(source.label, error.line, "(file)", error.value, error.reason))
-    if pending:
-        await seen.check(source.entity, pending)
+    if waiting:
+        await settle()
+    await stage.add(src, batch)
+    if entity not in CONTENT_KEYED:  # a PBX record repeated is the same record
+        for line, row_id in await stage.repeated(src):
+            problems.append(Problem(source.label, line, "id", row_id, DUPLICATE))
     if not problems:
-        await flush(conn, source.entity, batch, ctx, counts)
+        written = sorted(carried) if carried is not None else [c.name for c in spec.table.columns]
+        await write_source(staging, entity, src, written, ctx, counts)
     return read
+
+
+def fingerprint(source: Source, cells: dict[str, v.Cell], ctx: Context) -> str:
+    """What shapes a source's values besides a row's cells: its columns in order, the zones, and for
+    PBX records which employee each extension is."""
+    parts = [source.entity, ",".join(cells), str(ctx.zone), str(ctx.pbx_zone)]
+    if source.entity == "pbx":
+        parts.append(";".join(f"{ext}={employee}" for ext, employee in sorted(ctx.extensions.items())))
+    return "\x1e".join(parts)
 
 
 async def import_paths(
@@ -155,18 +226,13 @@ async def import_sources(
             ctx.known[entity] = await known_ids(conn, SPECS[entity].table)
         linked = await conn.execute(select(Employee.telegram_id, Employee.id).where(Employee.telegram_id.is_not(None)))
         ctx.telegram_ids = {telegram_id: employee for telegram_id, employee in linked if telegram_id is not None}
-        if conn.dialect.name == "postgresql":
-            # the tables fill up during this transaction: a generic plan cached for the prepared
-            # "id IN (…)" lookups while a table was empty would scan it for every later batch
-            await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
-        seen = SeenIds(conn)
-        await seen.start()
+        staging = Staging(conn)
         per_entity = {e: sum(1 for s in sources if s.entity == e) for e in given}
         digests: dict[str, str] = {}
         skipped: list[str] = []
         notes: list[str] = []
         data_rows = dict.fromkeys(given, 0)
-        for source in sources:
+        for src, source in enumerate(sources):
             if source.path is not None and per_entity[source.entity] == 1:
                 digests[source.entity] = file_digest(source.path)
                 last = (await conn.execute(select(ImportedFile).where(ImportedFile.entity == source.entity))).first()
@@ -187,7 +253,7 @@ async def import_sources(
             bar = progress(source) if progress else None
             try:
                 data_rows[source.entity] += await _import_source(
-                    conn, source, ctx, seen, counts[source.entity], problems, notes, bar
+                    staging, src, source, ctx, counts[source.entity], problems, notes, bar
                 )
             finally:
                 if bar is not None:
@@ -202,12 +268,12 @@ async def import_sources(
         if not problems:
             for entity in reversed(ENTITIES):
                 if entity in full:
-                    await remove_absent(conn, entity, seen, counts[entity], problems)
+                    await remove_absent(conn, entity, staging, counts[entity], problems)
                     if problems:
                         break
         for entity, ids in (withdrawn or {}).items():
             if not problems and ids:
-                await remove_ids(conn, entity, ids, counts.setdefault(entity, Counts()))
+                await remove_ids(conn, entity, ids, counts.setdefault(entity, Counts()), staging.touched_contracts)
         if problems:
             await session.rollback()
             order = {source.label: n for n, source in enumerate(sources)}  # file by file, line by line
@@ -219,8 +285,9 @@ async def import_sources(
             # a fee or manager change applies from the office's month of this import
             await refresh_contract_terms(session, Month.of(now.replace(tzinfo=UTC).astimezone(zone).date()), now)
         # the one hook every import passes: ledgers and finding runs of what this import touched
-        await after_import(session, counts, now.replace(tzinfo=UTC).astimezone(zone).date(), now)
-        await seen.finish()
+        # (what it touched is read from its staging tables, so they are dropped only after)
+        await after_import(session, counts, now.replace(tzinfo=UTC).astimezone(zone).date(), now, staging)
+        await staging.finish()
         files = [s.label for s in sources]
         summary = {entity: c.as_dict() for entity, c in counts.items()}
         session.add(ImportRun(finished_at=now, files=json.dumps(files, ensure_ascii=False),
