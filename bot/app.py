@@ -186,7 +186,7 @@ async def serve(app: web.Application, listen: str) -> web.AppRunner:
     return runner
 
 
-IMPORTS_LEASE = "imports"  # the watched folder is imported by one instance a minute
+IMPORTS_LEASE = "imports"  # the watched folder and the OData sync: one instance a minute
 POLLING_LEASE = "polling"
 
 
@@ -242,8 +242,18 @@ async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.E
         asyncio.create_task(sender.run(stop), name="outbox-sender"),
         asyncio.create_task(set_default_commands(sender.bot, linked, sender.pacer.wait), name="menus"),
     ]
+    imports_pass = asyncio.Lock()  # the digests wait for an import or sync in progress
+    imports_started = asyncio.Event()  # ... and, at start-up, for the first look at the sources
+    morning = morning_job(session_pool, settings, clock, sender.wake.set, instance=name)
+
+    async def morning_after_imports() -> None:
+        await imports_started.wait()
+        async with imports_pass:
+            pass
+        await morning()
+
     scheduler.add_job(
-        morning_job(session_pool, settings, clock, sender.wake.set, instance=name),
+        morning_after_imports,
         digest_trigger(settings),
         id="morning",
         next_run_time=clock(),  # at once: a late start still sends today's digests
@@ -251,21 +261,42 @@ async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.E
         max_instances=1,
         misfire_grace_time=None,
     )
-    if settings.import_dir is not None:  # the watched folder: every minute, the night's run at IMPORT_TIME
+    if settings.import_dir is not None or settings.odata_url:  # the folder every minute, the night run at IMPORT_TIME
         from jobs.imports import imports_job
 
-        folder_job = imports_job(session_pool, settings, clock, sender.wake.set)
+        import_job = imports_job(session_pool, settings, clock, sender.wake.set)
 
-        async def imports_once() -> None:
-            """Of several instances on one database, the one holding the ``imports`` lease imports."""
+        async def hold_imports() -> bool:
             now = utc_now()
             async with session_pool() as session, session.begin():
-                held = await take_lease(session, IMPORTS_LEASE, name, now, now + timedelta(seconds=50))
-            if held:
-                await folder_job()
+                return await take_lease(session, IMPORTS_LEASE, name, now, now + timedelta(seconds=50))
+
+        async def imports_once() -> None:
+            """Of several instances on one database, the one holding the ``imports`` lease imports;
+            it renews the lease while a long import or sync runs, so no other starts the same."""
+            try:
+                async with imports_pass:
+                    imports_started.set()
+                    if not await hold_imports():
+                        return
+                    renewing = asyncio.create_task(renew_imports())
+                    try:
+                        await import_job()
+                    finally:
+                        renewing.cancel()
+            finally:
+                imports_started.set()
+
+        async def renew_imports() -> None:
+            while True:
+                await asyncio.sleep(15)
+                with contextlib.suppress(Exception):  # the next minute's run takes it again
+                    await hold_imports()
 
         scheduler.add_job(imports_once, digest_trigger(settings), id="imports", next_run_time=clock(),
                           coalesce=True, max_instances=1, misfire_grace_time=None)  # fmt: skip
+    else:
+        imports_started.set()
     scheduler.start()
     log.info("%s: the morning job and the outbox sender are running (digests at %s)", name, settings.digest_time)
 

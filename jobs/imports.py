@@ -8,11 +8,21 @@ is imported with the same all-or-nothing :func:`db.importer.import_paths` as ``k
 (byte-identical files are skipped there). At ``IMPORT_TIME`` the night's run happens even if nothing
 changed, so a missing export is noticed.
 
-Every attempt is recorded in ``import_attempts`` (source, files, rows, problems, duration). A failed
-or missing night import tells the admins once a day through the outbox (kind ``import``), with the
-first problem lines, before ``DIGEST_TIME``; the data stay as they were.
+With ``ODATA_URL`` set the same job runs the OData sync (:func:`sync_night`) after the folder: at
+the first run at or after ``IMPORT_TIME`` on a working day, and once more at the first run after
+``kpibot run`` starts past ``IMPORT_TIME`` (after a deploy or a crash the data catch up). The folder
+goes first because the default OData mapping does not sync employees: they come from
+``employees.csv`` (in the folder or imported by hand), and the synced contracts and interactions name
+them; the PBX's ``Master.csv`` needs only the employees too. A sync retries network faults and 5xx
+answers with backoff inside :mod:`db.importer.odata`; the job itself does not try again that day.
 
-:func:`sources` lists what the job imports, in order; the OData sync joins it as a second entry.
+Every attempt is recorded in ``import_attempts`` (source ``folder`` or ``odata``; files, rows,
+problems, duration). A failed or missing night import of the folder tells the admins once a day
+through the outbox (kind ``import``), and a failed sync once a day too (kind ``sync``: the outbox
+keeps one message per employee, kind and day, so both reach them when both fail), with the first
+problem lines; the data stay as they were. The sync runs before ``DIGEST_TIME``, so its notice does.
+
+:func:`sources` lists what the job imports, in order.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from pathlib import Path
 from bot import texts
 from bot.settings import Settings
 from db import queries
-from db.attempts import FIRST_PROBLEMS, Attempt, night_attempted, record, run_import
+from db.attempts import FIRST_PROBLEMS, Attempt, night_attempted, record, run_import, run_sync
 from db.session import SessionPool
 from jobs.outbox import Message, enqueue
 
@@ -70,12 +80,13 @@ class SettleWatch:
         return frozenset(current.items()), settled
 
 
-async def tell_admins(pool: SessionPool, day: date, text: str, now_utc: datetime) -> int:
-    """The notice to every linked admin, once a day (the outbox's key: employee, ``import``, day)."""
+async def tell_admins(pool: SessionPool, day: date, text: str, now_utc: datetime, kind: str = "import") -> int:
+    """The notice to every linked admin, once a day per ``kind`` (the outbox's key: employee, kind,
+    day): ``import`` for the folder, ``sync`` for the OData sync. The number of messages enqueued."""
     async with pool() as session, session.begin():
         admins = [e for e in await queries.list_employees(session, active_only=True)
                   if e.role == "admin" and e.telegram_id]  # fmt: skip
-        return await enqueue(session, [Message(a.id, "import", day, a.telegram_id or 0, text) for a in admins], now_utc)
+        return await enqueue(session, [Message(a.id, kind, day, a.telegram_id or 0, text) for a in admins], now_utc)
 
 
 def fresh(files: frozenset[tuple[Path, Stamp]], now: datetime) -> bool:
@@ -125,24 +136,67 @@ async def import_folder(pool: SessionPool, settings: Settings, watch: SettleWatc
     return attempt
 
 
+@dataclass
+class SyncState:
+    """What this process remembers of the sync: whether it has run one since it started."""
+
+    ran: bool = False
+    backoff: float = 1.0  # seconds of the first retry's wait (tests shorten it)
+
+
+async def sync_night(pool: SessionPool, settings: Settings, state: SyncState, now: datetime) -> Attempt | None:
+    """The night's OData sync at ``now`` (local, aware), recorded as an attempt of source ``odata``.
+
+    Due on a working day from ``IMPORT_TIME`` on, when no sync was attempted since ``IMPORT_TIME``
+    today, or when this process has not synced yet (a restart catches up). A failed sync (401, a
+    500 that outlasted the retries, a bad value, a broken mapping) writes nothing and tells the
+    admins once that day with the first problem lines. ``None`` when nothing was due."""
+    if not settings.odata_url:
+        return None
+    today = now.date()
+    night_at = datetime.combine(today, settings.import_time, now.tzinfo)
+    if now < night_at or not settings.calendar.is_working_day(today):
+        return None
+    if state.ran:
+        async with pool() as session:
+            if await night_attempted(session, "odata", utc(night_at)):
+                return None
+    state.ran = True
+    attempt = await run_sync(pool, settings, utc(now), backoff=state.backoff)
+    if attempt.ok:
+        log.info("synced 1C over OData: %d row(s) from %s", attempt.rows, ", ".join(attempt.files))
+    else:
+        log.warning("the OData sync failed, nothing written: %s", attempt.problems[0])
+        await tell_admins(pool, today, texts.sync_failed_notice(attempt.problems, FIRST_PROBLEMS), utc(now), "sync")
+    return attempt
+
+
 Importer = Callable[[SessionPool, Settings, datetime], Awaitable[object]]
 
 
-def sources(settings: Settings, watch: SettleWatch) -> list[tuple[str, Importer]]:
-    """What the job imports, in order: the watched folder (when ``IMPORT_DIR`` is set); the OData sync
-    goes here too."""
+def sources(settings: Settings, watch: SettleWatch, state: SyncState | None = None) -> list[tuple[str, Importer]]:
+    """What the job imports, in order: the watched folder (when ``IMPORT_DIR`` is set), then the
+    OData sync (when ``ODATA_URL`` is set); the folder first, because the synced contracts name the
+    employees that ``employees.csv`` brings."""
     found: list[tuple[str, Importer]] = []
     if settings.import_dir is not None:
         found.append(("folder", lambda pool, s, now: import_folder(pool, s, watch, now)))
+    if settings.odata_url:
+        sync = state or SyncState()
+        found.append(("odata", lambda pool, s, now: sync_night(pool, s, sync, now)))
     return found
 
 
 def imports_job(
-    pool: SessionPool, settings: Settings, clock: Callable[[], datetime], wake: Callable[[], None]
+    pool: SessionPool,
+    settings: Settings,
+    clock: Callable[[], datetime],
+    wake: Callable[[], None],
+    state: SyncState | None = None,
 ) -> Callable[[], Awaitable[None]]:
     """The scheduler's job, every minute: each source in turn; never raise into the scheduler."""
     watch = SettleWatch(timedelta(seconds=settings.import_settle_seconds))
-    order = sources(settings, watch)
+    order = sources(settings, watch, state)
 
     async def job() -> None:
         for name, importer in order:

@@ -107,11 +107,15 @@ async def import_paths(
     (``PBX_TIMEZONE``, default ``zone``), converted to ``zone`` on import. A file byte-identical to
     its entity's last imported file is not read again (unless ``reread`` or ``--full``).
     """
-    sources, file_problems = discover(list(paths))
+    paths = list(paths)
+    sources, file_problems = discover(paths)
     if file_problems:
         raise ImportFailed([escape(p) for p in file_problems])
     if not sources:
-        raise ImportFailed(["no export files found (employees.csv, contracts.csv, payments.csv, ...)"])
+        where = ", ".join(str(p) for p in paths) or "(no paths given)"
+        kind = "folder" if paths and all(p.is_dir() for p in paths) else "paths"
+        raise ImportFailed([escape(f"{where}: no export files in the {kind} (expected CSV or XLSX exports named "
+                                   f"{', '.join(n + '.csv' for n in ENTITIES[:-1])}, or Master.csv)")])  # fmt: skip
     return await import_sources(
         pool, sources, zone=zone, now=now, pbx_zone=pbx_zone, full=full, progress=progress, reread=reread
     )
@@ -191,6 +195,7 @@ async def import_sources(
             finally:
                 if bar is not None:
                     bar.close()
+            notes.extend(source.notes)  # e.g. Master.csv's last line, still being written
         for entity in full:
             if not data_rows[entity] and not problems:
                 label = next(s.label for s in sources if s.entity == entity)

@@ -13,7 +13,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -47,6 +47,7 @@ class Source:
     has_header: bool = True
     path: Path | None = None  # the file it comes from
     encoding: str = ""  # what a CSV file was read as, once it was read
+    notes: list[str] = field(default_factory=list)  # what the reader passed over on purpose, once read
 
 
 # --------------------------------------------------------------------------------------------------
@@ -243,6 +244,79 @@ def csv_rows(
     return rows
 
 
+CDR_MIN_FIELDS = 16  # the shortest Asterisk CDR record (cdr_csv without the optional columns)
+
+
+def _unfinished_tail(path: Path) -> tuple[int, str] | None:
+    """When the file does not end in a line break, the number of its last physical line and that
+    line's text (decoded leniently, for the note); else ``None``."""
+    with path.open("rb") as handle:
+        size = handle.seek(0, 2)
+        if size == 0:
+            return None
+        handle.seek(size - 1)
+        if handle.read(1) in (b"\n", b"\r"):
+            return None
+        handle.seek(0)
+        breaks = 0  # CR LF, LF and a lone CR, as the CSV reader counts lines
+        tail = b""
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            breaks += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+            if tail.endswith(b"\r") and block.startswith(b"\n"):
+                breaks -= 1
+            tail = (tail + block)[-4096:]
+    last = re.split(rb"\r\n|\r|\n", tail)[-1]
+    return breaks + 1, last.decode("utf-8", errors="replace")
+
+
+def master_rows(path: Path, source: Source) -> RowReader:
+    """The records of Asterisk's ``Master.csv``, which the PBX appends to while a call ends: a last
+    line without its line break that does not parse, or is shorter than the records before it (or
+    than a CDR record at all), is still being written and is passed over with a note in
+    ``source.notes``. A bad line anywhere else stays a problem: only the unfinished tail is skipped.
+    """
+    # Asterisk's cdr_csv doubles a quote inside a value ("""131"" <131>"); exports that went through
+    # other tools write \"131\" instead: both read as "131" <131>
+    records = csv_rows(path, ",", source=source, escapechar="\\")
+
+    def rows(progress: Callable[[int], None] | None) -> Iterator[tuple[int, list[Cell]]]:
+        tail = _unfinished_tail(path)
+        if tail is None:
+            yield from records(progress)
+            return
+        last_line, text = tail
+        width = 0
+        held: tuple[int, list[Cell]] | None = None
+        try:
+            for line, cells in records(progress):
+                if held is not None:
+                    width = len(held[1])
+                    yield held
+                held = (line, cells)
+        except SourceError as error:
+            if error.line != last_line:
+                raise
+            source.notes.append(_tail_note(source.label, last_line, text, "does not parse"))
+            if held is not None:
+                yield held
+            return
+        if held is None:
+            return
+        short = len(held[1]) < (width or CDR_MIN_FIELDS)
+        if held[0] == last_line and short:
+            source.notes.append(_tail_note(source.label, last_line, text, f"{len(held[1])} fields"))
+            return
+        yield held
+
+    return rows
+
+
+def _tail_note(label: str, line: int, text: str, why: str) -> str:
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    return (f"{label}:{line}: the last line is still being written by the PBX (no line break, {why}): "
+            f"skipped, it is read with the next import: {shown}")  # fmt: skip
+
+
 # --------------------------------------------------------------------------------------------------
 # XLSX
 # --------------------------------------------------------------------------------------------------
@@ -339,9 +413,7 @@ def discover(paths: list[Path]) -> tuple[list[Source], list[str]]:
                 )
             elif entity == "pbx":
                 pbx = Source(file.name, "pbx", file.stat().st_size, _unset, has_header=False, path=file)
-                # Asterisk's cdr_csv doubles a quote inside a value ("""131"" <131>"); exports that went
-                # through other tools write \"131\" instead: both read as "131" <131>
-                pbx.rows = csv_rows(file, ",", source=pbx, escapechar="\\")
+                pbx.rows = master_rows(file, pbx)
                 sources.append(pbx)
             else:
                 table = Source(file.name, entity, file.stat().st_size, _unset, path=file)
