@@ -146,9 +146,11 @@ async def test_a_sync_failing_in_mid_paging_leaves_the_data_and_tells_the_admins
     tomorrow = NIGHT + timedelta(days=1)
     stamp = (tomorrow - timedelta(hours=2)).timestamp()
     os.utime(folder / "payments.csv", (stamp, stamp))
-    state = SyncState(backoff=0.001)
+    minute = [tomorrow]
+    job = imports_job(pool, settings, lambda: minute[0], lambda: None, SyncState(backoff=0.001))
     for step in range(3):
-        await imports_job(pool, settings, lambda: tomorrow + timedelta(minutes=step), lambda: None, state)()
+        minute[0] = tomorrow + timedelta(minutes=step)
+        await job()
     await sync_night(pool, settings, SyncState(backoff=0.001), tomorrow + timedelta(minutes=5))  # a restart
     assert await payments(pool) == before and await fee(pool) == 281850
     failed = [a for a in await attempts(pool) if a.source == "odata" and not a.ok]
