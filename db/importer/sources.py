@@ -328,13 +328,13 @@ def master_rows(path: Path, source: Source) -> RowReader:
             yield line, cells
         if not raw.strip():
             return
-        cells = _one_record(raw, source.encoding, escapechar)
-        if cells is None:
+        record = _one_record(raw, source.encoding, escapechar)
+        if record is None:
             source.notes.append(_tail_note(source.label, last_line, raw, "does not parse"))
-        elif len(cells) < (width or CDR_MIN_FIELDS):
-            source.notes.append(_tail_note(source.label, last_line, raw, f"{len(cells)} fields"))
+        elif len(record) < (width or CDR_MIN_FIELDS):
+            source.notes.append(_tail_note(source.label, last_line, raw, f"{len(record)} fields"))
         else:
-            yield last_line, list(cells)
+            yield last_line, list(record)
 
     return rows
 
