@@ -354,6 +354,7 @@ async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.E
         with contextlib.suppress(Exception):
             async with session_pool() as session, session.begin():
                 await release_lease(session, POLLING_LEASE, name)
+                await release_lease(session, IMPORTS_LEASE, name)  # a restart imports and syncs at once
         if runner is not None:
             await runner.cleanup()
         await bot.session.close()

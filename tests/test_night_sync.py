@@ -5,6 +5,7 @@ on a fake clock, on both databases."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -183,3 +184,37 @@ async def test_a_refused_login_or_a_bad_value_is_one_line_in_the_notice(
         assert "amount: abc" in notice.text
     assert len(notice.text) <= 4096 and "Traceback" not in notice.text
     assert texts.SOURCE_NAMES["odata"]
+
+
+async def test_an_import_while_the_bot_renews_its_leases_does_not_find_the_database_locked(
+    pool: SessionPool, demo_exports: Path
+) -> None:
+    """kpibot run commits a lease renewal every second while the folder or a sync imports: on SQLite
+    an import that read first and wrote later failed at once with "database is locked"."""
+    from db.importer import import_paths
+    from db.queries.outbox import take_lease
+
+    stop = False
+    renewed = asyncio.Event()
+
+    async def renew() -> int:
+        n = 0
+        while not stop:
+            if n:
+                renewed.set()
+            moment = datetime(2026, 1, 1) + timedelta(seconds=n)
+            async with pool() as session, session.begin():
+                await take_lease(session, "polling", "other", moment, moment + timedelta(seconds=50))
+            n += 1
+            await asyncio.sleep(0.002)
+        return n
+
+    renewing = asyncio.create_task(renew())
+    await renewed.wait()
+    try:
+        for _ in range(3):
+            await import_paths(pool, [demo_exports], zone=MSK, now=datetime(2026, 1, 1), reread=True)
+    finally:
+        stop = True
+        renewals = await renewing
+    assert renewals >= 2  # the renewals really ran beside the imports

@@ -153,6 +153,12 @@ async def import_sources(
     counts = {s.entity: Counts() for s in sources}
     async with pool() as session, session.begin():
         conn = await session.connection()
+        if conn.dialect.name == "sqlite":
+            # SQLite's write lock first: a transaction that reads and later writes fails at once
+            # ("database is locked", SQLITE_BUSY_SNAPSHOT, no busy wait) when another connection
+            # committed in between, as kpibot run's lease renewals do every second; BEGIN IMMEDIATE
+            # waits for the lock (busy_timeout) instead
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
         ctx = Context(zone=zone, pbx_zone=pbx_zone)
         for entity in ("employees", "contracts"):
             ctx.known[entity] = await known_ids(conn, SPECS[entity].table)
