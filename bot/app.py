@@ -242,14 +242,25 @@ async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.E
         asyncio.create_task(sender.run(stop), name="outbox-sender"),
         asyncio.create_task(set_default_commands(sender.bot, linked, sender.pacer.wait), name="menus"),
     ]
-    imports_pass = asyncio.Lock()  # the digests wait for an import or sync in progress
+    imports_pass = asyncio.Lock()  # the digests wait for an import or sync in progress here
     imports_started = asyncio.Event()  # ... and, at start-up, for the first look at the sources
     morning = morning_job(session_pool, settings, clock, sender.wake.set, instance=name)
+    started = clock()
 
     async def morning_after_imports() -> None:
+        """The morning job, once the night's import and sync are done, by this instance or another
+        (``jobs.imports.night_pending``: at most ten minutes' wait)."""
         await imports_started.wait()
         async with imports_pass:
             pass
+        if settings.import_dir is not None or settings.odata_url:
+            from jobs.imports import night_pending
+
+            try:
+                if await night_pending(session_pool, settings, clock(), started):
+                    return  # the next minute looks again
+            except Exception as error:  # the database is away: the morning job will say so itself
+                log.warning("cannot tell whether the night's import is done: %s", error)
         await morning()
 
     scheduler.add_job(

@@ -171,6 +171,29 @@ async def sync_night(pool: SessionPool, settings: Settings, state: SyncState, no
     return attempt
 
 
+NIGHT_WAIT = timedelta(minutes=10)  # how long the digests wait for the night's import and sync
+
+
+async def night_pending(pool: SessionPool, settings: Settings, now: datetime, started: datetime) -> bool:
+    """Whether the morning's digests should wait a minute for the night's data: on a working day
+    from ``IMPORT_TIME`` on, a configured source (the folder, the sync) has no attempt since then,
+    by any instance, and it is less than :data:`NIGHT_WAIT` past ``IMPORT_TIME`` or this process's
+    start (``started``), whichever is later (``now``, ``started``: local, aware). After that the
+    digests go out on what there is, and the admins have been told what is missing."""
+    configured = [name for name, on in (("folder", settings.import_dir is not None),
+                                        ("odata", bool(settings.odata_url))) if on]  # fmt: skip
+    night_at = datetime.combine(now.date(), settings.import_time, now.tzinfo)
+    if not configured or now < night_at or now >= max(night_at, started) + NIGHT_WAIT:
+        return False
+    if not settings.calendar.is_working_day(now.date()):
+        return False
+    async with pool() as session:
+        for source in configured:
+            if not await night_attempted(session, source, utc(night_at)):
+                return True
+    return False
+
+
 Importer = Callable[[SessionPool, Settings, datetime], Awaitable[object]]
 
 

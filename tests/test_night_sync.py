@@ -20,7 +20,7 @@ from bot.settings import Settings, load_settings
 from db import queries
 from db.models import Contract, ImportAttempt, OutboxMessage, Payment
 from db.session import SessionPool
-from jobs.imports import SyncState, imports_job, sources, sync_night
+from jobs.imports import SettleWatch, SyncState, import_folder, imports_job, night_pending, sources, sync_night
 from tests.factories import EMPLOYEES_HEADER, PAYMENTS_HEADER, write_csv
 from tests.fake_1c_odata import PASSWORD, USER, FakeOData
 from tests.test_odata_sync import CONTRACT_1, MANAGER, SUPERVISOR, one_c_base
@@ -218,3 +218,25 @@ async def test_an_import_while_the_bot_renews_its_leases_does_not_find_the_datab
         stop = True
         renewals = await renewing
     assert renewals >= 2  # the renewals really ran beside the imports
+
+
+async def test_the_digests_wait_for_the_nights_import_and_sync_at_most_ten_minutes(
+    pool: SessionPool, database_url: str, one_c: FakeOData, tmp_path: Path
+) -> None:
+    """Another instance may be importing or syncing: the morning job on any instance holds while a
+    configured source has no attempt since IMPORT_TIME, for at most ten minutes past IMPORT_TIME or
+    the process's start."""
+    settings = night_settings(one_c, database_url, inbox(tmp_path))
+    early = NIGHT - timedelta(hours=1)  # the process started before the night
+    assert not await night_pending(pool, settings, NIGHT - timedelta(seconds=1), early)
+    assert await night_pending(pool, settings, NIGHT + timedelta(minutes=1), early)
+    assert not await night_pending(pool, settings, NIGHT + timedelta(minutes=10), early)  # waited enough
+    late = NIGHT + timedelta(hours=3)  # a late start: ten minutes from it
+    assert await night_pending(pool, settings, late + timedelta(minutes=9), late)
+    assert not await night_pending(pool, settings, NIGHT + timedelta(days=5, minutes=1), early)  # a Saturday
+    await import_folder(pool, settings, SettleWatch(timedelta(0)), NIGHT)
+    assert await night_pending(pool, settings, NIGHT + timedelta(minutes=1), early)  # the sync is still due
+    await sync_night(pool, settings, SyncState(backoff=0.001), NIGHT + timedelta(minutes=1))
+    assert not await night_pending(pool, settings, NIGHT + timedelta(minutes=2), early)
+    plain = load_settings(bot_token="42:TEST", database_url=database_url)
+    assert not await night_pending(pool, plain, NIGHT + timedelta(minutes=1), early)  # nothing to wait for
