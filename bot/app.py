@@ -186,7 +186,6 @@ async def serve(app: web.Application, listen: str) -> web.AppRunner:
     return runner
 
 
-IMPORTS_LEASE = "imports"  # the watched folder and the OData sync: one instance a minute
 POLLING_LEASE = "polling"
 
 
@@ -242,26 +241,14 @@ async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.E
         asyncio.create_task(sender.run(stop), name="outbox-sender"),
         asyncio.create_task(set_default_commands(sender.bot, linked, sender.pacer.wait), name="menus"),
     ]
-    imports_pass = asyncio.Lock()  # the digests wait for an import or sync in progress here
-    imports_started = asyncio.Event()  # ... and, at start-up, for the first look at the sources
+    from jobs.imports import NightImports
+
+    night = NightImports(session_pool, settings, clock, sender.wake.set, instance=name)
     morning = morning_job(session_pool, settings, clock, sender.wake.set, instance=name)
-    started = clock()
 
     async def morning_after_imports() -> None:
-        """The morning job, once the night's import and sync are done, by this instance or another
-        (``jobs.imports.night_pending``: at most ten minutes' wait)."""
-        await imports_started.wait()
-        async with imports_pass:
-            pass
-        if settings.import_dir is not None or settings.odata_url:
-            from jobs.imports import night_pending
-
-            try:
-                if await night_pending(session_pool, settings, clock(), started):
-                    return  # the next minute looks again
-            except Exception as error:  # the database is away: the morning job will say so itself
-                log.warning("cannot tell whether the night's import is done: %s", error)
-        await morning()
+        if await night.morning_may_run():  # the night's import and sync first (at most ten minutes)
+            await morning()
 
     scheduler.add_job(
         morning_after_imports,
@@ -272,42 +259,9 @@ async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.E
         max_instances=1,
         misfire_grace_time=None,
     )
-    if settings.import_dir is not None or settings.odata_url:  # the folder every minute, the night run at IMPORT_TIME
-        from jobs.imports import imports_job
-
-        import_job = imports_job(session_pool, settings, clock, sender.wake.set)
-
-        async def hold_imports() -> bool:
-            now = utc_now()
-            async with session_pool() as session, session.begin():
-                return await take_lease(session, IMPORTS_LEASE, name, now, now + timedelta(seconds=50))
-
-        async def imports_once() -> None:
-            """Of several instances on one database, the one holding the ``imports`` lease imports;
-            it renews the lease while a long import or sync runs, so no other starts the same."""
-            try:
-                async with imports_pass:
-                    imports_started.set()
-                    if not await hold_imports():
-                        return
-                    renewing = asyncio.create_task(renew_imports())
-                    try:
-                        await import_job()
-                    finally:
-                        renewing.cancel()
-            finally:
-                imports_started.set()
-
-        async def renew_imports() -> None:
-            while True:
-                await asyncio.sleep(15)
-                with contextlib.suppress(Exception):  # the next minute's run takes it again
-                    await hold_imports()
-
-        scheduler.add_job(imports_once, digest_trigger(settings), id="imports", next_run_time=clock(),
+    if night.configured:  # the watched folder every minute, its night run and the OData sync at IMPORT_TIME
+        scheduler.add_job(night.run_once, digest_trigger(settings), id="imports", next_run_time=clock(),
                           coalesce=True, max_instances=1, misfire_grace_time=None)  # fmt: skip
-    else:
-        imports_started.set()
     scheduler.start()
     log.info("%s: the morning job and the outbox sender are running (digests at %s)", name, settings.digest_time)
 
@@ -365,7 +319,8 @@ async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.E
         with contextlib.suppress(Exception):
             async with session_pool() as session, session.begin():
                 await release_lease(session, POLLING_LEASE, name)
-                await release_lease(session, IMPORTS_LEASE, name)  # a restart imports and syncs at once
+        with contextlib.suppress(Exception):
+            await night.release()
         if runner is not None:
             await runner.cleanup()
         await bot.session.close()

@@ -27,6 +27,8 @@ problem lines; the data stay as they were. The sync runs before ``DIGEST_TIME``,
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ from bot import texts
 from bot.settings import Settings
 from db import queries
 from db.attempts import FIRST_PROBLEMS, Attempt, night_attempted, record, run_import, run_sync
+from db.queries.outbox import release_lease, take_lease
 from db.session import SessionPool
 from jobs.outbox import Message, enqueue
 
@@ -230,3 +233,84 @@ def imports_job(
         wake()  # a notice may be waiting
 
     return job
+
+
+IMPORTS_LEASE = "imports"  # the watched folder and the OData sync: one instance at a time
+LEASE = timedelta(seconds=50)  # taken every minute, renewed every RENEW while an import runs
+RENEW = 15.0  # seconds
+LOOK_WAIT = 60.0  # seconds the morning job waits at start-up for the import job's first look
+
+
+class NightImports:
+    """``kpibot run``'s import job and the morning job's wait for it, on one instance of several.
+
+    :meth:`run_once` (every minute): of the instances on one database, the one holding the
+    ``imports`` lease imports the folder and syncs (:func:`imports_job`), renewing the lease while a
+    long sync runs, so no other starts the same. :meth:`morning_may_run`: the morning job waits for
+    an import running here and, at start-up, for the first look at the sources; then, while
+    :func:`night_pending` (another instance may be importing), it skips its minute.
+    ``clock``: local, aware.
+    """
+
+    def __init__(self, pool: SessionPool, settings: Settings, clock: Callable[[], datetime],
+                 wake: Callable[[], None], instance: str) -> None:  # fmt: skip
+        self.pool, self.settings, self.clock, self.instance = pool, settings, clock, instance
+        self.configured = settings.import_dir is not None or bool(settings.odata_url)
+        self.job = imports_job(pool, settings, clock, wake) if self.configured else None
+        self.started = clock()
+        self.running = asyncio.Lock()
+        self.looked = asyncio.Event()
+        if not self.configured:
+            self.looked.set()
+
+    async def hold(self) -> bool:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        async with self.pool() as session, session.begin():
+            return await take_lease(session, IMPORTS_LEASE, self.instance, now, now + LEASE)
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(RENEW)
+            with contextlib.suppress(Exception):  # the next minute's run takes it again
+                await self.hold()
+
+    async def run_once(self) -> None:
+        """The scheduler's minute; never raises into it."""
+        try:
+            async with self.running:
+                self.looked.set()
+                if self.job is None:
+                    return
+                try:
+                    held = await self.hold()
+                except Exception as error:
+                    log.warning("cannot take the imports lease (the next minute tries again): %s", error)
+                    return
+                if not held:
+                    return
+                renewing = asyncio.create_task(self._renew())
+                try:
+                    await self.job()
+                finally:
+                    renewing.cancel()
+        finally:
+            self.looked.set()
+
+    async def morning_may_run(self) -> bool:
+        """Whether the morning job may run this minute (see the class)."""
+        with contextlib.suppress(TimeoutError):  # the import job's first minute starts with this one
+            await asyncio.wait_for(self.looked.wait(), LOOK_WAIT)
+        async with self.running:
+            pass
+        if not self.configured:
+            return True
+        try:
+            return not await night_pending(self.pool, self.settings, self.clock(), self.started)
+        except Exception as error:  # the database is away: the morning job says so itself
+            log.warning("cannot tell whether the night's import is done: %s", error)
+            return True
+
+    async def release(self) -> None:
+        """On stopping: a restart (this or another instance) imports and syncs at once."""
+        async with self.pool() as session, session.begin():
+            await release_lease(session, IMPORTS_LEASE, self.instance)

@@ -240,3 +240,23 @@ async def test_the_digests_wait_for_the_nights_import_and_sync_at_most_ten_minut
     assert not await night_pending(pool, settings, NIGHT + timedelta(minutes=2), early)
     plain = load_settings(bot_token="42:TEST", database_url=database_url)
     assert not await night_pending(pool, plain, NIGHT + timedelta(minutes=1), early)  # nothing to wait for
+
+
+async def test_of_two_instances_the_lease_holder_syncs_once_and_a_stopped_one_hands_over(
+    pool: SessionPool, database_url: str, one_c: FakeOData, tmp_path: Path
+) -> None:
+    from jobs.imports import NightImports
+
+    settings = night_settings(one_c, database_url, inbox(tmp_path))
+    first = NightImports(pool, settings, lambda: NIGHT, lambda: None, instance="a")
+    second = NightImports(pool, settings, lambda: NIGHT, lambda: None, instance="b")
+    await first.run_once()
+    await second.run_once()  # "a" holds the lease: "b" reads and asks nothing
+    assert [a.source for a in await attempts(pool)] == ["folder", "odata"]
+    assert await second.morning_may_run() and await first.morning_may_run()
+    await first.release()  # "a" stops: "b" takes over at its next minute, and catches up
+    await second.run_once()
+    assert [a.source for a in await attempts(pool)] == ["folder", "odata", "folder", "odata"]
+    idle = NightImports(pool, load_settings(bot_token="42:TEST", database_url=database_url), lambda: NIGHT,
+                        lambda: None, instance="c")  # fmt: skip
+    assert not idle.configured and await idle.morning_may_run()
