@@ -186,7 +186,6 @@ async def serve(app: web.Application, listen: str) -> web.AppRunner:
     return runner
 
 
-IMPORTS_LEASE = "imports"  # the watched folder is imported by one instance a minute
 POLLING_LEASE = "polling"
 
 
@@ -242,8 +241,17 @@ async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.E
         asyncio.create_task(sender.run(stop), name="outbox-sender"),
         asyncio.create_task(set_default_commands(sender.bot, linked, sender.pacer.wait), name="menus"),
     ]
+    from jobs.imports import NightImports
+
+    night = NightImports(session_pool, settings, clock, sender.wake.set, instance=name)
+    morning = morning_job(session_pool, settings, clock, sender.wake.set, instance=name)
+
+    async def morning_after_imports() -> None:
+        if await night.morning_may_run():  # the night's import and sync first (at most ten minutes)
+            await morning()
+
     scheduler.add_job(
-        morning_job(session_pool, settings, clock, sender.wake.set, instance=name),
+        morning_after_imports,
         digest_trigger(settings),
         id="morning",
         next_run_time=clock(),  # at once: a late start still sends today's digests
@@ -251,20 +259,8 @@ async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.E
         max_instances=1,
         misfire_grace_time=None,
     )
-    if settings.import_dir is not None:  # the watched folder: every minute, the night's run at IMPORT_TIME
-        from jobs.imports import imports_job
-
-        folder_job = imports_job(session_pool, settings, clock, sender.wake.set)
-
-        async def imports_once() -> None:
-            """Of several instances on one database, the one holding the ``imports`` lease imports."""
-            now = utc_now()
-            async with session_pool() as session, session.begin():
-                held = await take_lease(session, IMPORTS_LEASE, name, now, now + timedelta(seconds=50))
-            if held:
-                await folder_job()
-
-        scheduler.add_job(imports_once, digest_trigger(settings), id="imports", next_run_time=clock(),
+    if night.configured:  # the watched folder every minute, its night run and the OData sync at IMPORT_TIME
+        scheduler.add_job(night.run_once, digest_trigger(settings), id="imports", next_run_time=clock(),
                           coalesce=True, max_instances=1, misfire_grace_time=None)  # fmt: skip
     scheduler.start()
     log.info("%s: the morning job and the outbox sender are running (digests at %s)", name, settings.digest_time)
@@ -323,6 +319,8 @@ async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.E
         with contextlib.suppress(Exception):
             async with session_pool() as session, session.begin():
                 await release_lease(session, POLLING_LEASE, name)
+        with contextlib.suppress(Exception):
+            await night.release()
         if runner is not None:
             await runner.cleanup()
         await bot.session.close()

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
             raise ValueError("WEBHOOK_LISTEN must be set with WEBHOOK_URL (host:port to serve on, e.g. 0.0.0.0:8080)")
         if not self.webhook_url and (self.webhook_secret is not None or self.webhook_listen is not None):
             raise ValueError("WEBHOOK_SECRET and WEBHOOK_LISTEN go with WEBHOOK_URL (leave all three empty to poll)")
-        if self.import_dir is not None and self.import_time >= self.digest_time:
+        if (self.import_dir is not None or self.odata_url) and self.import_time >= self.digest_time:
             raise ValueError("IMPORT_TIME must be before DIGEST_TIME (the digests carry the night's import)")
         return self
 
@@ -313,9 +313,10 @@ class Settings(BaseSettings):
         return urlsplit(self.webhook_url or "").path or "/"
 
     def next_import_at(self, now: datetime) -> datetime | None:
-        """When the watched folder's next night run is due (local, aware like ``now``): ``IMPORT_TIME``
-        on the next working day from ``now`` on; ``None`` without ``IMPORT_DIR``."""
-        if self.import_dir is None:
+        """When the next night run (the watched folder's and the OData sync's) is due (local, aware
+        like ``now``): ``IMPORT_TIME`` on the next working day from ``now`` on; ``None`` without
+        ``IMPORT_DIR`` and ``ODATA_URL``."""
+        if self.import_dir is None and not self.odata_url:
             return None
         for ahead in range(366):
             day = now.date() + timedelta(days=ahead)

@@ -1139,6 +1139,7 @@ ENTITY_NAMES = {
     "pbx": "звонки АТС",
 }
 SOURCE_NAMES = {"folder": "папка выгрузки", "upload": "файл в Telegram", "odata": "1С по OData", "cli": "kpibot import"}
+NEXT_RUN_NAMES = {"folder": "Следующая загрузка папки", "odata": "Следующая синхронизация с 1С"}
 IMPORT_DIR_EMPTY = "(folder): no export files in the watched folder"
 PROBLEMS_FILE = "problems.txt"
 STATUS_ADMIN_ONLY = "Состояние загрузок видит администратор."
@@ -1167,6 +1168,16 @@ def import_failed_notice(problems: Sequence[str], shown: int) -> str:
         f"⚠️ <b>Ночная загрузка данных не прошла</b>: замечаний {len(problems)}, ничего не изменилось.\n"
         + "\n".join(_problem_lines(problems, shown))
         + "\nИсправьте выгрузку в папке — она загрузится сама, как только файлы перестанут меняться."
+    )
+
+
+def sync_failed_notice(problems: Sequence[str], shown: int) -> str:
+    """To the admins, once a day: the night's OData sync with 1C failed (nothing was written)."""
+    return fit_lines(
+        f"⚠️ <b>Ночная синхронизация с 1С не прошла</b>: замечаний {len(problems)}, ничего не изменилось.\n"
+        + "\n".join(_problem_lines(problems, shown))
+        + "\nСводки уйдут на прежних данных. Проверьте 1С и её публикацию OData (<code>kpibot sync --check</code>); "
+        "следующая попытка — ночью или при перезапуске бота, вручную — <code>kpibot sync</code>."
     )
 
 
@@ -1202,12 +1213,14 @@ def upload_failed(problems: Sequence[str], shown: int, attached: bool) -> str:
 
 def status_text(
     attempts: Sequence[tuple[str, datetime, bool, int, int, str]],
-    next_run: datetime | None,
+    next_runs: Sequence[tuple[str, datetime]],
     delivery: dict[str, int],
     watched: bool,
+    synced: bool = False,
 ) -> str:
-    """/status: per source (name, local time, ok, rows, problems, first problem), the next scheduled
-    import (local), today's outbox by status."""
+    """/status: per source (name, local time, ok, rows, problems, first problem), the next night run
+    of each configured source (``folder``, ``odata``; local), today's outbox by status. ``watched``:
+    ``IMPORT_DIR`` is set; ``synced``: ``ODATA_URL`` is."""
     lines = ["<b>Загрузка данных</b>"]
     if not attempts:
         lines.append("Загрузок ещё не было.")
@@ -1219,10 +1232,11 @@ def status_text(
         lines.append(line)
         if first:
             lines.append(f"   <code>{q(first, 200)}</code>")
-    if next_run is not None:
-        lines.append(f"Следующая загрузка папки: {stamp(next_run)}")
-    elif not watched:
-        lines.append("Папка выгрузки не задана (IMPORT_DIR): данные загружают вручную.")
+    for source, moment in next_runs:
+        what = NEXT_RUN_NAMES.get(source) or f"Следующая загрузка ({SOURCE_NAMES.get(source, q(source, 40))})"
+        lines.append(f"{what}: {stamp(moment)}")
+    if not watched and not synced:
+        lines.append("Папка выгрузки (IMPORT_DIR) и 1С по OData (ODATA_URL) не заданы: данные загружают вручную.")
     sent, pending, failed = (
         delivery.get("sent", 0),
         delivery.get("pending", 0) + delivery.get("sending", 0),

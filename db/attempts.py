@@ -1,6 +1,7 @@
-"""Import attempts by source (``import_attempts``): every run of the watched folder, an upload in
-Telegram, ``kpibot import`` (and the OData sync) is kept with its files, rows, problems and duration,
-for ``/status`` and the night's failure notice. Times are UTC, naive."""
+"""Import attempts by source (``import_attempts``): every run of the watched folder (``folder``), an
+upload in Telegram (``upload``), ``kpibot import`` (``cli``) and the night's OData sync (``odata``) is
+kept with its files (entity sets for a sync), rows, problems and duration, for ``/status`` and the
+night's failure notice. Times are UTC, naive."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -18,6 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.importer import ImportFailed, ImportReport, import_paths
 from db.models import ImportAttempt
 from db.session import SessionPool
+
+if TYPE_CHECKING:
+    from db.importer.odata import ODataSettings
 
 FIRST_PROBLEMS = 5  # problem lines kept with an attempt
 
@@ -60,6 +65,30 @@ async def run_import(
         attempt = Attempt(source, False, [p.name for p in paths], 0, failure.problems)
     else:
         attempt = Attempt(source, True, report.files, rows_of(report), [], report)
+    await record(pool, attempt, now_utc, timing.monotonic() - started)
+    return attempt
+
+
+async def run_sync(pool: SessionPool, settings: ODataSettings, now_utc: datetime, *, backoff: float = 1.0) -> Attempt:
+    """:func:`~db.importer.odata.sync_odata`, recorded as one attempt of source ``odata``; never
+    raises for what 1C, the mapping or the entries did wrong: a 401/403/404, a 5xx that outlasted the
+    retries (:class:`ODataError`), a broken mapping file (:class:`MappingError`) or entries that break
+    the value rules (:class:`ImportFailed`) become the attempt's problem lines, and nothing is written.
+    ``files`` are the entity sets imported (none when the sync failed)."""
+    from db.importer.odata import ODataError, sync_odata  # aiohttp: only where a sync runs
+    from db.importer.odata_mapping import MappingError
+
+    started = timing.monotonic()
+    try:
+        report = await sync_odata(pool, settings, now_utc, backoff=backoff)
+    except ImportFailed as failure:
+        attempt = Attempt("odata", False, [], 0, failure.problems)
+    except ODataError as error:
+        attempt = Attempt("odata", False, [], 0, [f"(1C OData): {error}"])
+    except MappingError as error:
+        attempt = Attempt("odata", False, [], 0, [f"(ODATA_MAPPING): {error}"])
+    else:
+        attempt = Attempt("odata", True, report.files, rows_of(report), [], report)
     await record(pool, attempt, now_utc, timing.monotonic() - started)
     return attempt
 

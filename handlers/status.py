@@ -1,5 +1,6 @@
-"""/status (admins): the last import attempt of each source (time, rows, problems, the first problem),
-when the watched folder is imported next, and today's delivery so far (the outbox by status)."""
+"""/status (admins): the last import attempt of each source (the folder, the OData sync, uploads,
+``kpibot import``: time, rows, problems, the first problem), the next night run of each configured
+source (``IMPORT_DIR``, ``ODATA_URL``), and today's delivery so far (the outbox by status)."""
 
 from __future__ import annotations
 
@@ -35,8 +36,11 @@ async def status_command(
         select(OutboxMessage.status, func.count()).where(OutboxMessage.day == now.date()).group_by(OutboxMessage.status)
     )
     delivery = {status: int(n) for status, n in rows.all()}
+    night = settings.next_import_at(now)
+    configured = [("folder", settings.import_dir is not None), ("odata", bool(settings.odata_url))]
+    next_runs = [(source, night) for source, on in configured if on and night is not None]
     await message.answer(
-        texts.status_text(attempts, settings.next_import_at(now), delivery, settings.import_dir is not None)
+        texts.status_text(attempts, next_runs, delivery, settings.import_dir is not None, bool(settings.odata_url))
     )
 
 

@@ -8,15 +8,27 @@ is imported with the same all-or-nothing :func:`db.importer.import_paths` as ``k
 (byte-identical files are skipped there). At ``IMPORT_TIME`` the night's run happens even if nothing
 changed, so a missing export is noticed.
 
-Every attempt is recorded in ``import_attempts`` (source, files, rows, problems, duration). A failed
-or missing night import tells the admins once a day through the outbox (kind ``import``), with the
-first problem lines, before ``DIGEST_TIME``; the data stay as they were.
+With ``ODATA_URL`` set the same job runs the OData sync (:func:`sync_night`) after the folder: at
+the first run at or after ``IMPORT_TIME`` on a working day, and once more at the first run after
+``kpibot run`` starts past ``IMPORT_TIME`` (after a deploy or a crash the data catch up). The folder
+goes first because the default OData mapping does not sync employees: they come from
+``employees.csv`` (in the folder or imported by hand), and the synced contracts and interactions name
+them; the PBX's ``Master.csv`` needs only the employees too. A sync retries network faults and 5xx
+answers with backoff inside :mod:`db.importer.odata`; the job itself does not try again that day.
 
-:func:`sources` lists what the job imports, in order; the OData sync joins it as a second entry.
+Every attempt is recorded in ``import_attempts`` (source ``folder`` or ``odata``; files, rows,
+problems, duration). A failed or missing night import of the folder tells the admins once a day
+through the outbox (kind ``import``), and a failed sync once a day too (kind ``sync``: the outbox
+keeps one message per employee, kind and day, so both reach them when both fail), with the first
+problem lines; the data stay as they were. The sync runs before ``DIGEST_TIME``, so its notice does.
+
+:func:`sources` lists what the job imports, in order.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,7 +38,8 @@ from pathlib import Path
 from bot import texts
 from bot.settings import Settings
 from db import queries
-from db.attempts import FIRST_PROBLEMS, Attempt, night_attempted, record, run_import
+from db.attempts import FIRST_PROBLEMS, Attempt, night_attempted, record, run_import, run_sync
+from db.queries.outbox import release_lease, take_lease
 from db.session import SessionPool
 from jobs.outbox import Message, enqueue
 
@@ -70,12 +83,13 @@ class SettleWatch:
         return frozenset(current.items()), settled
 
 
-async def tell_admins(pool: SessionPool, day: date, text: str, now_utc: datetime) -> int:
-    """The notice to every linked admin, once a day (the outbox's key: employee, ``import``, day)."""
+async def tell_admins(pool: SessionPool, day: date, text: str, now_utc: datetime, kind: str = "import") -> int:
+    """The notice to every linked admin, once a day per ``kind`` (the outbox's key: employee, kind,
+    day): ``import`` for the folder, ``sync`` for the OData sync. The number of messages enqueued."""
     async with pool() as session, session.begin():
         admins = [e for e in await queries.list_employees(session, active_only=True)
                   if e.role == "admin" and e.telegram_id]  # fmt: skip
-        return await enqueue(session, [Message(a.id, "import", day, a.telegram_id or 0, text) for a in admins], now_utc)
+        return await enqueue(session, [Message(a.id, kind, day, a.telegram_id or 0, text) for a in admins], now_utc)
 
 
 def fresh(files: frozenset[tuple[Path, Stamp]], now: datetime) -> bool:
@@ -125,24 +139,90 @@ async def import_folder(pool: SessionPool, settings: Settings, watch: SettleWatc
     return attempt
 
 
+@dataclass
+class SyncState:
+    """What this process remembers of the sync: whether it has run one since it started."""
+
+    ran: bool = False
+    backoff: float = 1.0  # seconds of the first retry's wait (tests shorten it)
+
+
+async def sync_night(pool: SessionPool, settings: Settings, state: SyncState, now: datetime) -> Attempt | None:
+    """The night's OData sync at ``now`` (local, aware), recorded as an attempt of source ``odata``.
+
+    Due on a working day from ``IMPORT_TIME`` on, when no sync was attempted since ``IMPORT_TIME``
+    today, or when this process has not synced yet (a restart catches up). A failed sync (401, a
+    500 that outlasted the retries, a bad value, a broken mapping) writes nothing and tells the
+    admins once that day with the first problem lines. ``None`` when nothing was due."""
+    if not settings.odata_url:
+        return None
+    today = now.date()
+    night_at = datetime.combine(today, settings.import_time, now.tzinfo)
+    if now < night_at or not settings.calendar.is_working_day(today):
+        return None
+    if state.ran:
+        async with pool() as session:
+            if await night_attempted(session, "odata", utc(night_at)):
+                return None
+    state.ran = True
+    attempt = await run_sync(pool, settings, utc(now), backoff=state.backoff)
+    if attempt.ok:
+        log.info("synced 1C over OData: %d row(s) from %s", attempt.rows, ", ".join(attempt.files))
+    else:
+        log.warning("the OData sync failed, nothing written: %s", attempt.problems[0])
+        await tell_admins(pool, today, texts.sync_failed_notice(attempt.problems, FIRST_PROBLEMS), utc(now), "sync")
+    return attempt
+
+
+NIGHT_WAIT = timedelta(minutes=10)  # how long the digests wait for the night's import and sync
+
+
+async def night_pending(pool: SessionPool, settings: Settings, now: datetime, started: datetime) -> bool:
+    """Whether the morning's digests should wait a minute for the night's data: on a working day
+    from ``IMPORT_TIME`` on, a configured source (the folder, the sync) has no attempt since then,
+    by any instance, and it is less than :data:`NIGHT_WAIT` past ``IMPORT_TIME`` or this process's
+    start (``started``), whichever is later (``now``, ``started``: local, aware). After that the
+    digests go out on what there is, and the admins have been told what is missing."""
+    configured = [name for name, on in (("folder", settings.import_dir is not None),
+                                        ("odata", bool(settings.odata_url))) if on]  # fmt: skip
+    night_at = datetime.combine(now.date(), settings.import_time, now.tzinfo)
+    if not configured or now < night_at or now >= max(night_at, started) + NIGHT_WAIT:
+        return False
+    if not settings.calendar.is_working_day(now.date()):
+        return False
+    async with pool() as session:
+        for source in configured:
+            if not await night_attempted(session, source, utc(night_at)):
+                return True
+    return False
+
+
 Importer = Callable[[SessionPool, Settings, datetime], Awaitable[object]]
 
 
-def sources(settings: Settings, watch: SettleWatch) -> list[tuple[str, Importer]]:
-    """What the job imports, in order: the watched folder (when ``IMPORT_DIR`` is set); the OData sync
-    goes here too."""
+def sources(settings: Settings, watch: SettleWatch, state: SyncState | None = None) -> list[tuple[str, Importer]]:
+    """What the job imports, in order: the watched folder (when ``IMPORT_DIR`` is set), then the
+    OData sync (when ``ODATA_URL`` is set); the folder first, because the synced contracts name the
+    employees that ``employees.csv`` brings."""
     found: list[tuple[str, Importer]] = []
     if settings.import_dir is not None:
         found.append(("folder", lambda pool, s, now: import_folder(pool, s, watch, now)))
+    if settings.odata_url:
+        sync = state or SyncState()
+        found.append(("odata", lambda pool, s, now: sync_night(pool, s, sync, now)))
     return found
 
 
 def imports_job(
-    pool: SessionPool, settings: Settings, clock: Callable[[], datetime], wake: Callable[[], None]
+    pool: SessionPool,
+    settings: Settings,
+    clock: Callable[[], datetime],
+    wake: Callable[[], None],
+    state: SyncState | None = None,
 ) -> Callable[[], Awaitable[None]]:
     """The scheduler's job, every minute: each source in turn; never raise into the scheduler."""
     watch = SettleWatch(timedelta(seconds=settings.import_settle_seconds))
-    order = sources(settings, watch)
+    order = sources(settings, watch, state)
 
     async def job() -> None:
         for name, importer in order:
@@ -153,3 +233,84 @@ def imports_job(
         wake()  # a notice may be waiting
 
     return job
+
+
+IMPORTS_LEASE = "imports"  # the watched folder and the OData sync: one instance at a time
+LEASE = timedelta(seconds=50)  # taken every minute, renewed every RENEW while an import runs
+RENEW = 15.0  # seconds
+LOOK_WAIT = 60.0  # seconds the morning job waits at start-up for the import job's first look
+
+
+class NightImports:
+    """``kpibot run``'s import job and the morning job's wait for it, on one instance of several.
+
+    :meth:`run_once` (every minute): of the instances on one database, the one holding the
+    ``imports`` lease imports the folder and syncs (:func:`imports_job`), renewing the lease while a
+    long sync runs, so no other starts the same. :meth:`morning_may_run`: the morning job waits for
+    an import running here and, at start-up, for the first look at the sources; then, while
+    :func:`night_pending` (another instance may be importing), it skips its minute.
+    ``clock``: local, aware.
+    """
+
+    def __init__(self, pool: SessionPool, settings: Settings, clock: Callable[[], datetime],
+                 wake: Callable[[], None], instance: str) -> None:  # fmt: skip
+        self.pool, self.settings, self.clock, self.instance = pool, settings, clock, instance
+        self.configured = settings.import_dir is not None or bool(settings.odata_url)
+        self.job = imports_job(pool, settings, clock, wake) if self.configured else None
+        self.started = clock()
+        self.running = asyncio.Lock()
+        self.looked = asyncio.Event()
+        if not self.configured:
+            self.looked.set()
+
+    async def hold(self) -> bool:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        async with self.pool() as session, session.begin():
+            return await take_lease(session, IMPORTS_LEASE, self.instance, now, now + LEASE)
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(RENEW)
+            with contextlib.suppress(Exception):  # the next minute's run takes it again
+                await self.hold()
+
+    async def run_once(self) -> None:
+        """The scheduler's minute; never raises into it."""
+        try:
+            async with self.running:
+                self.looked.set()
+                if self.job is None:
+                    return
+                try:
+                    held = await self.hold()
+                except Exception as error:
+                    log.warning("cannot take the imports lease (the next minute tries again): %s", error)
+                    return
+                if not held:
+                    return
+                renewing = asyncio.create_task(self._renew())
+                try:
+                    await self.job()
+                finally:
+                    renewing.cancel()
+        finally:
+            self.looked.set()
+
+    async def morning_may_run(self) -> bool:
+        """Whether the morning job may run this minute (see the class)."""
+        with contextlib.suppress(TimeoutError):  # the import job's first minute starts with this one
+            await asyncio.wait_for(self.looked.wait(), LOOK_WAIT)
+        async with self.running:
+            pass
+        if not self.configured:
+            return True
+        try:
+            return not await night_pending(self.pool, self.settings, self.clock(), self.started)
+        except Exception as error:  # the database is away: the morning job says so itself
+            log.warning("cannot tell whether the night's import is done: %s", error)
+            return True
+
+    async def release(self) -> None:
+        """On stopping: a restart (this or another instance) imports and syncs at once."""
+        async with self.pool() as session, session.begin():
+            await release_lease(session, IMPORTS_LEASE, self.instance)

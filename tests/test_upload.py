@@ -149,7 +149,7 @@ async def test_status_shows_the_last_import_per_source_and_todays_delivery(world
     (answer,) = texts_of(await admin.send("/status"))
     assert "❌ файл в Telegram: 25.02 10:00, строк 0, замечаний 1" in answer
     assert "payments.csv:2" in answer
-    assert "Папка выгрузки не задана (IMPORT_DIR)" in answer
+    assert "Папка выгрузки (IMPORT_DIR) и 1С по OData (ODATA_URL) не заданы" in answer
     assert "<b>Доставка сегодня</b>: отправлено 0, в очереди 0, не доставлено 0" in answer
     await admin.send_document("payments.csv", payments_with(demo_exports))
     (answer,) = texts_of(await admin.send("/status"))

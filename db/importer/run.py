@@ -179,11 +179,15 @@ async def import_paths(
     (``PBX_TIMEZONE``, default ``zone``), converted to ``zone`` on import. A file byte-identical to
     its entity's last imported file is not read again (unless ``reread`` or ``--full``).
     """
-    sources, file_problems = discover(list(paths))
+    paths = list(paths)
+    sources, file_problems = discover(paths)
     if file_problems:
         raise ImportFailed([escape(p) for p in file_problems])
     if not sources:
-        raise ImportFailed(["no export files found (employees.csv, contracts.csv, payments.csv, ...)"])
+        where = ", ".join(str(p) for p in paths) or "(no paths given)"
+        kind = "folder" if paths and all(p.is_dir() for p in paths) else "paths"
+        raise ImportFailed([escape(f"{where}: no export files in the {kind} (expected CSV or XLSX exports named "
+                                   f"{', '.join(n + '.csv' for n in ENTITIES[:-1])}, or Master.csv)")])  # fmt: skip
     return await import_sources(
         pool, sources, zone=zone, now=now, pbx_zone=pbx_zone, full=full, progress=progress, reread=reread
     )
@@ -221,6 +225,12 @@ async def import_sources(
     counts = {s.entity: Counts() for s in sources}
     async with pool() as session, session.begin():
         conn = await session.connection()
+        if conn.dialect.name == "sqlite":
+            # SQLite's write lock first: a transaction that reads and later writes fails at once
+            # ("database is locked", SQLITE_BUSY_SNAPSHOT, no busy wait) when another connection
+            # committed in between, as kpibot run's lease renewals do every second; BEGIN IMMEDIATE
+            # waits for the lock (busy_timeout) instead
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
         ctx = Context(zone=zone, pbx_zone=pbx_zone)
         for entity in ("employees", "contracts"):
             ctx.known[entity] = await known_ids(conn, SPECS[entity].table)
@@ -258,6 +268,7 @@ async def import_sources(
             finally:
                 if bar is not None:
                     bar.close()
+            notes.extend(source.notes)  # e.g. Master.csv's last line, still being written
         for entity in full:
             if not data_rows[entity] and not problems:
                 label = next(s.label for s in sources if s.entity == entity)

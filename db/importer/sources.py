@@ -13,7 +13,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -47,6 +47,7 @@ class Source:
     has_header: bool = True
     path: Path | None = None  # the file it comes from
     encoding: str = ""  # what a CSV file was read as, once it was read
+    notes: list[str] = field(default_factory=list)  # what the reader passed over on purpose, once read
 
 
 # --------------------------------------------------------------------------------------------------
@@ -103,10 +104,21 @@ def detect_encoding(path: Path, entity: str = "") -> str:
     return candidates[0] if candidates else "cp1251"
 
 
-def _byte_blocks(handle: IO[bytes]) -> Iterator[list[bytes]]:
-    """The file's physical lines, each with its ending (CR LF, LF or a lone CR), a block at a time."""
+def _byte_blocks(handle: IO[bytes], limit: int | None = None) -> Iterator[list[bytes]]:
+    """The file's physical lines, each with its ending (CR LF, LF or a lone CR), a block at a time;
+    only its first ``limit`` bytes when given."""
     pending = b""
-    for block in iter(lambda: handle.read(1 << 20), b""):
+    left = [limit if limit is not None else -1]
+
+    def read() -> bytes:
+        if left[0] == 0:
+            return b""
+        block = handle.read(1 << 20 if left[0] < 0 else min(1 << 20, left[0]))
+        if left[0] > 0:
+            left[0] -= len(block)
+        return block
+
+    for block in iter(read, b""):
         lines = (pending + block).splitlines(keepends=True)
         pending = b""
         # the last line may be unfinished, or end in a CR whose LF is in the next block
@@ -121,12 +133,15 @@ def _byte_blocks(handle: IO[bytes]) -> Iterator[list[bytes]]:
 _LINE_BREAK = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 
 
-def _text_lines(path: Path, encoding: str, progress: Callable[[int], None] | None) -> Iterator[str]:
-    """Decoded physical lines; a byte that is not text in ``encoding`` raises :class:`SourceError`
-    with its physical line. Decoded a block of lines at a time (the line is found only on error)."""
+def _text_lines(
+    path: Path, encoding: str, progress: Callable[[int], None] | None, limit: int | None = None
+) -> Iterator[str]:
+    """Decoded physical lines (of the first ``limit`` bytes when given); a byte that is not text in
+    ``encoding`` raises :class:`SourceError` with its physical line. Decoded a block of lines at a
+    time (the line is found only on error)."""
     if encoding.replace("_", "-").startswith("utf-16"):  # not ASCII-compatible: decoded whole (Excel writes
         # it for small tables; without a byte-order mark the detector names the byte order)
-        data = path.read_bytes()
+        data = path.read_bytes()[:limit]
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as error:
@@ -140,7 +155,7 @@ def _text_lines(path: Path, encoding: str, progress: Callable[[int], None] | Non
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     done = 0
     with path.open("rb") as handle:
-        for lines in _byte_blocks(handle):
+        for lines in _byte_blocks(handle, limit):
             if done == 0 and encoding == "utf-8-sig" and lines[0].startswith(b"\xef\xbb\xbf"):
                 lines[0] = lines[0][3:]
             chunk = b"".join(lines)
@@ -201,15 +216,17 @@ def csv_rows(
     entity: str = "",
     source: Source | None = None,
     escapechar: str | None = None,
+    limit: int | None = None,
 ) -> RowReader:
-    """The rows of a CSV file; ``escapechar``: a character that escapes a quote inside a quoted value
-    besides the doubled quote (``\\"`` in some PBX exports of the caller id)."""
+    """The rows of a CSV file (of its first ``limit`` bytes when given); ``escapechar``: a character
+    that escapes a quote inside a quoted value besides the doubled quote (``\\"`` in some PBX exports
+    of the caller id)."""
 
     def rows(progress: Callable[[int], None] | None) -> Iterator[tuple[int, list[Cell]]]:
         encoding = detect_encoding(path, entity)
         if source is not None:
             source.encoding = encoding
-        lines = _text_lines(path, encoding, progress)
+        lines = _text_lines(path, encoding, progress, limit)
         head: list[str] = []
         for piece in lines:
             head.append(piece)
@@ -241,6 +258,92 @@ def csv_rows(
             raise SourceError(reader.line_num, f"broken CSV: {error}") from None
 
     return rows
+
+
+CDR_MIN_FIELDS = 16  # the shortest Asterisk CDR record (cdr_csv without the optional columns)
+
+
+def _unfinished_tail(path: Path) -> tuple[int, int, bytes] | None:
+    """When the file does not end in a line break: the number of its last physical line, the byte
+    offset where that line starts, and its bytes; else ``None``."""
+    with path.open("rb") as handle:
+        size = handle.seek(0, 2)
+        if size == 0:
+            return None
+        handle.seek(size - 1)
+        if handle.read(1) in (b"\n", b"\r"):
+            return None
+        start, tail = 0, b""
+        while start == 0 and len(tail) < size:  # back from the end to the last line break
+            chunk = min(1 << 16, size - len(tail))
+            handle.seek(size - len(tail) - chunk)
+            tail = handle.read(chunk) + tail
+            found = max(tail.rfind(b"\n"), tail.rfind(b"\r"))
+            if found >= 0:
+                start = size - len(tail) + found + 1
+        handle.seek(0)
+        breaks, left, previous = 0, start, b""  # CR LF, LF and a lone CR, as the CSV reader counts lines
+        while left:
+            block = handle.read(min(1 << 20, left))
+            left -= len(block)
+            breaks += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+            if previous == b"\r" and block.startswith(b"\n"):
+                breaks -= 1
+            previous = block[-1:]
+        last = handle.read()
+    return breaks + 1, start, last
+
+
+def _one_record(raw: bytes, encoding: str, escapechar: str) -> list[str] | None:
+    """One line of a CSV file as its cells, or ``None`` when it is not whole text or not one record."""
+    codec = "utf-8" if encoding in ("", "utf-8-sig") else encoding
+    try:
+        text = raw.decode(codec)
+        records = list(csv.reader([text], delimiter=",", quotechar='"', escapechar=escapechar, strict=True))
+    except (UnicodeDecodeError, LookupError, csv.Error):
+        return None
+    return records[0] if len(records) == 1 else None
+
+
+def master_rows(path: Path, source: Source) -> RowReader:
+    """The records of Asterisk's ``Master.csv``, which the PBX appends to while a call ends: a last
+    line without its line break that does not parse (a quote or a character cut in half) or is
+    shorter than the records before it (or than any CDR record) is still being written; it is passed
+    over with a note in ``source.notes`` and read by the next import. A bad line anywhere else, or a
+    bad last line that has its line break, stays a problem: only the unfinished tail is skipped.
+    """
+    # Asterisk's cdr_csv doubles a quote inside a value ("""131"" <131>"); exports that went through
+    # other tools write \"131\" instead: both read as "131" <131>
+    escapechar = "\\"
+
+    def rows(progress: Callable[[int], None] | None) -> Iterator[tuple[int, list[Cell]]]:
+        tail = _unfinished_tail(path)
+        if tail is None:
+            yield from csv_rows(path, ",", source=source, escapechar=escapechar)(progress)
+            return
+        last_line, start, raw = tail
+        width = 0
+        for line, cells in csv_rows(path, ",", source=source, escapechar=escapechar, limit=start)(progress):
+            width = len(cells)
+            yield line, cells
+        if not raw.strip():
+            return
+        record = _one_record(raw, source.encoding, escapechar)
+        if record is None:
+            source.notes.append(_tail_note(source.label, last_line, raw, "does not parse"))
+        elif len(record) < (width or CDR_MIN_FIELDS):
+            source.notes.append(_tail_note(source.label, last_line, raw, f"{len(record)} fields"))
+        else:
+            yield last_line, list(record)
+
+    return rows
+
+
+def _tail_note(label: str, line: int, raw: bytes, why: str) -> str:
+    text = raw.decode("utf-8", errors="replace")
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    return (f"{label}:{line}: the last line is still being written by the PBX (no line break, {why}): "
+            f"skipped, it is read with the next import: {shown}")  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------------
@@ -339,9 +442,7 @@ def discover(paths: list[Path]) -> tuple[list[Source], list[str]]:
                 )
             elif entity == "pbx":
                 pbx = Source(file.name, "pbx", file.stat().st_size, _unset, has_header=False, path=file)
-                # Asterisk's cdr_csv doubles a quote inside a value ("""131"" <131>"); exports that went
-                # through other tools write \"131\" instead: both read as "131" <131>
-                pbx.rows = csv_rows(file, ",", source=pbx, escapechar="\\")
+                pbx.rows = master_rows(file, pbx)
                 sources.append(pbx)
             else:
                 table = Source(file.name, entity, file.stat().st_size, _unset, path=file)
