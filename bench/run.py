@@ -318,10 +318,19 @@ async def run(args: argparse.Namespace) -> Report:
 async def measure_digests(pool: Any, settings: Any, report: Report) -> dict[str, str]:
     from db import queries
     from jobs.digests import build_digest, morning
+    from jobs.morning import keep_for_today
 
     now = datetime(TODAY.year, TODAY.month, TODAY.day, 9, 0, tzinfo=settings.zone)
     texts: dict[str, str] = {}
     times: list[float] = []
+    # the morning job's own step before any digest: the ledger brought to the day and the day's
+    # findings stored (what every screen reads all day); measured apart from the digests
+    async with pool() as session, session.begin():
+        start = time.perf_counter()
+        await keep_for_today(session, TODAY, settings, now.astimezone(UTC).replace(tzinfo=None))
+        keep_seconds = time.perf_counter() - start
+    report.data["morning_keep_s"] = keep_seconds
+    report.add("morning job: ledger to the day, findings stored", f"{keep_seconds:.2f} s")
     async with pool() as session, session.begin():
         start = time.perf_counter()
         context = await morning(session, TODAY, settings, now)

@@ -106,3 +106,21 @@ async def last_attempts(session: AsyncSession) -> list[ImportAttempt]:
 async def night_attempted(session: AsyncSession, source: str, since_utc: datetime) -> bool:
     statement = select(func.count()).where(ImportAttempt.source == source, ImportAttempt.started_at >= since_utc)
     return bool((await session.execute(statement)).scalar_one())
+
+
+async def night_failed(session: AsyncSession, sources: Sequence[str], since_utc: datetime, until_utc: datetime) -> bool:
+    """Whether the night's run of any of ``sources`` failed: its latest attempt in
+    [``since_utc``, ``until_utc``] (the night's ``IMPORT_TIME`` to the moment asked, naive UTC) was
+    not ok. A source with no attempt in the window is not counted here (the admins are told of a
+    missing run by the job itself)."""
+    for source in sources:
+        latest = (
+            select(ImportAttempt.ok)
+            .where(ImportAttempt.source == source, ImportAttempt.started_at >= since_utc,
+                   ImportAttempt.started_at <= until_utc)
+            .order_by(ImportAttempt.started_at.desc(), ImportAttempt.id.desc())
+            .limit(1)
+        )  # fmt: skip
+        if (await session.execute(latest)).scalar() is False:
+            return True
+    return False

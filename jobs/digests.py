@@ -30,6 +30,7 @@ from bot.rules import (
 from bot.rules.team import below_first_tier, worst_first
 from bot.settings import Settings
 from db import queries
+from db.attempts import night_failed
 from db.models import DailyFigure, Employee
 
 
@@ -68,6 +69,20 @@ def is_stale(imported_at: datetime | None, previous_working_day: date | None) ->
     return previous_working_day is not None and imported_at.date() < previous_working_day
 
 
+async def night_run_failed(session: AsyncSession, today: date, as_of: datetime, settings: Settings) -> bool:
+    """Whether ``today``'s night run (``IMPORT_TIME``, working days, of the sources ``kpibot run``
+    imports: the folder and the OData sync) failed as of ``as_of`` (naive local) and nothing of that
+    source succeeded since: the digests then say the data were not updated, as the admins were told
+    (issue 13). No night run configured, a day off or a moment before ``IMPORT_TIME``: ``False``."""
+    configured = (("folder", settings.import_dir is not None), ("odata", bool(settings.odata_url)))
+    sources = [name for name, on in configured if on]
+    night = local_moment(today, settings.import_time)
+    if not sources or as_of < night or not settings.calendar.is_working_day(today):
+        return False
+    zone = settings.zone
+    return await night_failed(session, sources, utc_of_local(night, zone), utc_of_local(as_of, zone))
+
+
 def team_total(month: Month, members: list[queries.ManagerMonth], tiers: tuple[Tier, ...]) -> Collection:
     positions: list[ContractPosition] = [p for m in members for p in m.positions]
     return summarize(month, positions, tiers)
@@ -89,6 +104,8 @@ async def morning(session: AsyncSession, today: date, settings: Settings, now: d
         await queries.last_import_at(session, until=utc_of_local(as_of, settings.zone)), settings.zone
     )
     stale = is_stale(imported_at, settings.calendar.previous_working_day(today))
+    if not stale:
+        stale = await night_run_failed(session, today, as_of, settings)
     context = Morning(today, imported_at, stale, await queries.previous_figures(session, today))
     if await queries.has_discipline_data(session):
         period, context.fresh = await queries.day_findings(

@@ -20,6 +20,7 @@ from bot.settings import Settings, load_settings
 from db import queries
 from db.models import Contract, ImportAttempt, OutboxMessage, Payment
 from db.session import SessionPool
+from jobs.digests import morning
 from jobs.imports import SettleWatch, SyncState, import_folder, imports_job, night_pending, sources, sync_night
 from tests.factories import EMPLOYEES_HEADER, PAYMENTS_HEADER, write_csv
 from tests.fake_1c_odata import PASSWORD, USER, FakeOData
@@ -110,6 +111,8 @@ async def test_the_night_job_imports_the_folder_then_syncs_once_and_the_digests_
     async with pool() as session:  # the digests' "данные 1С на …" reads the sync
         assert await queries.last_import_at(session) == sync.started_at
     assert await notices(pool) == []
+    async with pool() as session:  # a night that went well: no "данные 1С не обновлялись" line
+        assert not (await morning(session, NIGHT.date(), settings, NIGHT + timedelta(hours=1))).stale
     # a restart later that day (a deploy) syncs once more; the next minute does not
     again = imports_job(pool, settings, lambda: NIGHT + timedelta(hours=5), lambda: None, SyncState(backoff=0.001))
     await again()
@@ -164,6 +167,11 @@ async def test_a_sync_failing_in_mid_paging_leaves_the_data_and_tells_the_admins
     assert "Ночная синхронизация с 1С не прошла" in sync.text and PAYMENTS_SET in sync.text
     assert "Внутренняя ошибка сервера" in sync.text
     assert "три тысячи" in next(n for n in told if n.kind == "import").text
+    async with pool() as session:  # and the digests of that morning say the data were not updated
+        context = await morning(session, tomorrow.date(), settings, tomorrow + timedelta(hours=1))
+        assert context.stale and texts.stale_warning(context.imported_at).startswith("Данные 1С не обновлялись с")
+        # before the night's run the same day, the previous night's data are simply the latest
+        assert not (await morning(session, tomorrow.date(), settings, tomorrow - timedelta(minutes=1))).stale
 
 
 @pytest.mark.parametrize("fault", ["password", "value"])
