@@ -360,8 +360,12 @@ def warning_block(text: str) -> str:
     return f"⚠️ <b>{q(text, 300)}</b>"
 
 
-def stale_warning(imported_at: datetime | None) -> str:
-    """The top line of every digest when 1C data did not arrive since the previous working day."""
+def stale_warning(imported_at: datetime | None, *, later: bool = False) -> str:
+    """The top line of every digest when 1C data did not arrive since the previous working day.
+    ``later``: nothing was imported by that moment but imports made since exist, so a replay of an
+    earlier morning (``kpibot digest --date``) shows figures from data loaded after it."""
+    if imported_at is None and later:
+        return "К этому утру данные 1С ещё не загружались: цифры ниже — по данным, загруженным позже."
     if imported_at is None:
         return "Данные 1С ещё не загружались: цифры ниже пустые."
     return f"Данные 1С не обновлялись с {stamp(imported_at)}: цифры ниже могут быть устаревшими."

@@ -55,6 +55,7 @@ class Morning:
     discipline: dict[str, Discipline] | None = None  # None: no calls, meetings or documents imported yet
     since: date | None = None  # the start of the discipline period
     fresh: list[Finding] | None = None  # today's findings computed in memory: a day the morning job never stored
+    imported_later: bool = False  # nothing imported by this moment, but later imports exist (a replay reads them)
 
 
 def local_time(moment_utc: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -107,6 +108,7 @@ async def morning(session: AsyncSession, today: date, settings: Settings, now: d
     if not stale:
         stale = await night_run_failed(session, today, as_of, settings)
     context = Morning(today, imported_at, stale, await queries.previous_figures(session, today))
+    context.imported_later = imported_at is None and await queries.last_import_at(session) is not None
     if await queries.has_discipline_data(session):
         period, context.fresh = await queries.day_findings(
             session,
@@ -164,7 +166,7 @@ async def build_digest(
     if context is None:
         context = await morning(session, today, settings)
     tiers = settings.kpi_tiers
-    warning = texts.stale_warning(context.imported_at) if context.stale else None
+    warning = texts.stale_warning(context.imported_at, later=context.imported_later) if context.stale else None
     if employee.role == "manager":
         figure = (await figures_of(session, context, [employee.id], settings))[employee.id]
         clients = figure.client_names()

@@ -260,3 +260,22 @@ async def test_team_totals_from_the_cache_equal_the_full_computation_and_a_new_i
     await import_paths(world.pool, [tmp_path / "payments.csv"], zone=MSK, now=datetime(2019, 2, 25, 8, 0))
     after = texts_of(await world.employee(SUPERVISOR).send("/team"))[0]
     assert "Смирнова Ольга: 67,53 %" not in after and "Смирнова Ольга: 71,70 %" in after
+
+
+async def test_a_replay_of_a_morning_before_the_first_import_says_its_figures_come_from_later_data(
+    world: World,
+) -> None:
+    """A replay reads the imports made since (issue 11: "given the same imports"), so the morning of
+    Friday 22 February, before the import of Monday 07:30, shows figures: its top line says they come
+    from data loaded later instead of calling them empty."""
+    from jobs.digests import build_digest, morning
+
+    friday = date(2019, 2, 22)
+    async with world.pool() as session:
+        context = await morning(session, friday, world.settings, at(friday, 9))
+        assert context.stale and context.imported_at is None and context.imported_later
+        employee = await session.get(Employee, ARAKELYAN)
+        assert employee is not None
+        text = (await build_digest(session, employee, friday, world.settings, context)).text
+    assert "К этому утру данные 1С ещё не загружались: цифры ниже — по данным, загруженным позже." in text
+    assert "цифры ниже пустые" not in text and "%</b> — KPI" in text  # the figures are there, as said
