@@ -50,6 +50,7 @@ class Morning:
     imported_at: datetime | None  # local, naive
     stale: bool
     previous: dict[str, DailyFigure]
+    imported_later: bool = False  # nothing imported by the day's moment, something after it (a replay)
     figures: dict[str, queries.ManagerMonth] = field(default_factory=dict)
     discipline: dict[str, Discipline] | None = None  # None: no calls, meetings or documents imported yet
     since: date | None = None  # the start of the discipline period
@@ -90,6 +91,8 @@ async def morning(session: AsyncSession, today: date, settings: Settings, now: d
     )
     stale = is_stale(imported_at, settings.calendar.previous_working_day(today))
     context = Morning(today, imported_at, stale, await queries.previous_figures(session, today))
+    if imported_at is None:
+        context.imported_later = await queries.last_import_at(session) is not None
     if await queries.has_discipline_data(session):
         period, context.fresh = await queries.day_findings(
             session,
@@ -147,7 +150,7 @@ async def build_digest(
     if context is None:
         context = await morning(session, today, settings)
     tiers = settings.kpi_tiers
-    warning = texts.stale_warning(context.imported_at) if context.stale else None
+    warning = texts.stale_warning(context.imported_at, imported_later=context.imported_later) if context.stale else None
     if employee.role == "manager":
         figure = (await figures_of(session, context, [employee.id], settings))[employee.id]
         clients = figure.client_names()
