@@ -350,9 +350,15 @@ async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if outcome.complete else 1
 
 
+def one_line(text: str) -> str:
+    """``text`` as one line a terminal shows as it is: line breaks, tabs and control characters
+    (ESC sequences that move the cursor or colour the screen, backspace, bell) become single spaces."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 def fit(text: str, width: int) -> str:
     """``text`` on one line in at most ``width`` characters, cut at a word boundary with "…"."""
-    text = " ".join(text.split())
+    text = one_line(text)
     if len(text) <= width:
         return text
     cut = text[: width - 1]
@@ -375,7 +381,7 @@ async def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
         cells = (f"{row.day:%d.%m.%Y}", name, texts.outbox_kind(row.kind), status, str(row.attempts), sent)
         columns = zip(cells, texts.CLI_OUTBOX_COLUMNS, strict=True)
         line = "".join(f"{fit(cell, width - 1):<{width}}" for cell, (_, width) in columns)
-        print(line + " ".join((row.error or "").split()))  # one line per row, whatever the error says
+        print(line + one_line(row.error or ""))  # one line per row, whatever the error says
     counts: dict[str, int] = {}
     for row, _ in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
