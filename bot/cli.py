@@ -280,6 +280,9 @@ async def cmd_close_month(args: argparse.Namespace, settings: Settings) -> int:
                 raise CommandError(texts.cli_month_not_closed(str(month)))
             print(texts.cli_month_reopened(str(month)))
             return 0
+        first = await queries.first_data_month(session)
+        if first is None or month < first:  # nobody was billed then: nothing to freeze
+            raise CommandError(texts.no_data_month(month, first).rstrip("."))
         was_closed = await queries.is_closed(session, month)
         frozen = await queries.close_month(session, month, today, settings.kpi_tiers, utc_now(), "kpibot close-month")
     print(texts.cli_month_closed(str(month), was_closed, today, frozen))
