@@ -136,7 +136,9 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             print_problems(failure.problems)
         await record(pool, Attempt("cli", True, report.files, rows_of(report), []), started, time.monotonic() - clock)
     print_counts(report)
-    print(texts.cli_imported(report.files))
+    read = [name for name in report.files if name not in report.skipped]
+    if read:  # "загружено" names only the files read: the unchanged ones have their own line
+        print(texts.cli_imported(read))
     if report.skipped:
         print(texts.cli_skipped(report.skipped))
     return 0
