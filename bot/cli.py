@@ -136,7 +136,9 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             print_problems(failure.problems)
         await record(pool, Attempt("cli", True, report.files, rows_of(report), []), started, time.monotonic() - clock)
     print_counts(report)
-    print(texts.cli_imported(report.files))
+    read = [name for name in report.files if name not in report.skipped]
+    if read:  # "загружено" names only the files read: the unchanged ones have their own line
+        print(texts.cli_imported(read))
     if report.skipped:
         print(texts.cli_skipped(report.skipped))
     return 0
@@ -280,6 +282,9 @@ async def cmd_close_month(args: argparse.Namespace, settings: Settings) -> int:
                 raise CommandError(texts.cli_month_not_closed(str(month)))
             print(texts.cli_month_reopened(str(month)))
             return 0
+        first = await queries.first_data_month(session)
+        if first is None or month < first:  # nobody was billed then: nothing to freeze
+            raise CommandError(texts.no_data_month(month, first).rstrip("."))
         was_closed = await queries.is_closed(session, month)
         frozen = await queries.close_month(session, month, today, settings.kpi_tiers, utc_now(), "kpibot close-month")
     print(texts.cli_month_closed(str(month), was_closed, today, frozen))
@@ -350,9 +355,15 @@ async def send_digests(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if outcome.complete else 1
 
 
+def one_line(text: str) -> str:
+    """``text`` as one line a terminal shows as it is: line breaks, tabs and control characters
+    (ESC sequences that move the cursor or colour the screen, backspace, bell) become single spaces."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 def fit(text: str, width: int) -> str:
     """``text`` on one line in at most ``width`` characters, cut at a word boundary with "…"."""
-    text = " ".join(text.split())
+    text = one_line(text)
     if len(text) <= width:
         return text
     cut = text[: width - 1]
@@ -375,7 +386,7 @@ async def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
         cells = (f"{row.day:%d.%m.%Y}", name, texts.outbox_kind(row.kind), status, str(row.attempts), sent)
         columns = zip(cells, texts.CLI_OUTBOX_COLUMNS, strict=True)
         line = "".join(f"{fit(cell, width - 1):<{width}}" for cell, (_, width) in columns)
-        print(line + " ".join((row.error or "").split()))  # one line per row, whatever the error says
+        print(line + one_line(row.error or ""))  # one line per row, whatever the error says
     counts: dict[str, int] = {}
     for row, _ in rows:
         counts[row.status] = counts.get(row.status, 0) + 1

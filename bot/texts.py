@@ -360,12 +360,13 @@ def warning_block(text: str) -> str:
     return f"⚠️ <b>{q(text, 300)}</b>"
 
 
-def stale_warning(imported_at: datetime | None, *, later: bool = False) -> str:
+def stale_warning(imported_at: datetime | None, *, imported_later: bool = False) -> str:
     """The top line of every digest when 1C data did not arrive since the previous working day.
-    ``later``: nothing was imported by that moment but imports made since exist, so a replay of an
-    earlier morning (``kpibot digest --date``) shows figures from data loaded after it."""
-    if imported_at is None and later:
-        return "К этому утру данные 1С ещё не загружались: цифры ниже — по данным, загруженным позже."
+    ``imported_later``: nothing was imported by the digest's moment but something was after it (a
+    replayed day before the first import): the figures below come from those later imports, as of
+    the day, so they are not empty."""
+    if imported_at is None and imported_later:
+        return "Данные 1С к этому утру ещё не загружались: цифры ниже — по выгрузкам, загруженным позже."
     if imported_at is None:
         return "Данные 1С ещё не загружались: цифры ниже пустые."
     return f"Данные 1С не обновлялись с {stamp(imported_at)}: цифры ниже могут быть устаревшими."

@@ -51,11 +51,11 @@ class Morning:
     imported_at: datetime | None  # local, naive
     stale: bool
     previous: dict[str, DailyFigure]
+    imported_later: bool = False  # nothing imported by the day's moment, something after it (a replay)
     figures: dict[str, queries.ManagerMonth] = field(default_factory=dict)
     discipline: dict[str, Discipline] | None = None  # None: no calls, meetings or documents imported yet
     since: date | None = None  # the start of the discipline period
     fresh: list[Finding] | None = None  # today's findings computed in memory: a day the morning job never stored
-    imported_later: bool = False  # nothing imported by this moment, but later imports exist (a replay reads them)
 
 
 def local_time(moment_utc: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -108,7 +108,8 @@ async def morning(session: AsyncSession, today: date, settings: Settings, now: d
     if not stale:
         stale = await night_run_failed(session, today, as_of, settings)
     context = Morning(today, imported_at, stale, await queries.previous_figures(session, today))
-    context.imported_later = imported_at is None and await queries.last_import_at(session) is not None
+    if imported_at is None:
+        context.imported_later = await queries.last_import_at(session) is not None
     if await queries.has_discipline_data(session):
         period, context.fresh = await queries.day_findings(
             session,
@@ -166,7 +167,7 @@ async def build_digest(
     if context is None:
         context = await morning(session, today, settings)
     tiers = settings.kpi_tiers
-    warning = texts.stale_warning(context.imported_at, later=context.imported_later) if context.stale else None
+    warning = texts.stale_warning(context.imported_at, imported_later=context.imported_later) if context.stale else None
     if employee.role == "manager":
         figure = (await figures_of(session, context, [employee.id], settings))[employee.id]
         clients = figure.client_names()

@@ -90,6 +90,24 @@ async def test_kpibot_outbox_prints_one_line_per_row_whatever_the_error_says(
     assert lines[3] == texts.cli_outbox_counts({"failed": 2}) == "ошибка: 2"
 
 
+async def test_kpibot_outbox_prints_no_terminal_control_characters_from_an_error_or_a_name(
+    pool: SessionPool, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An error text or a name holding ESC sequences, a backspace or a bell must not move the
+    terminal's cursor or colour it: a cursor-up sequence would redraw over the previous row."""
+    async with pool() as session, session.begin():
+        session.add(Employee(id="e1", name="Иванов\x1b[2K Иван\x08\x07", role="manager", team="A", telegram_id=1))
+        await enqueue(session, [Outgoing("e1", "digest", date(2024, 6, 18), 1, "x")], START)
+        for row in (await session.execute(select(OutboxMessage))).scalars():
+            row.status, row.error = "failed", "ClientError: \x1b[1A\x1b[31mbad\x1b[0m\x07gateway\u2028down"
+    assert await cmd_outbox(argparse.Namespace(date=None), settings) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert all(ch.isprintable() for line in lines for ch in line)
+    assert lines[1].endswith("ClientError: [1A [31mbad [0m gateway down")
+    assert "Иванов [2K Иван" in lines[1]
+
+
 async def test_digest_send_counts_add_up(pool: SessionPool, settings: Settings) -> None:
     people = [Employee(id=f"e{i}", name=f"Менеджер {i}", role="manager", team="A", telegram_id=100 + i)
               for i in range(4)]  # fmt: skip

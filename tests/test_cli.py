@@ -61,6 +61,22 @@ def test_import_then_employees_then_digest(tmp_path: Path, database_url: str) ->
     assert "ждём 2 818,50 ₽" in digest.stdout
 
 
+def test_a_second_import_of_the_same_folder_does_not_say_it_loaded_the_files_it_skipped(
+    tmp_path: Path, database_url: str
+) -> None:
+    """It printed "загружено 6 файлов: …" and then "не изменились …, не читались: " the same six."""
+    env = {"DATABASE_URL": database_url}
+    folder = small_exports(tmp_path / "exports")
+    first = kpibot("import", str(folder), cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    files = first.stdout.strip().splitlines()[-1].split(": ", 1)[1].split(", ")
+    assert first.stdout.strip().splitlines()[-1] == texts.cli_imported(files)
+    again = kpibot("import", str(folder), cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip().splitlines()[-1] == texts.cli_skipped(files)
+    assert "загружено" not in again.stdout
+
+
 def test_bad_import_exits_1_names_file_and_line_and_keeps_data(tmp_path: Path, database_url: str) -> None:
     env = {"DATABASE_URL": database_url}
     folder = small_exports(tmp_path / "exports")

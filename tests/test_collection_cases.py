@@ -241,6 +241,22 @@ async def test_replay_case_counts_no_money_and_no_import_from_after_the_day(
     assert "данные 1С на 02.12 09:00" in today and "Долгов нет." in today
 
 
+async def test_a_replay_of_a_day_before_the_first_import_does_not_call_its_figures_empty(
+    pool: SessionPool, settings: Settings, tmp_path: Path
+) -> None:
+    """`kpibot digest --date D` for a day before the first import shows the figures of the payments
+    dated up to D (imported later): the warning must not say the figures below are empty."""
+    folder = tmp_path / "late"
+    employees(folder, "31")
+    write(folder, "contracts.csv", CONTRACTS, "K1;Д-1;c1;ООО «Альфа»;31;01.11.2026;12;10000,00;Сопровождение;")
+    write(folder, "payments.csv", PAYMENTS, "1;K1;05.11.2026;10000,00;2026-11")
+    await import_paths(pool, [folder], zone=MSK, now=datetime(2026, 12, 2, 6))  # after the replayed day
+    replay = await digest_text(pool, settings, "31", date(2026, 11, 30))
+    assert "Сбор за ноябрь 2026: 100,00 %" in replay
+    assert "цифры ниже пустые" not in replay
+    assert texts.stale_warning(None, imported_later=True) in replay
+
+
 def test_a_client_with_many_contracts_lists_five_inside_and_counts_the_rest() -> None:
     line = texts.debtor_line(1, "ООО «А»", 700000, None, 0, [(f"Д-{i}", 100000) for i in range(7)])
     assert line.count("\n    · Д-") == texts.CONTRACTS_INSIDE == 5

@@ -59,6 +59,19 @@ async def test_close_month_closes_reopens_and_refuses_clearly(
     assert await counts(engine) == (0, 2)
 
 
+async def test_close_month_refuses_a_month_before_the_data(
+    tmp_path: Path, database_url: str, engine: AsyncEngine
+) -> None:
+    """Closing a month before the first contract froze nothing and said "цифры 0 менеджеров
+    зафиксированы" with status 0, recording a close of a month nobody was billed in."""
+    env = {"DATABASE_URL": database_url}
+    assert kpibot("import", str(small_exports(tmp_path / "exports")), cwd=tmp_path, env=env).returncode == 0
+    result = kpibot("close-month", "2010-01", cwd=tmp_path, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("kpibot: За январь 2010 данных нет: они начинаются с ")
+    assert await counts(engine) == (0, 0)
+
+
 def test_a_bad_month_close_workday_stops_start_up_naming_it(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}", "MONTH_CLOSE_WORKDAY": "0"}
     result = kpibot("close-month", "2019-02", cwd=tmp_path, env=env)

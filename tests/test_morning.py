@@ -277,5 +277,5 @@ async def test_a_replay_of_a_morning_before_the_first_import_says_its_figures_co
         employee = await session.get(Employee, ARAKELYAN)
         assert employee is not None
         text = (await build_digest(session, employee, friday, world.settings, context)).text
-    assert "К этому утру данные 1С ещё не загружались: цифры ниже — по данным, загруженным позже." in text
+    assert "Данные 1С к этому утру ещё не загружались: цифры ниже — по выгрузкам, загруженным позже." in text
     assert "цифры ниже пустые" not in text and "%</b> — KPI" in text  # the figures are there, as said
