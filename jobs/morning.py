@@ -94,11 +94,12 @@ async def statement_text(session: AsyncSession, manager_id: str, month: Month, t
 
 
 async def messages_for(
-    session: AsyncSession, employee: Employee, context: Morning, settings: Settings
+    session: AsyncSession, employee: Employee, context: Morning, settings: Settings, *, present: bool = True
 ) -> list[Message]:
     """Today's digest; on the month's first working day a manager's statement of the previous month
     (final once the month is closed, "предварительно" before); to an admin, the notice that the 1C
-    data is late."""
+    data is late — only for the present (``present``), never for a replayed day, whose lateness
+    nobody can act on."""
     today = context.today
     chat = employee.telegram_id or 0
     digest = await build_digest(session, employee, today, settings, context)
@@ -109,7 +110,7 @@ async def messages_for(
     table = await month_end_statement(session, employee, today, settings)  # supervisors and admins
     if table is not None:
         messages.append(table)
-    if employee.role == "admin" and context.stale:
+    if employee.role == "admin" and context.stale and present:
         notice = texts.stale_notice(context.imported_at, settings.calendar.previous_working_day(today))
         messages.append(Message(employee.id, "stale", today, chat, notice))
     return messages
@@ -171,7 +172,7 @@ async def enqueue_digests(
             await queries.record_figures(session, today, figures.values())
         keys: list[tuple[str, str, date]] = []
         for employee in due:
-            for message in await messages_for(session, employee, context, settings):
+            for message in await messages_for(session, employee, context, settings, present=close):
                 if force:
                     await replace(session, message, utc)
                     keys.append(message.key)

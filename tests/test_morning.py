@@ -279,3 +279,13 @@ async def test_a_replay_of_a_morning_before_the_first_import_says_its_figures_co
         text = (await build_digest(session, employee, friday, world.settings, context)).text
     assert "Данные 1С к этому утру ещё не загружались: цифры ниже — по выгрузкам, загруженным позже." in text
     assert "цифры ниже пустые" not in text and "%</b> — KPI" in text  # the figures are there, as said
+
+
+async def test_a_replayed_day_tells_no_admin_that_the_data_are_late(world: World) -> None:
+    """``kpibot digest --send --date D`` (``close=False``) replays D's digests, stale line included,
+    but the admins' "данные не обновлялись" notice is for the present only."""
+    wednesday = date(2019, 2, 27)  # stale as of that morning (see the test above)
+    await enqueue_digests(world.pool, world.settings, at(wednesday, 9), any_time=True, close=False)
+    rows = [r for r in await outbox(world.pool) if r.day == wednesday]
+    assert {r.kind for r in rows} == {"digest"}
+    assert of(rows, IVANOV).text.startswith("⚠️ <b>Данные 1С не обновлялись с 25.02 07:30")
