@@ -147,7 +147,7 @@ def parse_time(text: str) -> str:
 
 def parse_day(text: str, today: date) -> date:
     """``15.12.2026``, ``15.12.26``, ``15.12`` (the next such day), ``2026-12-15``; a year within
-    FIRST_YEAR..LAST_YEAR. Raises BadArgument: "не дата", or what is wrong with a day the calendar
+    FIRST_YEAR..LAST_YEAR. Raises BadArgument: "не дата", "год вне 2000–2100", or what is wrong with a day the calendar
     lacks (``29.02.2019``: "в 2019 году нет 29 февраля"; ``31.04``: "в апреле 30 дней")."""
     text = text.strip()
     iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
@@ -162,7 +162,7 @@ def parse_day(text: str, today: date) -> date:
     else:
         raise BadArgument(texts.not_a_date(text))
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise BadArgument(texts.not_a_date(text))
+        raise BadArgument(texts.year_out_of_range(text, FIRST_YEAR, LAST_YEAR))
     if not 1 <= month <= 12:
         raise BadArgument(texts.no_such_month_number(text, month))
     if not 1 <= day <= calendar.monthrange(year if dotted is None or dotted.group(3) else 2000, month)[1]:

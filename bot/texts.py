@@ -1258,6 +1258,11 @@ def not_a_date(text: str) -> str:
     return f"«{text}» — не дата"
 
 
+def year_out_of_range(text: str, first: int, last: int) -> str:
+    """A date whose year kpibot does not take (``bot.arguments.FIRST_YEAR`` … ``LAST_YEAR``)."""
+    return f"«{text}»: год вне {first}–{last}"
+
+
 def not_an_argument(text: str) -> str:
     return f"«{text}» — не дата и не месяц"
 
@@ -1434,7 +1439,7 @@ def cli_employee_row(employee_id: str, name: str, role: str, team: str, telegram
     if not active:
         link += ", не активен"
     if unreachable:
-        link += ", заблокировал бота"
+        link += ", недоступен в Telegram (бот заблокирован, чат не найден или аккаунт удалён)"
     cells = (employee_id, name, ROLE_NAMES.get(role, role), team)
     return (
         "".join(f"{cell[: width - 1]:<{width}}" for cell, (_, width) in zip(cells, CLI_EMPLOYEE_COLUMNS, strict=True))

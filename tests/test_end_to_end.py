@@ -173,7 +173,7 @@ async def test_fifty_digests_arrive_once_across_429s_a_blocked_user_and_a_kill_9
     assert f"доставлено: {MANAGERS + 1}" in out and "ошибка: 1" in out  # 49 digests + the admin's + the notice
     assert "blocked by the user" in out
     status, out, err = await kpibot("employees", env=env, cwd=tmp_path)
-    assert "заблокировал бота" in next(line for line in out.splitlines() if "Менеджер 49" in line)
+    assert "недоступен в Telegram" in next(line for line in out.splitlines() if "Менеджер 49" in line)
 
 
 async def test_digest_send_sends_now_and_not_twice_without_force(tmp_path: Path, database_url: str) -> None:
