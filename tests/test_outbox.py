@@ -369,6 +369,22 @@ async def test_400_fails_the_row_and_goes_on(pool: SessionPool, settings: Settin
         assert all(e.unreachable_since is None for e in (await db.execute(select(Employee))).scalars())
 
 
+async def test_an_error_text_with_a_nul_and_a_newline_is_stored_on_both_databases(
+    pool: SessionPool, settings: Settings
+) -> None:
+    """Telegram's description echoes what was sent: PostgreSQL's text refuses a NUL, so the sender's
+    update would fail and the row stay held; it is stored with U+FFFD instead, cut to 500."""
+    people = await add_people(pool, 1)
+    await put(pool, [digest(p) for p in people])
+    sender, session = make_sender(pool, settings, VirtualTime())
+    session.queue_error("SendMessage", 400, "Bad Request: can't parse entities:\nbad \x00 byte" + "x" * 600)
+    outcome = await sender.drain()
+    assert outcome.failed == 1
+    (failed,) = [r for r in await rows(pool) if r.status == "failed"]
+    assert failed.error is not None and "\x00" not in failed.error and "bad \ufffd byte" in failed.error
+    assert len(failed.error) == 500 and failed.claimed_until is None
+
+
 # --- crashes and two processes --------------------------------------------------------------------------
 
 

@@ -119,8 +119,16 @@ async def start_sending(session: AsyncSession, row_id: int, holder: str, until: 
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def stored_error(error: str | None) -> str | None:
+    """An error text as the ``error`` column keeps it: at most 500 characters, no NUL (which
+    PostgreSQL's text refuses; Telegram's descriptions echo what was sent)."""
+    return None if error is None else error.replace("\x00", "\ufffd")[:500]
+
+
 async def finish(session: AsyncSession, row_id: int, holder: str, **values: Any) -> bool:
     """Record the outcome of ``holder``'s row (sent, failed, back to pending); the lease ends."""
+    if "error" in values:
+        values["error"] = stored_error(values["error"])
     result = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == holder, OutboxMessage.status.in_(HELD))
@@ -163,7 +171,7 @@ async def fail_waiting(session: AsyncSession, employee_id: str, error: str) -> N
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.employee_id == employee_id, OutboxMessage.status == "pending")
-        .values(status="failed", error=error[:500])
+        .values(status="failed", error=stored_error(error))
     )
 
 
