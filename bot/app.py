@@ -65,6 +65,11 @@ class UtcFormatter(logging.Formatter):
     default_time_format = "%Y-%m-%dT%H:%M:%S"
     default_msec_format = "%s.%03dZ"
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """One record, one line: a newline inside the message (an error text Telegram returned) is
+        written ``\\n``; a traceback, added after this, keeps its lines."""
+        return super().formatMessage(record).replace("\r", "\\r").replace("\n", "\\n")
+
 
 def configure_logging(level: str) -> None:
     """The log format and levels of every command. APScheduler's per-run INFO lines ("Running job",

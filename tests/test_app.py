@@ -139,6 +139,23 @@ def test_every_log_line_is_in_utc_and_says_so() -> None:
     assert formatter.format(record) == "2026-11-29T21:40:00.123Z hello"
 
 
+def test_a_message_with_newlines_stays_one_log_line_and_a_traceback_keeps_its_lines() -> None:
+    formatter = UtcFormatter("%(levelname)s %(message)s")
+    text = "Bad Request: can't parse entities:\nunexpected end tag\r\nat byte 12"
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "sending failed: %s", (text,), None)
+    assert formatter.format(record) == (
+        "WARNING sending failed: Bad Request: can't parse entities:\\nunexpected end tag\\r\\nat byte 12"
+    )
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        failed = logging.LogRecord("x", logging.ERROR, __file__, 1, "a\nb", None, sys.exc_info())
+    lines = formatter.format(failed).splitlines()
+    assert lines[0] == "ERROR a\\nb" and lines[1].startswith("Traceback") and lines[-1] == "ValueError: boom"
+
+
 def test_apschedulers_per_run_lines_are_quiet_at_info() -> None:
     root = logging.getLogger()
     saved = root.handlers[:], root.level
