@@ -325,6 +325,12 @@ class LedgerContractRow(Base):
     credit: Mapped[int] = mapped_column(BigInteger)
     payments: Mapped[int] = mapped_column(Integer)
     written: Mapped[int] = mapped_column(Integer)
+    # the contract's position in the ledger's own month (kopecks): what the current month's screens
+    # read without aggregating the months; debt and its oldest month count the months before it
+    base: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    paid: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    debt: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    oldest_unpaid: Mapped[date | None] = mapped_column(Date)
 
 
 class LedgerState(Base):

@@ -196,6 +196,15 @@ async def check_ledger(pool: SessionPool) -> None:
         async with pool() as session:  # /team's SQL aggregation (today's month) or the same rules
             team = await queries.team_totals(session, list(MANAGERS), month, day, DEFAULT_TIERS)
         assert team == team_by_rules, month
+        if month == Month.of(day):  # a morning's many contracts: the whole table read once, the same
+            async with pool() as session:
+                owned = [(p.contract_id, p.client_id) for m in MANAGERS for p in from_ledger[m].positions]
+                by_id = await ledger.positions_from_ledger(session, owned, month, day)
+                whole, ledger.CHUNK_WHOLE_TABLE = ledger.CHUNK_WHOLE_TABLE, 0
+                try:
+                    assert await ledger.positions_from_ledger(session, owned, month, day) == by_id
+                finally:
+                    ledger.CHUNK_WHOLE_TABLE = whole
         for m in MANAGERS:
             assert from_ledger[m].collection == from_rules[m].collection, (m, month)
             assert sorted(from_ledger[m].positions, key=lambda p: p.contract_id) == sorted(

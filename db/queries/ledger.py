@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, delete, func, insert, or_, select
+from sqlalchemy import Table, and_, case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules import (
@@ -52,6 +52,7 @@ STATE_ID = 1
 MONTHS_TABLE = cast(Table, LedgerMonthRow.__table__)
 CONTRACTS_TABLE = cast(Table, LedgerContractRow.__table__)
 WRITE_ROWS = 2000  # rows per INSERT … VALUES batch
+CHUNK_WHOLE_TABLE = 5000  # contracts beyond which one read of the whole table beats lookups by id
 
 
 @dataclass(frozen=True)
@@ -194,12 +195,23 @@ async def _recompute(
             own = by_contract.get(terms.id, [])
             ledger = allocate(terms, own, horizon)
             manager_id = manager_in(by_id[terms.id], history.get(terms.id), horizon)
+            months = ledger_months(ledger, horizon)
+            base = paid = debt = 0
+            oldest: Month | None = None
+            for m in months:  # the horizon's position, as positions_from_ledger aggregates it
+                if m.month == horizon:
+                    base, paid = base + m.base, paid + m.paid
+                elif m.month < horizon and m.unpaid > 0:
+                    debt += m.unpaid
+                    oldest = m.month if oldest is None or m.month < oldest else oldest
             contract_rows.append({"contract_id": terms.id, "client_id": terms.client, "manager_id": manager_id,
-                                  "credit": ledger.credit, "payments": len(own), "written": write})  # fmt: skip
+                                  "credit": ledger.credit, "payments": len(own), "written": write, "base": base,
+                                  "paid": paid, "debt": debt,
+                                  "oldest_unpaid": oldest.first_day() if oldest else None})  # fmt: skip
             month_rows.extend(
                 {"contract_id": terms.id, "month": m.month.first_day(), "base": m.base, "allocated": m.allocated,
                  "paid": m.paid, "unpaid": m.unpaid, "written": write}
-                for m in ledger_months(ledger, horizon)
+                for m in months
             )  # fmt: skip
         conn = await session.connection()  # Core executemany: no ORM bookkeeping for plain rows
         for start in range(0, len(contract_rows), WRITE_ROWS):
@@ -231,7 +243,9 @@ async def positions_from_ledger(
     owed = and_(row.month <= bound, row.unpaid > 0)
     clients = dict(contracts)
     result: dict[str, ContractPosition] = {}
-    for chunk in _chunks(list(clients)):
+    if month == current:  # the ledger's own month: one stored row per contract, nothing to aggregate
+        await _current_positions(session, clients, month, today, result)
+    for chunk in _chunks(list(clients) if month != current else []):
         statement = (
             select(
                 row.contract_id,
@@ -260,6 +274,38 @@ async def positions_from_ledger(
         if contract_id not in result:
             result[contract_id] = ContractPosition(contract_id, 0, 0, 0, 0, None, 0, client_id)
     return result
+
+
+async def _current_positions(
+    session: AsyncSession, clients: dict[str, str], month: Month, today: date, result: dict[str, ContractPosition]
+) -> None:
+    """:func:`positions_from_ledger` for the ledger's own month, read from ``ledger_contracts``: by
+    contract id for a few contracts, the whole table once for many (a morning's digests)."""
+    kept = LedgerContractRow
+    columns = (kept.contract_id, kept.base, kept.paid, kept.debt, kept.oldest_unpaid)
+    if len(clients) > CHUNK_WHOLE_TABLE:
+        batches: Iterable[Any] = [await session.execute(select(*columns))]
+    else:
+        batches = [
+            await session.execute(select(*columns).where(kept.contract_id.in_(chunk)))
+            for chunk in _chunks(list(clients))
+        ]
+    for rows in batches:
+        for contract_id, base, paid, debt, oldest_day in rows:
+            client_id = clients.get(contract_id)
+            if client_id is None:
+                continue
+            oldest = Month.of(_as_date(oldest_day)) if oldest_day is not None else None
+            result[contract_id] = ContractPosition(
+                contract_id=contract_id,
+                base=base,
+                paid=paid,
+                awaiting=base - paid,
+                debt=debt,
+                oldest_unpaid=oldest,
+                debt_age_days=(today - oldest.first_day()).days if oldest else 0,
+                client_id=client_id,
+            )
 
 
 def _as_date(value: Any) -> date:
@@ -307,43 +353,31 @@ async def team_totals_from_ledger(
     session: AsyncSession, manager_ids: Sequence[str], today: date, tiers: Sequence[Tier]
 ) -> TeamTotals:
     """Each manager's current month (``today``'s) and the team's debtors, aggregated in SQL over the
-    stored ledger: per contract, then per manager. The same figures as ``summarize`` over the
-    positions (a test holds them equal). Only when :func:`ledger_serves` ``today``."""
+    contracts' positions kept in the ledger's month (``ledger_contracts``: one row per contract, no
+    months to add up). The same figures as ``summarize`` over the positions (a test holds them
+    equal). Only when :func:`ledger_serves` ``today``."""
     month = Month.of(today)
-    first, bound = month.first_day(), month.shift(-1).first_day()
-    row, kept = LedgerMonthRow, LedgerContractRow
+    kept = LedgerContractRow
     sums: dict[str, tuple[int, int, int, int]] = {}
-    debtors: dict[str, int] = {}
     clients: set[str] = set()
     for chunk in _chunks(list(manager_ids)):
-        per_contract = (
+        statement = (
             select(
-                kept.manager_id.label("manager_id"),
-                kept.client_id.label("client_id"),
-                func.sum(case((row.month == first, row.base), else_=0)).label("base"),
-                func.sum(case((row.month == first, row.paid), else_=0)).label("paid"),
-                func.sum(case((and_(row.month <= bound, row.unpaid > 0), row.unpaid), else_=0)).label("debt"),
+                kept.manager_id,
+                func.sum(kept.base),
+                func.sum(kept.paid),
+                func.sum(kept.debt),
+                func.count(func.distinct(case((kept.debt > 0, kept.client_id), else_=None))),
             )
-            .join(kept, kept.contract_id == row.contract_id)
-            .where(kept.manager_id.in_(chunk), or_(row.month == first, and_(row.month <= bound, row.unpaid > 0)))
-            .group_by(row.contract_id, kept.manager_id, kept.client_id)
-            .subquery()
+            .where(kept.manager_id.in_(chunk))
+            .group_by(kept.manager_id)
         )
-        c = per_contract.c
-        statement = select(
-            c.manager_id,
-            func.sum(c.base),
-            func.sum(c.paid),
-            func.sum(c.debt),
-            func.count(func.distinct(case((c.debt > 0, c.client_id), else_=None))),
-        ).group_by(c.manager_id)
         for manager_id, base, paid, debt, owing in await session.execute(statement):
             sums[manager_id] = (int(base or 0), int(paid or 0), int(debt or 0), int(owing or 0))
-        owing_clients = select(c.client_id).where(c.debt > 0).distinct()
+        owing_clients = select(kept.client_id).where(kept.manager_id.in_(chunk), kept.debt > 0).distinct()
         clients.update((await session.execute(owing_clients)).scalars())
     members: dict[str, Collection] = {}
     for manager_id in manager_ids:
         base, paid, debt, owing = sums.get(manager_id, (0, 0, 0, 0))
-        debtors[manager_id] = owing
         members[manager_id] = collection_of_totals(month, base, paid, base - paid, debt, owing, tiers)
     return TeamTotals(members, len(clients))
