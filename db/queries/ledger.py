@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, delete, func, insert, select
+from sqlalchemy import Table, and_, case, delete, func, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules import (
@@ -37,7 +37,7 @@ from bot.rules import (
     collection_of_totals,
     ledger_months,
 )
-from db.models import Contract, LedgerContractRow, LedgerMonthRow, LedgerState, Payment
+from db.models import Contract, LedgerContractRow, LedgerManagerRow, LedgerMonthRow, LedgerState, Payment
 from db.queries import (
     ContractInfo,
     _chunks,
@@ -52,6 +52,7 @@ STATE_ID = 1
 MONTHS_TABLE = cast(Table, LedgerMonthRow.__table__)
 CONTRACTS_TABLE = cast(Table, LedgerContractRow.__table__)
 WRITE_ROWS = 2000  # rows per INSERT … VALUES batch
+WIDE_CHUNK = 30000  # ids in one IN list where one statement matters: under SQLite's 32766 and asyncpg's 32767
 CHUNK_WHOLE_TABLE = 5000  # contracts beyond which one read of the whole table beats lookups by id
 
 
@@ -110,7 +111,8 @@ async def keep_ledgers(
         await session.execute(delete(LedgerMonthRow))
         await session.execute(delete(LedgerContractRow))
         ids = list((await session.execute(select(Contract.id).order_by(Contract.id))).scalars())
-        rows = await _recompute(session, ids, day, write, replace=False)
+        rows, _ = await _recompute(session, ids, day, write, replace=False)
+        await _sum_managers(session, None)
     else:
         todo = set(touched)
         if day > state.as_of:
@@ -119,7 +121,8 @@ async def keep_ledgers(
             todo.update(await _removed_or_short(session, state.as_of))
         todo = await _with_client_siblings(session, todo)
         ids = sorted(todo)
-        rows = await _recompute(session, ids, day, write, replace=True)
+        rows, managers = await _recompute(session, ids, day, write, replace=True)
+        await _sum_managers(session, managers)
     state.as_of = day
     state.updated_at = now
     await session.flush()
@@ -166,13 +169,17 @@ async def _with_client_siblings(session: AsyncSession, contract_ids: set[str]) -
 
 async def _recompute(
     session: AsyncSession, contract_ids: Sequence[str], day: date, write: int, *, replace: bool
-) -> int:
+) -> tuple[int, set[str]]:
     """Allocate these contracts' payments dated up to ``day`` up to ``day``'s month by the rules and
-    store the result, stamped ``write``; a contract no longer in 1C only loses its rows."""
+    store the result, stamped ``write``; a contract no longer in 1C only loses its rows. Returns the
+    month rows written and the managers whose contracts changed (before and after)."""
     horizon = Month.of(day)
     written = 0
+    managers: set[str] = set()
     for chunk in _chunks(list(contract_ids)):
         if replace:
+            before = select(LedgerContractRow.manager_id).where(LedgerContractRow.contract_id.in_(chunk))
+            managers.update((await session.execute(before)).scalars())
             await session.execute(delete(LedgerMonthRow).where(LedgerMonthRow.contract_id.in_(chunk)))
             await session.execute(delete(LedgerContractRow).where(LedgerContractRow.contract_id.in_(chunk)))
         contracts = list((await session.execute(select(Contract).where(Contract.id.in_(chunk)))).scalars())
@@ -219,7 +226,28 @@ async def _recompute(
         for start in range(0, len(month_rows), WRITE_ROWS):
             await conn.execute(insert(MONTHS_TABLE), month_rows[start : start + WRITE_ROWS])
         written += len(month_rows)
-    return written
+        managers.update(row["manager_id"] for row in contract_rows)
+    return written, managers
+
+
+async def _sum_managers(session: AsyncSession, manager_ids: set[str] | None) -> None:
+    """Sum ``ledger_contracts`` into ``ledger_managers`` for these managers (every manager: ``None``)."""
+    kept, summary = LedgerContractRow, cast(Table, LedgerManagerRow.__table__)
+    sums = select(
+        kept.manager_id,
+        func.sum(kept.base),
+        func.sum(kept.paid),
+        func.sum(kept.debt),
+        func.count(func.distinct(case((kept.debt > 0, kept.client_id), else_=None))),
+    ).group_by(kept.manager_id)
+    columns = ["manager_id", "base", "paid", "debt", "debtors"]
+    if manager_ids is None:
+        await session.execute(delete(summary))
+        await session.execute(insert(summary).from_select(columns, sums))
+        return
+    for chunk in _chunks(sorted(manager_ids)):
+        await session.execute(delete(summary).where(summary.c.manager_id.in_(chunk)))
+        await session.execute(insert(summary).from_select(columns, sums.where(kept.manager_id.in_(chunk))))
 
 
 def _info(contract: Contract) -> ContractInfo:
@@ -352,32 +380,32 @@ class TeamTotals:
 async def team_totals_from_ledger(
     session: AsyncSession, manager_ids: Sequence[str], today: date, tiers: Sequence[Tier]
 ) -> TeamTotals:
-    """Each manager's current month (``today``'s) and the team's debtors, aggregated in SQL over the
-    contracts' positions kept in the ledger's month (``ledger_contracts``: one row per contract, no
-    months to add up). The same figures as ``summarize`` over the positions (a test holds them
-    equal). Only when :func:`ledger_serves` ``today``."""
+    """Each manager's current month (``today``'s) and the team's debtors, read from what the ledger
+    keeps for its own month: one ``ledger_managers`` row per manager, and the owing contracts' clients
+    (``ix_ledger_contracts_owing``) counted once across the managers. The same figures as
+    ``summarize`` over the positions (a test holds them equal). Only when :func:`ledger_serves`
+    ``today``."""
     month = Month.of(today)
-    kept = LedgerContractRow
+    kept, summary = LedgerContractRow, LedgerManagerRow
     sums: dict[str, tuple[int, int, int, int]] = {}
-    clients: set[str] = set()
     for chunk in _chunks(list(manager_ids)):
-        statement = (
-            select(
-                kept.manager_id,
-                func.sum(kept.base),
-                func.sum(kept.paid),
-                func.sum(kept.debt),
-                func.count(func.distinct(case((kept.debt > 0, kept.client_id), else_=None))),
-            )
-            .where(kept.manager_id.in_(chunk))
-            .group_by(kept.manager_id)
-        )
-        for manager_id, base, paid, debt, owing in await session.execute(statement):
-            sums[manager_id] = (int(base or 0), int(paid or 0), int(debt or 0), int(owing or 0))
-        owing_clients = select(kept.client_id).where(kept.manager_id.in_(chunk), kept.debt > 0).distinct()
-        clients.update((await session.execute(owing_clients)).scalars())
+        statement = select(summary.manager_id, summary.base, summary.paid, summary.debt, summary.debtors)
+        for manager_id, base, paid, debt, debtors in await session.execute(
+            statement.where(summary.manager_id.in_(chunk))
+        ):
+            sums[manager_id] = (base, paid, debt, debtors)
+    in_debt = kept.debt > literal_column("0")  # a literal, as the partial index says it (not a parameter)
+    if len(manager_ids) <= WIDE_CHUNK:  # counted in the database: one number, not every owing client
+        count = select(func.count(func.distinct(kept.client_id))).where(kept.manager_id.in_(manager_ids), in_debt)
+        team_debtors = int((await session.execute(count)).scalar_one())
+    else:
+        clients: set[str] = set()
+        for chunk in _chunks(list(manager_ids), WIDE_CHUNK):
+            owing_clients = select(kept.client_id).where(kept.manager_id.in_(chunk), in_debt).distinct()
+            clients.update((await session.execute(owing_clients)).scalars())
+        team_debtors = len(clients)
     members: dict[str, Collection] = {}
     for manager_id in manager_ids:
         base, paid, debt, owing = sums.get(manager_id, (0, 0, 0, 0))
         members[manager_id] = collection_of_totals(month, base, paid, base - paid, debt, owing, tiers)
-    return TeamTotals(members, len(clients))
+    return TeamTotals(members, team_debtors)
