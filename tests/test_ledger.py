@@ -207,6 +207,7 @@ async def check_ledger(pool: SessionPool) -> None:
                     ledger.CHUNK_WHOLE_TABLE = whole
         for m in MANAGERS:
             assert from_ledger[m].collection == from_rules[m].collection, (m, month)
+            assert from_ledger[m].contracts == from_rules[m].contracts, (m, month)
             assert sorted(from_ledger[m].positions, key=lambda p: p.contract_id) == sorted(
                 from_rules[m].positions, key=lambda p: p.contract_id
             )

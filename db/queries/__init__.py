@@ -438,7 +438,10 @@ async def collections(
 ) -> dict[str, ManagerMonth]:
     """The month's collection for each manager as of ``today`` (local date: payments dated later do
     not count), computed by the rules from the stored data. A contract counts for the manager who
-    managed it in ``month`` and with the fee it had in each month (the terms history)."""
+    managed it in ``month`` and with the fee it had in each month (the terms history). Today's month,
+    when the ledger answers for ``today``, is read from it alone."""
+    if month == Month.of(today) and await ledger.ledger_serves(session, today):
+        return await ledger.collections_of_current_month(session, manager_ids, today, tiers)
     wanted = set(manager_ids)
     infos, history = await _contracts_in_scope(session, manager_ids)
     by_manager: dict[str, list[ContractInfo]] = {m: [] for m in manager_ids}

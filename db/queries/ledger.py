@@ -36,10 +36,13 @@ from bot.rules import (
     apply_renewals,
     collection_of_totals,
     ledger_months,
+    summarize,
 )
-from db.models import Contract, LedgerContractRow, LedgerManagerRow, LedgerMonthRow, LedgerState, Payment
+from db.models import Client, Contract, LedgerContractRow, LedgerManagerRow, LedgerMonthRow, LedgerState, Payment
 from db.queries import (
+    INFO_COLUMNS,
     ContractInfo,
+    ManagerMonth,
     _chunks,
     contract_starts,
     manager_in,
@@ -334,6 +337,37 @@ async def _current_positions(
                 debt_age_days=(today - oldest.first_day()).days if oldest else 0,
                 client_id=client_id,
             )
+
+
+async def collections_of_current_month(
+    session: AsyncSession, manager_ids: Sequence[str], today: date, tiers: Sequence[Tier]
+) -> dict[str, ManagerMonth]:
+    """``db.queries.collections`` of ``today``'s month read from the ledger alone: who managed each
+    contract in the month and its position there are what the ledger keeps for its own month
+    (``ledger_contracts``), so neither the terms history nor the renewals are read again. One join by
+    the manager index per chunk of managers. Only when :func:`ledger_serves` ``today``."""
+    month = Month.of(today)
+    kept = LedgerContractRow
+    own: dict[str, list[ContractPosition]] = {m: [] for m in manager_ids}
+    infos: dict[str, dict[str, ContractInfo]] = {m: {} for m in manager_ids}
+    for chunk in _chunks(list(manager_ids)):
+        statement = (
+            select(*INFO_COLUMNS, kept.manager_id, kept.client_id, kept.base, kept.paid, kept.debt, kept.oldest_unpaid)
+            .join(kept, kept.contract_id == Contract.id)
+            .join(Client, Client.id == Contract.client_id)
+            .where(kept.manager_id.in_(chunk))
+            .order_by(Contract.id)
+        )
+        for row in await session.execute(statement):
+            info = ContractInfo(*row[:10])
+            manager_id, client_id, base, paid, debt, oldest_day = row[10:]
+            oldest = Month.of(_as_date(oldest_day)) if oldest_day is not None else None
+            own[manager_id].append(ContractPosition(
+                info.id, base, paid, base - paid, debt, oldest,
+                (today - oldest.first_day()).days if oldest else 0, client_id,
+            ))  # fmt: skip
+            infos[manager_id][info.id] = info
+    return {m: ManagerMonth(m, summarize(month, own[m], tiers), own[m], infos[m]) for m in manager_ids}
 
 
 def _as_date(value: Any) -> date:
