@@ -363,6 +363,11 @@ async def test_the_documented_refund_example_is_what_the_ledger_stores(pool: Ses
     async with pool() as session:
         months, credits = await ledger.stored_ledger(session)
         figure = await queries.collection_of(session, "m1", Month(2026, 11), date(2026, 11, 20), DEFAULT_TIERS)
+        kept = await session.get(LedgerContractRow, "R1")
+        assert kept is not None  # November's position, kept on the contract's row (migration 0013)
+        assert (kept.base, kept.paid, kept.debt, kept.oldest_unpaid) == (100000, 0, 50000, date(2026, 10, 1))
+        team = await ledger.team_totals_from_ledger(session, ["m1"], date(2026, 11, 20), DEFAULT_TIERS)
+        assert (team.members["m1"].base, team.members["m1"].debt, team.debtors) == (100000, 50000, 1)
     assert months == {
         ("R1", date(2026, 9, 1)): (100000, 100000, 100000, 0),
         ("R1", date(2026, 10, 1)): (100000, 50000, 50000, 50000),
