@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale
 from babel.dates import format_date
@@ -136,6 +137,7 @@ def pages_by_size(sizes: Sequence[int], per_page: int, budget: int = 0) -> list[
     return pages
 
 
+@lru_cache(maxsize=1 << 16)  # a morning formats tens of thousands of amounts, most of them repeated
 def money(kopecks: int) -> str:
     """``26349200`` → ``263 492 ₽``; kopecks are shown only when there are any (``2 818,50 ₽``)."""
     amount = Decimal(kopecks) / 100

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -318,6 +319,10 @@ class LedgerContractRow(Base):
     many payments it counts (a removed payment shows as a different count)."""
 
     __tablename__ = "ledger_contracts"
+    __table_args__ = (  # a team's debtors: only the owing contracts' entries are read
+        Index("ix_ledger_contracts_owing", "manager_id", "client_id", sqlite_where=text("debt > 0"),
+              postgresql_where=text("debt > 0")),
+    )  # fmt: skip
 
     contract_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -325,6 +330,26 @@ class LedgerContractRow(Base):
     credit: Mapped[int] = mapped_column(BigInteger)
     payments: Mapped[int] = mapped_column(Integer)
     written: Mapped[int] = mapped_column(Integer)
+    # the contract's position in the ledger's own month (kopecks): what the current month's screens
+    # read without aggregating the months; debt and its oldest month count the months before it
+    base: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    paid: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    debt: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    oldest_unpaid: Mapped[date | None] = mapped_column(Date)
+
+
+class LedgerManagerRow(Base):
+    """A manager's totals in the ledger's own month, summed from ``ledger_contracts`` whenever the
+    ledger is written (``/team`` reads one row per manager instead of adding up their contracts):
+    base, paid and debt in kopecks, and the clients with debt (counted once)."""
+
+    __tablename__ = "ledger_managers"
+
+    manager_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    base: Mapped[int] = mapped_column(BigInteger)
+    paid: Mapped[int] = mapped_column(BigInteger)
+    debt: Mapped[int] = mapped_column(BigInteger)
+    debtors: Mapped[int] = mapped_column(Integer)
 
 
 class LedgerState(Base):

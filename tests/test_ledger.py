@@ -196,8 +196,18 @@ async def check_ledger(pool: SessionPool) -> None:
         async with pool() as session:  # /team's SQL aggregation (today's month) or the same rules
             team = await queries.team_totals(session, list(MANAGERS), month, day, DEFAULT_TIERS)
         assert team == team_by_rules, month
+        if month == Month.of(day):  # a morning's many contracts: the whole table read once, the same
+            async with pool() as session:
+                owned = [(p.contract_id, p.client_id) for m in MANAGERS for p in from_ledger[m].positions]
+                by_id = await ledger.positions_from_ledger(session, owned, month, day)
+                whole, ledger.CHUNK_WHOLE_TABLE = ledger.CHUNK_WHOLE_TABLE, 0
+                try:
+                    assert await ledger.positions_from_ledger(session, owned, month, day) == by_id
+                finally:
+                    ledger.CHUNK_WHOLE_TABLE = whole
         for m in MANAGERS:
             assert from_ledger[m].collection == from_rules[m].collection, (m, month)
+            assert from_ledger[m].contracts == from_rules[m].contracts, (m, month)
             assert sorted(from_ledger[m].positions, key=lambda p: p.contract_id) == sorted(
                 from_rules[m].positions, key=lambda p: p.contract_id
             )
@@ -353,6 +363,11 @@ async def test_the_documented_refund_example_is_what_the_ledger_stores(pool: Ses
     async with pool() as session:
         months, credits = await ledger.stored_ledger(session)
         figure = await queries.collection_of(session, "m1", Month(2026, 11), date(2026, 11, 20), DEFAULT_TIERS)
+        kept = await session.get(LedgerContractRow, "R1")
+        assert kept is not None  # November's position, kept on the contract's row (migration 0013)
+        assert (kept.base, kept.paid, kept.debt, kept.oldest_unpaid) == (100000, 0, 50000, date(2026, 10, 1))
+        team = await ledger.team_totals_from_ledger(session, ["m1"], date(2026, 11, 20), DEFAULT_TIERS)
+        assert (team.members["m1"].base, team.members["m1"].debt, team.debtors) == (100000, 50000, 1)
     assert months == {
         ("R1", date(2026, 9, 1)): (100000, 100000, 100000, 0),
         ("R1", date(2026, 10, 1)): (100000, 50000, 50000, 50000),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, delete, func, insert, or_, select
+from sqlalchemy import Table, and_, case, delete, func, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules import (
@@ -36,10 +36,13 @@ from bot.rules import (
     apply_renewals,
     collection_of_totals,
     ledger_months,
+    summarize,
 )
-from db.models import Contract, LedgerContractRow, LedgerMonthRow, LedgerState, Payment
+from db.models import Client, Contract, LedgerContractRow, LedgerManagerRow, LedgerMonthRow, LedgerState, Payment
 from db.queries import (
+    INFO_COLUMNS,
     ContractInfo,
+    ManagerMonth,
     _chunks,
     contract_starts,
     manager_in,
@@ -52,6 +55,8 @@ STATE_ID = 1
 MONTHS_TABLE = cast(Table, LedgerMonthRow.__table__)
 CONTRACTS_TABLE = cast(Table, LedgerContractRow.__table__)
 WRITE_ROWS = 2000  # rows per INSERT … VALUES batch
+WIDE_CHUNK = 30000  # ids in one IN list where one statement matters: under SQLite's 32766 and asyncpg's 32767
+CHUNK_WHOLE_TABLE = 5000  # contracts beyond which one read of the whole table beats lookups by id
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,8 @@ async def keep_ledgers(
         await session.execute(delete(LedgerMonthRow))
         await session.execute(delete(LedgerContractRow))
         ids = list((await session.execute(select(Contract.id).order_by(Contract.id))).scalars())
-        rows = await _recompute(session, ids, day, write, replace=False)
+        rows, _ = await _recompute(session, ids, day, write, replace=False)
+        await _sum_managers(session, None)
     else:
         todo = set(touched)
         if day > state.as_of:
@@ -118,7 +124,8 @@ async def keep_ledgers(
             todo.update(await _removed_or_short(session, state.as_of))
         todo = await _with_client_siblings(session, todo)
         ids = sorted(todo)
-        rows = await _recompute(session, ids, day, write, replace=True)
+        rows, managers = await _recompute(session, ids, day, write, replace=True)
+        await _sum_managers(session, managers)
     state.as_of = day
     state.updated_at = now
     await session.flush()
@@ -165,13 +172,17 @@ async def _with_client_siblings(session: AsyncSession, contract_ids: set[str]) -
 
 async def _recompute(
     session: AsyncSession, contract_ids: Sequence[str], day: date, write: int, *, replace: bool
-) -> int:
+) -> tuple[int, set[str]]:
     """Allocate these contracts' payments dated up to ``day`` up to ``day``'s month by the rules and
-    store the result, stamped ``write``; a contract no longer in 1C only loses its rows."""
+    store the result, stamped ``write``; a contract no longer in 1C only loses its rows. Returns the
+    month rows written and the managers whose contracts changed (before and after)."""
     horizon = Month.of(day)
     written = 0
+    managers: set[str] = set()
     for chunk in _chunks(list(contract_ids)):
         if replace:
+            before = select(LedgerContractRow.manager_id).where(LedgerContractRow.contract_id.in_(chunk))
+            managers.update((await session.execute(before)).scalars())
             await session.execute(delete(LedgerMonthRow).where(LedgerMonthRow.contract_id.in_(chunk)))
             await session.execute(delete(LedgerContractRow).where(LedgerContractRow.contract_id.in_(chunk)))
         contracts = list((await session.execute(select(Contract).where(Contract.id.in_(chunk)))).scalars())
@@ -194,12 +205,23 @@ async def _recompute(
             own = by_contract.get(terms.id, [])
             ledger = allocate(terms, own, horizon)
             manager_id = manager_in(by_id[terms.id], history.get(terms.id), horizon)
+            months = ledger_months(ledger, horizon)
+            base = paid = debt = 0
+            oldest: Month | None = None
+            for m in months:  # the horizon's position, as positions_from_ledger aggregates it
+                if m.month == horizon:
+                    base, paid = base + m.base, paid + m.paid
+                elif m.month < horizon and m.unpaid > 0:
+                    debt += m.unpaid
+                    oldest = m.month if oldest is None or m.month < oldest else oldest
             contract_rows.append({"contract_id": terms.id, "client_id": terms.client, "manager_id": manager_id,
-                                  "credit": ledger.credit, "payments": len(own), "written": write})  # fmt: skip
+                                  "credit": ledger.credit, "payments": len(own), "written": write, "base": base,
+                                  "paid": paid, "debt": debt,
+                                  "oldest_unpaid": oldest.first_day() if oldest else None})  # fmt: skip
             month_rows.extend(
                 {"contract_id": terms.id, "month": m.month.first_day(), "base": m.base, "allocated": m.allocated,
                  "paid": m.paid, "unpaid": m.unpaid, "written": write}
-                for m in ledger_months(ledger, horizon)
+                for m in months
             )  # fmt: skip
         conn = await session.connection()  # Core executemany: no ORM bookkeeping for plain rows
         for start in range(0, len(contract_rows), WRITE_ROWS):
@@ -207,7 +229,28 @@ async def _recompute(
         for start in range(0, len(month_rows), WRITE_ROWS):
             await conn.execute(insert(MONTHS_TABLE), month_rows[start : start + WRITE_ROWS])
         written += len(month_rows)
-    return written
+        managers.update(row["manager_id"] for row in contract_rows)
+    return written, managers
+
+
+async def _sum_managers(session: AsyncSession, manager_ids: set[str] | None) -> None:
+    """Sum ``ledger_contracts`` into ``ledger_managers`` for these managers (every manager: ``None``)."""
+    kept, summary = LedgerContractRow, cast(Table, LedgerManagerRow.__table__)
+    sums = select(
+        kept.manager_id,
+        func.sum(kept.base),
+        func.sum(kept.paid),
+        func.sum(kept.debt),
+        func.count(func.distinct(case((kept.debt > 0, kept.client_id), else_=None))),
+    ).group_by(kept.manager_id)
+    columns = ["manager_id", "base", "paid", "debt", "debtors"]
+    if manager_ids is None:
+        await session.execute(delete(summary))
+        await session.execute(insert(summary).from_select(columns, sums))
+        return
+    for chunk in _chunks(sorted(manager_ids)):
+        await session.execute(delete(summary).where(summary.c.manager_id.in_(chunk)))
+        await session.execute(insert(summary).from_select(columns, sums.where(kept.manager_id.in_(chunk))))
 
 
 def _info(contract: Contract) -> ContractInfo:
@@ -231,7 +274,9 @@ async def positions_from_ledger(
     owed = and_(row.month <= bound, row.unpaid > 0)
     clients = dict(contracts)
     result: dict[str, ContractPosition] = {}
-    for chunk in _chunks(list(clients)):
+    if month == current:  # the ledger's own month: one stored row per contract, nothing to aggregate
+        await _current_positions(session, clients, month, today, result)
+    for chunk in _chunks(list(clients) if month != current else []):
         statement = (
             select(
                 row.contract_id,
@@ -260,6 +305,69 @@ async def positions_from_ledger(
         if contract_id not in result:
             result[contract_id] = ContractPosition(contract_id, 0, 0, 0, 0, None, 0, client_id)
     return result
+
+
+async def _current_positions(
+    session: AsyncSession, clients: dict[str, str], month: Month, today: date, result: dict[str, ContractPosition]
+) -> None:
+    """:func:`positions_from_ledger` for the ledger's own month, read from ``ledger_contracts``: by
+    contract id for a few contracts, the whole table once for many (a morning's digests)."""
+    kept = LedgerContractRow
+    columns = (kept.contract_id, kept.base, kept.paid, kept.debt, kept.oldest_unpaid)
+    if len(clients) > CHUNK_WHOLE_TABLE:
+        batches: Iterable[Any] = [await session.execute(select(*columns))]
+    else:
+        batches = [
+            await session.execute(select(*columns).where(kept.contract_id.in_(chunk)))
+            for chunk in _chunks(list(clients))
+        ]
+    for rows in batches:
+        for contract_id, base, paid, debt, oldest_day in rows:
+            client_id = clients.get(contract_id)
+            if client_id is None:
+                continue
+            oldest = Month.of(_as_date(oldest_day)) if oldest_day is not None else None
+            result[contract_id] = ContractPosition(
+                contract_id=contract_id,
+                base=base,
+                paid=paid,
+                awaiting=base - paid,
+                debt=debt,
+                oldest_unpaid=oldest,
+                debt_age_days=(today - oldest.first_day()).days if oldest else 0,
+                client_id=client_id,
+            )
+
+
+async def collections_of_current_month(
+    session: AsyncSession, manager_ids: Sequence[str], today: date, tiers: Sequence[Tier]
+) -> dict[str, ManagerMonth]:
+    """``db.queries.collections`` of ``today``'s month read from the ledger alone: who managed each
+    contract in the month and its position there are what the ledger keeps for its own month
+    (``ledger_contracts``), so neither the terms history nor the renewals are read again. One join by
+    the manager index per chunk of managers. Only when :func:`ledger_serves` ``today``."""
+    month = Month.of(today)
+    kept = LedgerContractRow
+    own: dict[str, list[ContractPosition]] = {m: [] for m in manager_ids}
+    infos: dict[str, dict[str, ContractInfo]] = {m: {} for m in manager_ids}
+    for chunk in _chunks(list(manager_ids)):
+        statement = (
+            select(*INFO_COLUMNS, kept.manager_id, kept.client_id, kept.base, kept.paid, kept.debt, kept.oldest_unpaid)
+            .join(kept, kept.contract_id == Contract.id)
+            .join(Client, Client.id == Contract.client_id)
+            .where(kept.manager_id.in_(chunk))
+            .order_by(Contract.id)
+        )
+        for row in await session.execute(statement):
+            info = ContractInfo(*row[:10])
+            manager_id, client_id, base, paid, debt, oldest_day = row[10:]
+            oldest = Month.of(_as_date(oldest_day)) if oldest_day is not None else None
+            own[manager_id].append(ContractPosition(
+                info.id, base, paid, base - paid, debt, oldest,
+                (today - oldest.first_day()).days if oldest else 0, client_id,
+            ))  # fmt: skip
+            infos[manager_id][info.id] = info
+    return {m: ManagerMonth(m, summarize(month, own[m], tiers), own[m], infos[m]) for m in manager_ids}
 
 
 def _as_date(value: Any) -> date:
@@ -306,44 +414,32 @@ class TeamTotals:
 async def team_totals_from_ledger(
     session: AsyncSession, manager_ids: Sequence[str], today: date, tiers: Sequence[Tier]
 ) -> TeamTotals:
-    """Each manager's current month (``today``'s) and the team's debtors, aggregated in SQL over the
-    stored ledger: per contract, then per manager. The same figures as ``summarize`` over the
-    positions (a test holds them equal). Only when :func:`ledger_serves` ``today``."""
+    """Each manager's current month (``today``'s) and the team's debtors, read from what the ledger
+    keeps for its own month: one ``ledger_managers`` row per manager, and the owing contracts' clients
+    (``ix_ledger_contracts_owing``) counted once across the managers. The same figures as
+    ``summarize`` over the positions (a test holds them equal). Only when :func:`ledger_serves`
+    ``today``."""
     month = Month.of(today)
-    first, bound = month.first_day(), month.shift(-1).first_day()
-    row, kept = LedgerMonthRow, LedgerContractRow
+    kept, summary = LedgerContractRow, LedgerManagerRow
     sums: dict[str, tuple[int, int, int, int]] = {}
-    debtors: dict[str, int] = {}
-    clients: set[str] = set()
     for chunk in _chunks(list(manager_ids)):
-        per_contract = (
-            select(
-                kept.manager_id.label("manager_id"),
-                kept.client_id.label("client_id"),
-                func.sum(case((row.month == first, row.base), else_=0)).label("base"),
-                func.sum(case((row.month == first, row.paid), else_=0)).label("paid"),
-                func.sum(case((and_(row.month <= bound, row.unpaid > 0), row.unpaid), else_=0)).label("debt"),
-            )
-            .join(kept, kept.contract_id == row.contract_id)
-            .where(kept.manager_id.in_(chunk), or_(row.month == first, and_(row.month <= bound, row.unpaid > 0)))
-            .group_by(row.contract_id, kept.manager_id, kept.client_id)
-            .subquery()
-        )
-        c = per_contract.c
-        statement = select(
-            c.manager_id,
-            func.sum(c.base),
-            func.sum(c.paid),
-            func.sum(c.debt),
-            func.count(func.distinct(case((c.debt > 0, c.client_id), else_=None))),
-        ).group_by(c.manager_id)
-        for manager_id, base, paid, debt, owing in await session.execute(statement):
-            sums[manager_id] = (int(base or 0), int(paid or 0), int(debt or 0), int(owing or 0))
-        owing_clients = select(c.client_id).where(c.debt > 0).distinct()
-        clients.update((await session.execute(owing_clients)).scalars())
+        statement = select(summary.manager_id, summary.base, summary.paid, summary.debt, summary.debtors)
+        for manager_id, base, paid, debt, debtors in await session.execute(
+            statement.where(summary.manager_id.in_(chunk))
+        ):
+            sums[manager_id] = (base, paid, debt, debtors)
+    in_debt = kept.debt > literal_column("0")  # a literal, as the partial index says it (not a parameter)
+    if len(manager_ids) <= WIDE_CHUNK:  # counted in the database: one number, not every owing client
+        count = select(func.count(func.distinct(kept.client_id))).where(kept.manager_id.in_(manager_ids), in_debt)
+        team_debtors = int((await session.execute(count)).scalar_one())
+    else:
+        clients: set[str] = set()
+        for chunk in _chunks(list(manager_ids), WIDE_CHUNK):
+            owing_clients = select(kept.client_id).where(kept.manager_id.in_(chunk), in_debt).distinct()
+            clients.update((await session.execute(owing_clients)).scalars())
+        team_debtors = len(clients)
     members: dict[str, Collection] = {}
     for manager_id in manager_ids:
         base, paid, debt, owing = sums.get(manager_id, (0, 0, 0, 0))
-        debtors[manager_id] = owing
         members[manager_id] = collection_of_totals(month, base, paid, base - paid, debt, owing, tiers)
-    return TeamTotals(members, len(clients))
+    return TeamTotals(members, team_debtors)
