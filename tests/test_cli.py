@@ -97,8 +97,8 @@ YEARS_2000_2100 = "нужна дата ГГГГ-ММ-ДД, год с 2000 по 2
 @pytest.mark.parametrize(
     ("args", "env", "message", "status"),
     [
-        (["employees"], {"KPI_TIERS": "abc"}, "kpibot: Setting KPI_TIERS:", 2),
-        (["employees"], {"TIMEZONE": "Nowhere/City"}, "kpibot: Setting TIMEZONE: unknown time zone", 2),
+        (["employees"], {"KPI_TIERS": "abc"}, "kpibot: Настройка KPI_TIERS:", 2),
+        (["employees"], {"TIMEZONE": "Nowhere/City"}, "kpibot: Настройка TIMEZONE: неизвестный часовой пояс", 2),
         (["digest", "--employee", "nobody"], {}, "kpibot: нет сотрудника с id nobody", 1),
         (["digest", "--date", "25.02.2019"], {}, "«25.02.2019»: не дата; нужна дата ГГГГ-ММ-ДД", 2),
         (["digest", "--date", "2019-02-29"], {}, "в 2019 году нет 29 февраля", 2),
