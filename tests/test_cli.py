@@ -105,7 +105,7 @@ YEARS_2000_2100 = "нужна дата ГГГГ-ММ-ДД, год с 2000 по 2
         (["digest", "--date", "2999-01-01"], {}, f"«2999-01-01» — не дата; {YEARS_2000_2100}", 2),
         (["digest", "--date", "2100-12-31"], {}, texts.future_day(date(2100, 12, 31)), 1),
         (["digest", "--send", "--date", "2100-12-31"], {}, "31.12.2100 ещё не наступило", 1),
-        (["import", "missing-folder"], {}, "missing-folder: no such file or folder", 1),
+        (["import", "missing-folder"], {}, "missing-folder: нет такого файла или папки", 1),
         (["employees"], {"DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none"}, "не открывается база данных",
          1),
         (["outbox"], {"DATABASE_URL": "sqlite+aiosqlite:///none.db"}, "kpibot: базы данных нет (none.db)", 1),

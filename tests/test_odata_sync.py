@@ -418,7 +418,7 @@ async def test_nothing_listening_is_one_line(sqlite_pool: SessionPool, sqlite_ur
     with pytest.raises(ODataError) as failure:
         await sync(sqlite_pool, settings)
     line = str(failure.value)
-    assert line.startswith(f"cannot reach 1C at {url} (") and line.endswith("; gave up after 5 attempts")
+    assert line.startswith(f"нет связи с 1С по адресу {url} (") and line.endswith("; gave up after 5 attempts")
     assert "\n" not in line
 
 
