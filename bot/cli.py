@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot import arguments, texts
 from bot.clock import local_of_utc, local_stamp
 from bot.rules import Month
-from bot.settings import ConfigError, Settings, load_settings
+from bot.settings import ConfigError, Settings, default_database_url, load_settings
 from db import queries
 from db.importer import FULL_ENTITIES, MAX_PRINTED_PROBLEMS, ImportFailed, import_paths
 from db.importer.sources import Source
@@ -48,7 +48,10 @@ async def open_database(settings: Settings, *, create: bool = False) -> AsyncIte
     if database is not None and not database.exists():
         if not create:
             raise CommandError(texts.cli_no_database(database))
-        database.parent.mkdir(parents=True, exist_ok=True)
+        if not database.parent.is_dir():
+            if database != Path(sqlite_file(default_database_url(None)) or ""):
+                raise CommandError(texts.cli_no_database_folder(database))  # a typo, not a place to create
+            database.parent.mkdir(parents=True, exist_ok=True)  # kpibot's own data folder
     engine = create_engine(settings.database_url)
     try:
         try:

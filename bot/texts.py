@@ -1584,7 +1584,7 @@ def cli_not_an_entity(value: str, entities: Sequence[str]) -> str:
     return f"аргумент --full: «{value}» — не вид данных (один из: {', '.join(entities)})"
 
 
-# --- Start-up settings errors (bot/settings.py, issue 12) -------------------------------------------
+# --- Start-up settings errors (bot/settings.py) and the database folder (bot/cli.py), issue 12 -------
 # One Russian line each for the office admin; a setting is always named by its English env name.
 
 
@@ -1692,3 +1692,7 @@ def setting_pydantic_reason(kind: str, context: dict[str, object] | None, fallba
     if template is None:
         return fallback
     return template.format(**{key: str(value) for key, value in (context or {}).items()})
+
+
+def cli_no_database_folder(path: object) -> str:
+    return f"папки для базы данных нет ({path}): проверьте DATABASE_URL или создайте папку"

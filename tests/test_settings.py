@@ -110,3 +110,17 @@ def test_company_name_is_one_line_and_checked(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("COMPANY_NAME", "ООО \x07Звонок")
     with pytest.raises(ConfigError, match="Настройка COMPANY_NAME: нужен печатный текст"):
         load_settings()
+
+
+async def test_a_sqlite_url_in_a_missing_folder_is_refused_not_created(tmp_path: Path) -> None:
+    from bot.cli import CommandError, open_database
+
+    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'typo' / 'kpibot.db'}")
+    with pytest.raises(CommandError, match=r"^папки для базы данных нет \(.*typo/kpibot\.db\)"):
+        async with open_database(settings, create=True):
+            pass
+    assert not (tmp_path / "typo").exists()
+    default = load_settings()  # no .env: kpibot's own data folder, made on first use
+    async with open_database(default, create=True):
+        pass
+    assert (tmp_path / "xdg-data" / "kpibot" / "kpibot.db").is_file()
