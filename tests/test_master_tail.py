@@ -134,3 +134,15 @@ def test_kpibot_import_of_an_empty_folder_names_it(tmp_path: Path) -> None:
     result = kpibot("import", "emptydir", cwd=tmp_path, env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/k.db"})
     assert result.returncode == 1
     assert "emptydir: в папке нет файлов выгрузки" in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("k.db*"))  # a failed first import leaves no database behind
+
+
+def test_a_failed_import_into_an_existing_database_keeps_it(tmp_path: Path) -> None:
+    from tests.test_cli import kpibot
+
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/k.db"}
+    assert kpibot("import", "nowhere", cwd=tmp_path, env=env).returncode == 1
+    assert not (tmp_path / "k.db").exists()
+    (tmp_path / "k.db").touch()  # there before: the import's attempt is recorded in it (for /status)
+    assert kpibot("import", "nowhere", cwd=tmp_path, env=env).returncode == 1
+    assert (tmp_path / "k.db").stat().st_size > 0
