@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot import arguments, texts
 from bot.clock import local_of_utc, local_stamp
 from bot.rules import Month
-from bot.settings import ConfigError, Settings, load_settings
+from bot.settings import ConfigError, Settings, default_database_url, load_settings
 from db import queries
 from db.importer import FULL_ENTITIES, MAX_PRINTED_PROBLEMS, ImportFailed, import_paths
 from db.importer.sources import Source
@@ -48,7 +48,10 @@ async def open_database(settings: Settings, *, create: bool = False) -> AsyncIte
     if database is not None and not database.exists():
         if not create:
             raise CommandError(texts.cli_no_database(database))
-        database.parent.mkdir(parents=True, exist_ok=True)
+        if not database.parent.is_dir():
+            if database != Path(sqlite_file(default_database_url(None)) or ""):
+                raise CommandError(texts.cli_no_database_folder(database))  # a typo, not a place to create
+            database.parent.mkdir(parents=True, exist_ok=True)  # kpibot's own data folder
     engine = create_engine(settings.database_url)
     try:
         try:
@@ -67,7 +70,7 @@ def sqlite_file(url: str) -> Path | None:
     prefix = "sqlite+aiosqlite:///"
     if not url.startswith(prefix) or url[len(prefix) :] in {"", ":memory:"}:
         return None
-    return Path(url[len(prefix) :].split("?", 1)[0])
+    return Path(url[len(prefix) :].split("?", 1)[0].removeprefix("file:"))  # also a SQLite URI (uri=true)
 
 
 YEARS = (arguments.FIRST_YEAR, arguments.LAST_YEAR)  # the bot's bounds: one constant for both
@@ -111,9 +114,32 @@ def _progress_factory() -> Callable[[Source], Any] | None:
 
 
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from db.attempts import Attempt, record, rows_of  # every attempt is kept for /status
-
     started, clock = utc_now(), time.monotonic()
+    database = sqlite_file(settings.database_url)
+    fresh = database is not None and not database.exists()  # made by this import: gone again if it fails
+    try:
+        report = await _import_into(args, settings, started, clock, keep_failures=not fresh)
+    except CommandError:
+        if fresh and database is not None:
+            for leftover in (database, *(database.with_name(database.name + tail) for tail in ("-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)
+        raise
+    print_counts(report)
+    read = [name for name in report.files if name not in report.skipped]
+    if read:  # "загружено" names only the files read: the unchanged ones have their own line
+        print(texts.cli_imported(read))
+    if report.skipped:
+        print(texts.cli_skipped(report.skipped))
+    return 0
+
+
+async def _import_into(
+    args: argparse.Namespace, settings: Settings, started: datetime, clock: float, *, keep_failures: bool
+) -> Any:
+    """Run the import of ``kpibot import`` and record the attempt for /status (a failed one only in a
+    database that was there before: a failed first import leaves no database behind)."""
+    from db.attempts import Attempt, record, rows_of
+
     async with open_database(settings, create=True) as pool:
         try:
             report = await import_paths(
@@ -131,17 +157,12 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             reason = str(error.orig or type(error).__name__).strip().splitlines()[0]
             raise CommandError(texts.cli_database_stopped("загрузку", reason)) from None
         except ImportFailed as failure:
-            failed = Attempt("cli", False, [Path(p).name for p in args.paths], 0, failure.problems)
-            await record(pool, failed, started, time.monotonic() - clock)
+            if keep_failures:
+                failed = Attempt("cli", False, [Path(p).name for p in args.paths], 0, failure.problems)
+                await record(pool, failed, started, time.monotonic() - clock)
             print_problems(failure.problems)
         await record(pool, Attempt("cli", True, report.files, rows_of(report), []), started, time.monotonic() - clock)
-    print_counts(report)
-    read = [name for name in report.files if name not in report.skipped]
-    if read:  # "загружено" names only the files read: the unchanged ones have their own line
-        print(texts.cli_imported(read))
-    if report.skipped:
-        print(texts.cli_skipped(report.skipped))
-    return 0
+    return report
 
 
 def print_problems(problems: list[str]) -> NoReturn:

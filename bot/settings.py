@@ -22,6 +22,7 @@ from platformdirs import user_config_dir, user_data_dir
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot import texts
 from bot.rules import DEFAULT_TIERS, Thresholds, Tier, parse_tiers
 from bot.workdays import MODES, CalendarFileError, WorkCalendar, parse_extra_days
 
@@ -82,17 +83,17 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _limits_in_order(self) -> Settings:
         if self.call_min_seconds >= self.call_max_seconds:
-            raise ValueError("CALL_MIN_SECONDS must be less than CALL_MAX_SECONDS")
+            raise ValueError(texts.SETTING_CALL_LIMITS)
         if self.originals_grace_days >= self.originals_escalate_days:
-            raise ValueError("ORIGINALS_GRACE_DAYS must be less than ORIGINALS_ESCALATE_DAYS")
+            raise ValueError(texts.SETTING_ORIGINALS_LIMITS)
         if self.webhook_url and self.webhook_secret is None:
-            raise ValueError("WEBHOOK_SECRET must be set with WEBHOOK_URL (Telegram sends it with every update)")
+            raise ValueError(texts.SETTING_WEBHOOK_NEEDS_SECRET)
         if self.webhook_url and self.webhook_listen is None:
-            raise ValueError("WEBHOOK_LISTEN must be set with WEBHOOK_URL (host:port to serve on, e.g. 0.0.0.0:8080)")
+            raise ValueError(texts.SETTING_WEBHOOK_NEEDS_LISTEN)
         if not self.webhook_url and (self.webhook_secret is not None or self.webhook_listen is not None):
-            raise ValueError("WEBHOOK_SECRET and WEBHOOK_LISTEN go with WEBHOOK_URL (leave all three empty to poll)")
+            raise ValueError(texts.SETTING_WEBHOOK_ALONE)
         if (self.import_dir is not None or self.odata_url) and self.import_time >= self.digest_time:
-            raise ValueError("IMPORT_TIME must be before DIGEST_TIME (the digests carry the night's import)")
+            raise ValueError(texts.SETTING_IMPORT_AFTER_DIGEST)
         return self
 
     @field_validator("webhook_url")
@@ -103,9 +104,9 @@ class Settings(BaseSettings):
         value = value.strip()
         parsed = urlsplit(value)
         if parsed.scheme != "https" or not parsed.hostname:
-            raise ValueError("must be an https:// URL Telegram can reach, e.g. https://kpi.example.ru/telegram")
+            raise ValueError(texts.SETTING_WEBHOOK_URL)
         if parsed.port not in (None, 443, 80, 88, 8443):
-            raise ValueError("Telegram sends webhooks only to ports 443, 80, 88 or 8443")
+            raise ValueError(texts.SETTING_WEBHOOK_PORT)
         return value
 
     @field_validator("webhook_secret", mode="before")
@@ -116,7 +117,7 @@ class Settings(BaseSettings):
         text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
         text = text.strip()
         if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", text):
-            raise ValueError("must be 16 to 256 characters of A-Z, a-z, 0-9, _ and - (the ones Telegram allows)")
+            raise ValueError(texts.SETTING_WEBHOOK_SECRET)
         return text
 
     @field_validator("webhook_listen", "healthz_listen")
@@ -127,7 +128,7 @@ class Settings(BaseSettings):
         value = value.strip()
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise ValueError(f"'{value}' is not host:port (e.g. 0.0.0.0:8080)")
+            raise ValueError(texts.setting_listen(value))
         return value
 
     @field_validator("database_url")
@@ -135,9 +136,7 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         value = value.strip()
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError(
-                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (e.g. sqlite+aiosqlite:///kpibot.db)"
-            )
+            raise ValueError(texts.SETTING_DATABASE_URL)
         return value
 
     @field_validator("bot_username")
@@ -147,7 +146,7 @@ class Settings(BaseSettings):
             return None
         value = value.strip().removeprefix("@")
         if not value.replace("_", "").isalnum():
-            raise ValueError("must be the bot's username, e.g. kpi_company_bot")
+            raise ValueError(texts.SETTING_USERNAME)
         return value
 
     @field_validator("company_name")
@@ -155,9 +154,9 @@ class Settings(BaseSettings):
     def _company_name(cls, value: str) -> str:
         value = " ".join(value.split())  # one line: it heads the reports
         if len(value) > 120:
-            raise ValueError(f"at most 120 characters (it heads every report), got {len(value)}")
+            raise ValueError(texts.setting_company_too_long(len(value)))
         if any(not char.isprintable() for char in value):
-            raise ValueError("must be printable text, e.g. ООО «Ромашка-Софт»")
+            raise ValueError(texts.SETTING_COMPANY_PRINTABLE)
         return value
 
     @field_validator("odata_url")
@@ -167,14 +166,11 @@ class Settings(BaseSettings):
             return None
         value = value.strip()
         if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL, e.g. http://1c.local/buh/odata/standard.odata/")
+            raise ValueError(texts.SETTING_ODATA_URL)
         if "@" in value.split("//", 1)[1].split("/", 1)[0]:
-            raise ValueError("put the 1C user and password into ODATA_USER and ODATA_PASSWORD, not into the URL")
+            raise ValueError(texts.SETTING_ODATA_CREDENTIALS)
         if "/odata/standard.odata" not in value:
-            raise ValueError(
-                "must be 1C's standard OData interface, ending in /odata/standard.odata/ "
-                "(e.g. http://1c.local/buh/odata/standard.odata/)"
-            )
+            raise ValueError(texts.SETTING_ODATA_STANDARD)
         return value.split("/odata/standard.odata")[0] + "/odata/standard.odata/"
 
     @field_validator("odata_mapping", mode="before")
@@ -198,7 +194,7 @@ class Settings(BaseSettings):
             return None
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:8081")
+            raise ValueError(texts.SETTING_API_URL)
         return value
 
     @field_validator("timezone")
@@ -207,7 +203,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}' (e.g. Europe/Moscow)") from None
+            raise ValueError(texts.setting_unknown_zone(value)) from None
         return value
 
     @field_validator("pbx_timezone", mode="before")
@@ -219,7 +215,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}' (e.g. UTC when cdr.conf has usegmtime=yes)") from None
+            raise ValueError(texts.setting_unknown_zone(value, texts.PBX_ZONE_EXAMPLE)) from None
         return value
 
     @field_validator("import_dir", mode="before")
@@ -229,7 +225,7 @@ class Settings(BaseSettings):
             return None
         path = Path(str(value).strip()).expanduser()
         if not path.is_dir():
-            raise ValueError(f"{path} is not a folder (the folder 1C's export and Master.csv land in)")
+            raise ValueError(texts.setting_not_a_folder(path))
         return path
 
     @field_validator("digest_time", "import_time", mode="before")
@@ -238,9 +234,9 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             hours, sep, minutes = value.strip().partition(":")
             if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
-                raise ValueError(f"'{value}' is not a time HH:MM (e.g. 09:00)")
+                raise ValueError(texts.setting_not_hhmm(value))
             if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
-                raise ValueError(f"'{value}' is not a time of day (00:00 to 23:59)")
+                raise ValueError(texts.setting_not_time_of_day(value))
             return time(int(hours), int(minutes))
         return value
 
@@ -256,7 +252,7 @@ class Settings(BaseSettings):
     def _log_level(cls, value: str) -> str:
         value = value.strip().upper()
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+            raise ValueError(texts.SETTING_LOG_LEVEL)
         return value
 
     @field_validator("work_calendar")
@@ -264,7 +260,7 @@ class Settings(BaseSettings):
     def _work_calendar(cls, value: str) -> str:
         value = value.strip().lower()
         if value not in MODES:
-            raise ValueError("must be 'ru' (the Russian production calendar) or 'none' (every Monday to Friday)")
+            raise ValueError(texts.SETTING_WORK_CALENDAR)
         return value
 
     @field_validator("work_calendar_file", mode="before")
@@ -276,9 +272,9 @@ class Settings(BaseSettings):
         try:
             parse_extra_days(path.read_text(encoding="utf-8-sig"))
         except OSError as error:
-            raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
+            raise ValueError(texts.setting_cannot_read(path, str(error.strerror or error))) from None
         except UnicodeDecodeError:
-            raise ValueError(f"{path} is not UTF-8 text") from None
+            raise ValueError(texts.setting_not_utf8(path)) from None
         except CalendarFileError as error:
             raise ValueError(f"{path}: {error}") from None
         return path
@@ -327,7 +323,7 @@ class Settings(BaseSettings):
 
     def token(self) -> str:
         if self.bot_token is None or not self.bot_token.get_secret_value().strip():
-            raise ConfigError("Setting BOT_TOKEN is empty: put the token from @BotFather into .env")
+            raise ConfigError(texts.SETTING_TOKEN_EMPTY)
         return self.bot_token.get_secret_value().strip()
 
 
@@ -349,7 +345,7 @@ def misspelled_settings(names: Iterable[str]) -> list[str]:
             continue
         close = difflib.get_close_matches(upper, known, n=1, cutoff=0.8)
         if close:
-            lines.append(f"Setting {upper} is not a kpibot setting: did you mean {close[0]}?")
+            lines.append(texts.setting_misspelled(upper, close[0]))
     return lines
 
 
@@ -361,7 +357,7 @@ def find_env_file() -> Path | None:
     if named:
         path = Path(named).expanduser()
         if not path.is_file():
-            raise ConfigError(f"{ENV_FILE_VARIABLE}: {path} is not a file")
+            raise ConfigError(texts.setting_env_file_missing(ENV_FILE_VARIABLE, path))
         return path.resolve()
     for candidate in (Path(".env"), Path(user_config_dir(APP_NAME)) / ".env"):
         if candidate.is_file():
@@ -385,11 +381,13 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as error:
         lines = []
         for problem in error.errors():
-            reason = str(problem["msg"]).removeprefix("Value error, ")
+            reason = texts.setting_pydantic_reason(
+                problem["type"], problem.get("ctx"), str(problem["msg"]).removeprefix("Value error, ")
+            )
             if problem["loc"]:
-                lines.append(f"Setting {str(problem['loc'][0]).upper()}: {reason}")
+                lines.append(texts.setting_bad(str(problem["loc"][0]).upper(), reason))
             else:  # a rule across settings: the reason names them
-                lines.append(f"Settings: {reason}")
+                lines.append(texts.settings_bad(reason))
         raise ConfigError("; ".join(lines)) from None
 
 

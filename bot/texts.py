@@ -1589,3 +1589,117 @@ CLI_IMPORT_NEEDS_PATH = "import: укажите хотя бы один ПУТЬ 
 
 def cli_not_an_entity(value: str, entities: Sequence[str]) -> str:
     return f"аргумент --full: «{value}» — не вид данных (один из: {', '.join(entities)})"
+
+
+# --- Start-up settings errors (bot/settings.py) and the database folder (bot/cli.py), issue 12 -------
+# One Russian line each for the office admin; a setting is always named by its English env name.
+
+
+def setting_bad(name: str, reason: str) -> str:
+    return f"Настройка {name}: {reason}"
+
+
+def settings_bad(reason: str) -> str:
+    """A rule across settings: the reason names them."""
+    return f"Настройки: {reason}"
+
+
+def setting_misspelled(name: str, meant: str) -> str:
+    return f"Настройка {name} неизвестна: может быть, {meant}?"
+
+
+def setting_env_file_missing(variable: str, path: object) -> str:
+    return f"{variable}: {path} — не файл"
+
+
+SETTING_TOKEN_EMPTY = "Настройка BOT_TOKEN пуста: впишите в .env токен от @BotFather"
+SETTING_CALL_LIMITS = "CALL_MIN_SECONDS должна быть меньше CALL_MAX_SECONDS"
+SETTING_ORIGINALS_LIMITS = "ORIGINALS_GRACE_DAYS должна быть меньше ORIGINALS_ESCALATE_DAYS"
+SETTING_WEBHOOK_NEEDS_SECRET = (
+    "WEBHOOK_SECRET обязательна вместе с WEBHOOK_URL (Telegram присылает его с каждым обновлением)"
+)
+SETTING_WEBHOOK_NEEDS_LISTEN = (
+    "WEBHOOK_LISTEN обязательна вместе с WEBHOOK_URL (host:port, на котором слушать, например 0.0.0.0:8080)"
+)
+SETTING_WEBHOOK_ALONE = (
+    "WEBHOOK_SECRET и WEBHOOK_LISTEN задаются только вместе с WEBHOOK_URL (оставьте все три пустыми для опроса)"
+)
+SETTING_IMPORT_AFTER_DIGEST = "IMPORT_TIME должна быть раньше DIGEST_TIME (сводки несут ночную загрузку)"
+SETTING_WEBHOOK_URL = "нужен адрес https://, доступный Telegram, например https://kpi.example.ru/telegram"
+SETTING_WEBHOOK_PORT = "Telegram шлёт вебхуки только на порты 443, 80, 88 или 8443"
+SETTING_WEBHOOK_SECRET = "нужно от 16 до 256 символов из A-Z, a-z, 0-9, _ и - (те, что допускает Telegram)"
+SETTING_DATABASE_URL = (
+    "должна начинаться с sqlite+aiosqlite:// или postgresql+asyncpg:// (например sqlite+aiosqlite:///kpibot.db)"
+)
+SETTING_USERNAME = "нужно имя пользователя бота, например kpi_company_bot"
+SETTING_COMPANY_PRINTABLE = "нужен печатный текст, например ООО «Ромашка-Софт»"
+SETTING_ODATA_URL = "нужен адрес http:// или https://, например http://1c.local/buh/odata/standard.odata/"
+SETTING_ODATA_CREDENTIALS = "пользователя и пароль 1С укажите в ODATA_USER и ODATA_PASSWORD, а не в адресе"
+SETTING_ODATA_STANDARD = (
+    "нужен стандартный интерфейс OData 1С, адрес на /odata/standard.odata/ "
+    "(например http://1c.local/buh/odata/standard.odata/)"
+)
+SETTING_API_URL = "нужен адрес http:// или https://, например http://127.0.0.1:8081"
+SETTING_LOG_LEVEL = "одно из: DEBUG, INFO, WARNING, ERROR"
+SETTING_WORK_CALENDAR = "'ru' (производственный календарь РФ) или 'none' (все дни с понедельника по пятницу)"
+
+
+def setting_listen(value: str) -> str:
+    return f"'{value}' — не host:port (например 0.0.0.0:8080)"
+
+
+def setting_company_too_long(length: int) -> str:
+    return f"не длиннее 120 символов (оно в заголовке каждого отчёта), сейчас {length}"
+
+
+def setting_unknown_zone(value: str, example: str = "Europe/Moscow") -> str:
+    return f"неизвестный часовой пояс '{value}' (например {example})"
+
+
+PBX_ZONE_EXAMPLE = "UTC, если в cdr.conf usegmtime=yes"
+
+
+def setting_not_a_folder(path: object) -> str:
+    return f"{path} — не папка (папка, куда 1С и АТС кладут выгрузку и Master.csv)"
+
+
+def setting_not_hhmm(value: str) -> str:
+    return f"'{value}' — не время ЧЧ:ММ (например 09:00)"
+
+
+def setting_not_time_of_day(value: str) -> str:
+    return f"'{value}' — не время суток (от 00:00 до 23:59)"
+
+
+def setting_cannot_read(path: object, reason: str) -> str:
+    return f"не удалось прочитать {path}: {reason}"
+
+
+def setting_not_utf8(path: object) -> str:
+    return f"{path} — не текст в UTF-8"
+
+
+# pydantic's own checks (Field(ge=..., le=...), numbers), by its error type; others keep pydantic's words.
+_PYDANTIC_REASONS = {
+    "greater_than_equal": "должно быть не меньше {ge}",
+    "greater_than": "должно быть больше {gt}",
+    "less_than_equal": "должно быть не больше {le}",
+    "less_than": "должно быть меньше {lt}",
+    "int_parsing": "нужно целое число",
+    "int_from_float": "нужно целое число",
+    "float_parsing": "нужно число",
+    "finite_number": "нужно конечное число",
+}
+
+
+def setting_pydantic_reason(kind: str, context: dict[str, object] | None, fallback: str) -> str:
+    """Russian for one of pydantic's built-in checks (``kind`` is its error type, ``context`` its
+    ``ctx``); ``fallback`` (pydantic's English or a validator's own line) for every other."""
+    template = _PYDANTIC_REASONS.get(kind)
+    if template is None:
+        return fallback
+    return template.format(**{key: str(value) for key, value in (context or {}).items()})
+
+
+def cli_no_database_folder(path: object) -> str:
+    return f"папки для базы данных нет ({path}): проверьте DATABASE_URL или создайте папку"

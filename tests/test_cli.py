@@ -97,15 +97,15 @@ YEARS_2000_2100 = "нужна дата ГГГГ-ММ-ДД, год с 2000 по 2
 @pytest.mark.parametrize(
     ("args", "env", "message", "status"),
     [
-        (["employees"], {"KPI_TIERS": "abc"}, "kpibot: Setting KPI_TIERS:", 2),
-        (["employees"], {"TIMEZONE": "Nowhere/City"}, "kpibot: Setting TIMEZONE: unknown time zone", 2),
+        (["employees"], {"KPI_TIERS": "abc"}, "kpibot: Настройка KPI_TIERS:", 2),
+        (["employees"], {"TIMEZONE": "Nowhere/City"}, "kpibot: Настройка TIMEZONE: неизвестный часовой пояс", 2),
         (["digest", "--employee", "nobody"], {}, "kpibot: нет сотрудника с id nobody", 1),
         (["digest", "--date", "25.02.2019"], {}, "«25.02.2019»: не дата; нужна дата ГГГГ-ММ-ДД", 2),
         (["digest", "--date", "2019-02-29"], {}, "в 2019 году нет 29 февраля", 2),
         (["digest", "--date", "2999-01-01"], {}, f"«2999-01-01»: год вне 2000–2100; {YEARS_2000_2100}", 2),
         (["digest", "--date", "2100-12-31"], {}, texts.future_day(date(2100, 12, 31)), 1),
         (["digest", "--send", "--date", "2100-12-31"], {}, "31.12.2100 ещё не наступило", 1),
-        (["import", "missing-folder"], {}, "missing-folder: no such file or folder", 1),
+        (["import", "missing-folder"], {}, "missing-folder: нет такого файла или папки", 1),
         (["employees"], {"DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none"}, "не открывается база данных",
          1),
         (["outbox"], {"DATABASE_URL": "sqlite+aiosqlite:///none.db"}, "kpibot: базы данных нет (none.db)", 1),

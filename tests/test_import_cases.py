@@ -167,7 +167,7 @@ async def test_realworld_01_a_1c_report_saved_as_xlsx_imports_its_three_payments
     report = await run(pool, REPORT / "Оплаты.xlsx")
     assert report.counts["payments"].added == 3
     assert report.notes == [
-        "Оплаты.xlsx[TDSheet]: lines 1–3 above the header (line 4) skipped: "
+        "Оплаты.xlsx[TDSheet]: строки 1–3 над заголовком (строка 4) пропущены: "
         "Поступления оплат по договорам сопровождения",
         "Оплаты.xlsx[TDSheet]:8: totals row skipped: Итого 23000",
     ]

@@ -44,7 +44,7 @@ async def test_the_worked_example(pool: SessionPool, tmp_path: Path) -> None:
     await import_paths(pool, [small_exports(tmp_path / "base")], zone=MSK, now=now)
     report = await import_paths(pool, [the_report(tmp_path / "Оплаты.xlsx")], zone=MSK, now=now)
     assert report.notes == [
-        "Оплаты.xlsx[TDSheet]: lines 1–3 above the header (line 4) skipped: "
+        "Оплаты.xlsx[TDSheet]: строки 1–3 над заголовком (строка 4) пропущены: "
         "Поступления оплат по договорам сопровождения",
         "Оплаты.xlsx[TDSheet]:8: totals row skipped: Итого 123099.99999999999",
     ]

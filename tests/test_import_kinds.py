@@ -324,7 +324,7 @@ def test_the_command_prints_what_it_skipped_as_notes(tmp_path: Path, database_ur
     result = kpibot("import", str(book), cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[:2] == [
-        texts.cli_note("Оплаты.xlsx[TDSheet]: line 1 above the header (line 2) skipped: Поступления оплат"),
+        texts.cli_note("Оплаты.xlsx[TDSheet]: строка 1 над заголовком (строка 2) пропущена: Поступления оплат"),
         texts.cli_note("Оплаты.xlsx[TDSheet]:4: totals row skipped: Итого 100"),
     ]
 

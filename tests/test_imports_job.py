@@ -165,11 +165,11 @@ async def test_the_job_never_raises_and_wakes_the_sender(world: World, tmp_path:
 def test_import_dir_must_be_a_folder_and_import_time_before_the_digests(tmp_path: Path) -> None:
     from bot.settings import ConfigError
 
-    with pytest.raises(ConfigError, match=r"Setting IMPORT_DIR: .*nowhere is not a folder"):
+    with pytest.raises(ConfigError, match=r"Настройка IMPORT_DIR: .*nowhere — не папка"):
         load_settings(import_dir=str(tmp_path / "nowhere"))
-    with pytest.raises(ConfigError, match="IMPORT_TIME must be before DIGEST_TIME"):
+    with pytest.raises(ConfigError, match=r"^Настройки: IMPORT_TIME должна быть раньше DIGEST_TIME"):
         load_settings(import_dir=str(tmp_path), import_time="09:30")
-    with pytest.raises(ConfigError, match=r"Setting IMPORT_TIME: '7\.30' is not a time"):
+    with pytest.raises(ConfigError, match=r"Настройка IMPORT_TIME: '7\.30' — не время"):
         load_settings(import_time="7.30")
     assert texts.SOURCE_NAMES["folder"]
 

@@ -56,7 +56,7 @@ async def test_an_unfinished_last_line_is_skipped_with_a_note_and_read_next_time
     report = await import_paths(pool, [master], zone=MSK, now=IMPORTED)
     assert report.counts["pbx"].added == 2 and await calls(pool) == 2
     (note,) = report.notes
-    assert note.startswith(f"Master.csv:3: the last line is still being written by the PBX (no line break, {why})")
+    assert note.startswith(f"Master.csv:3: последнюю строку АТС ещё дописывает (нет перевода строки, {why})")
     master.write_bytes(b"".join([*LINES, THIRD]))  # the PBX finished the line
     again = await import_paths(pool, [master], zone=MSK, now=IMPORTED)
     assert again.counts["pbx"].added == 1 and again.notes == [] and await calls(pool) == 3
@@ -123,7 +123,7 @@ async def test_an_empty_folder_is_named_in_the_problem(pool: SessionPool, tmp_pa
     with pytest.raises(ImportFailed) as failure:
         await import_paths(pool, [tmp_path / "inbox"], zone=MSK, now=IMPORTED)
     (problem,) = failure.value.problems
-    assert problem.startswith(f"{tmp_path / 'inbox'}: no export files in the folder (expected CSV or XLSX exports")
+    assert problem.startswith(f"{tmp_path / 'inbox'}: в папке нет файлов выгрузки (ожидаются выгрузки CSV или XLSX")
     assert "employees.csv" in problem and "Master.csv" in problem
 
 
@@ -133,4 +133,16 @@ def test_kpibot_import_of_an_empty_folder_names_it(tmp_path: Path) -> None:
     (tmp_path / "emptydir").mkdir()
     result = kpibot("import", "emptydir", cwd=tmp_path, env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/k.db"})
     assert result.returncode == 1
-    assert "emptydir: no export files in the folder" in result.stderr and "Traceback" not in result.stderr
+    assert "emptydir: в папке нет файлов выгрузки" in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("k.db*"))  # a failed first import leaves no database behind
+
+
+def test_a_failed_import_into_an_existing_database_keeps_it(tmp_path: Path) -> None:
+    from tests.test_cli import kpibot
+
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/k.db"}
+    assert kpibot("import", "nowhere", cwd=tmp_path, env=env).returncode == 1
+    assert not (tmp_path / "k.db").exists()
+    (tmp_path / "k.db").touch()  # there before: the import's attempt is recorded in it (for /status)
+    assert kpibot("import", "nowhere", cwd=tmp_path, env=env).returncode == 1
+    assert (tmp_path / "k.db").stat().st_size > 0

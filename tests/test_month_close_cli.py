@@ -76,4 +76,4 @@ def test_a_bad_month_close_workday_stops_start_up_naming_it(tmp_path: Path) -> N
     env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}", "MONTH_CLOSE_WORKDAY": "0"}
     result = kpibot("close-month", "2019-02", cwd=tmp_path, env=env)
     assert result.returncode == 2
-    assert result.stderr.startswith("kpibot: Setting MONTH_CLOSE_WORKDAY: Input should be greater than or equal to 1")
+    assert result.stderr.startswith("kpibot: Настройка MONTH_CLOSE_WORKDAY: должно быть не меньше 1")

@@ -418,7 +418,7 @@ async def test_nothing_listening_is_one_line(sqlite_pool: SessionPool, sqlite_ur
     with pytest.raises(ODataError) as failure:
         await sync(sqlite_pool, settings)
     line = str(failure.value)
-    assert line.startswith(f"cannot reach 1C at {url} (") and line.endswith("; gave up after 5 attempts")
+    assert line.startswith(f"нет связи с 1С по адресу {url} (") and line.endswith("; gave up after 5 attempts")
     assert "\n" not in line
 
 
@@ -508,7 +508,7 @@ def test_a_bad_mapping_stops_start_up_naming_it(tmp_path: Path, text: str, expec
     assert expected in str(failure.value) and str(path) in str(failure.value)
     with pytest.raises(ConfigError) as config:
         load_settings(odata_mapping=str(path))
-    assert str(config.value).startswith("Setting ODATA_MAPPING: ")
+    assert str(config.value).startswith("Настройка ODATA_MAPPING: ")
 
 
 @pytest.mark.parametrize(
@@ -531,7 +531,7 @@ def test_odata_url_is_the_standard_interface(url: str, expected: str) -> None:
     ],
 )
 def test_an_odata_url_elsewhere_stops_start_up(url: str) -> None:
-    with pytest.raises(ConfigError, match=r"^Setting ODATA_URL: "):
+    with pytest.raises(ConfigError, match=r"^Настройка ODATA_URL: "):
         load_settings(odata_url=url)
 
 

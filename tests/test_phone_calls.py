@@ -172,7 +172,7 @@ async def test_a_pbx_writing_utc_is_converted_to_the_offices_time(pool: SessionP
 def test_pbx_timezone_defaults_to_timezone_and_a_bad_one_stops_start_up() -> None:
     assert load_settings(timezone="Asia/Yekaterinburg").pbx_zone == ZoneInfo("Asia/Yekaterinburg")
     assert load_settings(pbx_timezone="UTC").pbx_zone == ZoneInfo("UTC")
-    with pytest.raises(ConfigError, match=r"^Setting PBX_TIMEZONE: unknown time zone 'Mars/Base'"):
+    with pytest.raises(ConfigError, match=r"^Настройка PBX_TIMEZONE: неизвестный часовой пояс 'Mars/Base' \(например"):
         load_settings(pbx_timezone="Mars/Base")
 
 

@@ -34,25 +34,25 @@ def test_values_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("KPI_TIERS", "85:0.2,75:0.1", "Setting KPI_TIERS: thresholds must be strictly ascending"),
-        ("TIMEZONE", "Mars/Olympus", "Setting TIMEZONE: unknown time zone 'Mars/Olympus'"),
-        ("DIGEST_TIME", "9 am", "Setting DIGEST_TIME: '9 am' is not a time HH:MM"),
-        ("DIGEST_TIME", "25:00", "Setting DIGEST_TIME: '25:00' is not a time of day"),
-        ("DATABASE_URL", "mysql://x", "Setting DATABASE_URL: must start with sqlite+aiosqlite://"),
-        ("TELEGRAM_API_URL", "localhost:8081", "Setting TELEGRAM_API_URL: must be an http:// or https:// URL"),
-        ("SEND_RATE", "31", "Setting SEND_RATE: Input should be less than or equal to 30"),
-        ("CALL_MIN_SECONDS", "abc", "Setting CALL_MIN_SECONDS: Input should be a valid integer"),
-        ("CALL_MIN_SECONDS", "2000", "Settings: CALL_MIN_SECONDS must be less than CALL_MAX_SECONDS"),
-        ("ORIGINALS_GRACE_DAYS", "30", "Settings: ORIGINALS_GRACE_DAYS must be less than ORIGINALS_ESCALATE_DAYS"),
-        ("CALLBACK_HOURS", "0", "Setting CALLBACK_HOURS: Input should be greater than or equal to 1"),
-        ("WEBHOOK_URL", "http://kpi.example.ru/tg", "Setting WEBHOOK_URL: must be an https:// URL Telegram can reach"),
-        ("WEBHOOK_URL", "https://kpi.example.ru:8080/tg", "Setting WEBHOOK_URL: Telegram sends webhooks only to ports"),
-        ("WEBHOOK_URL", "https://kpi.example.ru/tg", "Settings: WEBHOOK_SECRET must be set with WEBHOOK_URL"),
-        ("WEBHOOK_SECRET", "short", "Setting WEBHOOK_SECRET: must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -"),
-        ("WEBHOOK_SECRET", "a" * 20, "Settings: WEBHOOK_SECRET and WEBHOOK_LISTEN go with WEBHOOK_URL"),
-        ("WEBHOOK_LISTEN", "8080", "Setting WEBHOOK_LISTEN: '8080' is not host:port"),
-        ("HEALTHZ_LISTEN", "0.0.0.0:99999", "Setting HEALTHZ_LISTEN: '0.0.0.0:99999' is not host:port"),
-        ("OUTBOX_LEASE_SECONDS", "0", "Setting OUTBOX_LEASE_SECONDS: Input should be greater than or equal to 1"),
+        ("KPI_TIERS", "85:0.2,75:0.1", "Настройка KPI_TIERS: thresholds must be strictly ascending"),
+        ("TIMEZONE", "Mars/Olympus", "Настройка TIMEZONE: неизвестный часовой пояс 'Mars/Olympus'"),
+        ("DIGEST_TIME", "9 am", "Настройка DIGEST_TIME: '9 am' — не время ЧЧ:ММ"),
+        ("DIGEST_TIME", "25:00", "Настройка DIGEST_TIME: '25:00' — не время суток"),
+        ("DATABASE_URL", "mysql://x", "Настройка DATABASE_URL: должна начинаться с sqlite+aiosqlite://"),
+        ("TELEGRAM_API_URL", "localhost:8081", "Настройка TELEGRAM_API_URL: нужен адрес http:// или https://"),
+        ("SEND_RATE", "31", "Настройка SEND_RATE: должно быть не больше 30"),
+        ("CALL_MIN_SECONDS", "abc", "Настройка CALL_MIN_SECONDS: нужно целое число"),
+        ("CALL_MIN_SECONDS", "2000", "Настройки: CALL_MIN_SECONDS должна быть меньше CALL_MAX_SECONDS"),
+        ("ORIGINALS_GRACE_DAYS", "30", "Настройки: ORIGINALS_GRACE_DAYS должна быть меньше ORIGINALS_ESCALATE_DAYS"),
+        ("CALLBACK_HOURS", "0", "Настройка CALLBACK_HOURS: должно быть не меньше 1"),
+        ("WEBHOOK_URL", "http://kpi.example.ru/tg", "Настройка WEBHOOK_URL: нужен адрес https://, доступный Telegram"),
+        ("WEBHOOK_URL", "https://kpi.example.ru:8080/tg", "Настройка WEBHOOK_URL: Telegram шлёт вебхуки только на"),
+        ("WEBHOOK_URL", "https://kpi.example.ru/tg", "Настройки: WEBHOOK_SECRET обязательна вместе с WEBHOOK_URL"),
+        ("WEBHOOK_SECRET", "short", "Настройка WEBHOOK_SECRET: нужно от 16 до 256 символов из A-Z, a-z, 0-9, _ и -"),
+        ("WEBHOOK_SECRET", "a" * 20, "Настройки: WEBHOOK_SECRET и WEBHOOK_LISTEN задаются только вместе с WEBHOOK_URL"),
+        ("WEBHOOK_LISTEN", "8080", "Настройка WEBHOOK_LISTEN: '8080' — не host:port"),
+        ("HEALTHZ_LISTEN", "0.0.0.0:99999", "Настройка HEALTHZ_LISTEN: '0.0.0.0:99999' — не host:port"),
+        ("OUTBOX_LEASE_SECONDS", "0", "Настройка OUTBOX_LEASE_SECONDS: должно быть не меньше 1"),
     ],
 )
 def test_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
@@ -78,7 +78,7 @@ def test_settings_are_read_from_dotenv(tmp_path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_empty_token_is_a_named_error() -> None:
-    with pytest.raises(ConfigError, match="BOT_TOKEN"):
+    with pytest.raises(ConfigError, match=r"^Настройка BOT_TOKEN пуста"):
         load_settings().token()
 
 
@@ -105,8 +105,22 @@ def test_company_name_is_one_line_and_checked(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("COMPANY_NAME", "  ООО «Ромашка-Софт»\n ")
     assert load_settings().company_name == "ООО «Ромашка-Софт»"
     monkeypatch.setenv("COMPANY_NAME", "Ж" * 121)
-    with pytest.raises(ConfigError, match="Setting COMPANY_NAME: at most 120 characters"):
+    with pytest.raises(ConfigError, match="Настройка COMPANY_NAME: не длиннее 120 символов"):
         load_settings()
     monkeypatch.setenv("COMPANY_NAME", "ООО \x07Звонок")
-    with pytest.raises(ConfigError, match="Setting COMPANY_NAME: must be printable text"):
+    with pytest.raises(ConfigError, match="Настройка COMPANY_NAME: нужен печатный текст"):
         load_settings()
+
+
+async def test_a_sqlite_url_in_a_missing_folder_is_refused_not_created(tmp_path: Path) -> None:
+    from bot.cli import CommandError, open_database
+
+    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'typo' / 'kpibot.db'}")
+    with pytest.raises(CommandError, match=r"^папки для базы данных нет \(.*typo/kpibot\.db\)"):
+        async with open_database(settings, create=True):
+            pass
+    assert not (tmp_path / "typo").exists()
+    default = load_settings()  # no .env: kpibot's own data folder, made on first use
+    async with open_database(default, create=True):
+        pass
+    assert (tmp_path / "xdg-data" / "kpibot" / "kpibot.db").is_file()

@@ -19,7 +19,7 @@ def test_a_misspelled_setting_in_env_stops_start_up(tmp_path: Path, written: str
     (tmp_path / ".env").write_text(f"BOT_TOKEN=42:T\n{written}=09:30\n", encoding="utf-8")
     with pytest.raises(ConfigError) as error:
         load_settings()
-    assert str(error.value) == f"Setting {written.upper()} is not a kpibot setting: did you mean {meant}?"
+    assert str(error.value) == f"Настройка {written.upper()} неизвестна: может быть, {meant}?"
 
 
 def test_other_programs_settings_and_the_right_names_pass(tmp_path: Path) -> None:
@@ -33,7 +33,7 @@ def test_other_programs_settings_and_the_right_names_pass(tmp_path: Path) -> Non
 
 def test_every_misspelling_is_named_at_once(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("DIGEST_TIMES=09:00\nKPI_TIER=75:0.1\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"DIGEST_TIMES.*DIGEST_TIME.*; Setting KPI_TIER .*KPI_TIERS"):
+    with pytest.raises(ConfigError, match=r"DIGEST_TIMES.*DIGEST_TIME.*; Настройка KPI_TIER .*KPI_TIERS"):
         load_settings()
 
 
@@ -67,7 +67,7 @@ def test_the_database_lives_next_to_the_env_that_was_found(tmp_path: Path, monke
     assert str(settings.digest_time) == "08:25:00"
     assert settings.database_url == "sqlite+aiosqlite:////var/lib/kpibot/kpibot.db"
     monkeypatch.setenv("KPIBOT_ENV_FILE", str(tmp_path / "missing.env"))
-    with pytest.raises(ConfigError, match=r"KPIBOT_ENV_FILE: .*missing\.env is not a file"):
+    with pytest.raises(ConfigError, match=r"KPIBOT_ENV_FILE: .*missing\.env — не файл"):
         load_settings()
 
 

@@ -79,14 +79,14 @@ def test_a_bad_extra_dates_line_is_named(text: str, reason: str) -> None:
 
 
 def test_settings_name_the_calendar_setting_and_the_file_line(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="Setting WORK_CALENDAR: must be 'ru'"):
+    with pytest.raises(ConfigError, match="Настройка WORK_CALENDAR: 'ru' \\(производственный"):
         load_settings(work_calendar="us")
-    with pytest.raises(ConfigError, match="Setting WORK_CALENDAR_FILE: cannot read"):
+    with pytest.raises(ConfigError, match="Настройка WORK_CALENDAR_FILE: не удалось прочитать"):
         load_settings(work_calendar_file=str(tmp_path / "missing.txt"))
     bad = tmp_path / "days.txt"
     bad.write_text("2024-06-19 off\n31.02.2024 off\n", encoding="utf-8")
     with pytest.raises(
-        ConfigError, match=r"Setting WORK_CALENDAR_FILE: .*days.txt: line 2: '31.02.2024' is not a date"
+        ConfigError, match=r"Настройка WORK_CALENDAR_FILE: .*days.txt: line 2: '31.02.2024' is not a date"
     ):
         load_settings(work_calendar_file=str(bad))
     good = tmp_path / "good.txt"

@@ -136,7 +136,7 @@ class ODataClient:
             raise _Transient(f"1C did not answer {what} within {self.timeout:g} s (ODATA_TIMEOUT)") from None
         except aiohttp.ClientError as error:
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise _Transient(f"cannot reach 1C at {self.base} ({reason})") from None
+            raise _Transient(f"нет связи с 1С по адресу {self.base} ({reason})") from None
         if 200 <= status < 300:
             return body
         reason = _odata_message(body)

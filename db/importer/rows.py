@@ -504,10 +504,12 @@ class TableReader:
         if searched:
             title = v.text(next((c for c in searched[0][1] if v.text(c)), ""))
             first, last = searched[0][0], header_line - 1
-            lines = f"lines {first}–{last}" if last > first else f"line {first}"
-            self.notes.append(
-                escape(f"{self.source.label}: {lines} above the header (line {header_line}) skipped: {title[:60]}")
+            lines = (
+                f"строки {first}–{last} над заголовком (строка {header_line}) пропущены"
+                if last > first
+                else f"строка {first} над заголовком (строка {header_line}) пропущена"
             )
+            self.notes.append(escape(f"{self.source.label}: {lines}: {title[:60]}"))
         self.columns = set(mapping.values())
         csv_file = self.source.path is not None and self.source.path.suffix.lower() != ".xlsx"
         names = list(mapping.values())

@@ -185,9 +185,9 @@ async def import_paths(
         raise ImportFailed([escape(p) for p in file_problems])
     if not sources:
         where = ", ".join(str(p) for p in paths) or "(no paths given)"
-        kind = "folder" if paths and all(p.is_dir() for p in paths) else "paths"
-        raise ImportFailed([escape(f"{where}: no export files in the {kind} (expected CSV or XLSX exports named "
-                                   f"{', '.join(n + '.csv' for n in ENTITIES[:-1])}, or Master.csv)")])  # fmt: skip
+        kind = "папке" if paths and all(p.is_dir() for p in paths) else "указанных путях"
+        raise ImportFailed([escape(f"{where}: в {kind} нет файлов выгрузки (ожидаются выгрузки CSV или XLSX с именами "
+                                   f"{', '.join(n + '.csv' for n in ENTITIES[:-1])} или Master.csv)")])  # fmt: skip
     return await import_sources(
         pool, sources, zone=zone, now=now, pbx_zone=pbx_zone, full=full, progress=progress, reread=reread
     )

@@ -342,8 +342,8 @@ def master_rows(path: Path, source: Source) -> RowReader:
 def _tail_note(label: str, line: int, raw: bytes, why: str) -> str:
     text = raw.decode("utf-8", errors="replace")
     shown = text if len(text) <= 60 else text[:57] + "..."
-    return (f"{label}:{line}: the last line is still being written by the PBX (no line break, {why}): "
-            f"skipped, it is read with the next import: {shown}")  # fmt: skip
+    return (f"{label}:{line}: последнюю строку АТС ещё дописывает (нет перевода строки, {why}): "
+            f"пропущена, её прочитает следующая загрузка: {shown}")  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------------
@@ -423,7 +423,7 @@ def discover(paths: list[Path]) -> tuple[list[Source], list[str]]:
         elif path.is_file():
             files.append(path)
         else:
-            problems.append(f"{path}: no such file or folder")
+            problems.append(f"{path}: нет такого файла или папки")
     for file in files:
         suffix = file.suffix.lower()
         try:
