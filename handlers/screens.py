@@ -395,7 +395,7 @@ async def team_screen(
     shown = [ordered[n] for n in indices]
     team = None
     if month == Month.of(today) and await queries.has_discipline_data(session):
-        fresh = await _today_fresh(session, today, settings)
+        fresh = await _fresh_findings(session, today, settings)
         week = working_week(today, settings.calendar.previous_working_day)
         team = await queries.discipline_of(session, [mid for _, mid, _ in shown], today, week, fresh)
     rows = [texts.team_line(name, c, below_first_tier(c, settings.kpi_tiers), column(team, mid))
@@ -437,24 +437,18 @@ async def _findings_of_days(
     day = first
     while day <= min(last, today):
         if day not in stored and settings.calendar.is_working_day(day):
-            _, fresh = await queries.day_findings(
-                session,
-                day,
-                previous_working_day=settings.calendar.previous_working_day(day),
-                digest_time=settings.digest_time,
-                limits=settings.thresholds,
-            )
+            fresh = await _fresh_findings(session, day, settings)
             found.extend((day, f) for f in fresh or () if f.manager_id in wanted)
         day += timedelta(days=1)
     return sorted(found, key=lambda item: (item[0], item[1].at, item[1].subject_id))
 
 
-async def _today_fresh(session: AsyncSession, today: date, settings: Settings) -> list[Finding] | None:
-    """Today's findings computed in memory when the morning job has not stored them (else ``None``)."""
+async def _fresh_findings(session: AsyncSession, day: date, settings: Settings) -> list[Finding] | None:
+    """A day's findings computed in memory when the morning job has not stored them (else ``None``)."""
     _, fresh = await queries.day_findings(
         session,
-        today,
-        previous_working_day=settings.calendar.previous_working_day(today),
+        day,
+        previous_working_day=settings.calendar.previous_working_day(day),
         digest_time=settings.digest_time,
         limits=settings.thresholds,
     )
