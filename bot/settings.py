@@ -308,6 +308,13 @@ class Settings(BaseSettings):
         """The path Telegram posts updates to: the path of ``WEBHOOK_URL`` (``/`` when it has none)."""
         return urlsplit(self.webhook_url or "").path or "/"
 
+    @property
+    def night_sources(self) -> list[str]:
+        """The sources the night run imports, in ``jobs.imports.sources`` order: ``folder`` with
+        ``IMPORT_DIR``, ``odata`` with ``ODATA_URL``."""
+        configured = (("folder", self.import_dir is not None), ("odata", bool(self.odata_url)))
+        return [name for name, on in configured if on]
+
     def next_import_at(self, now: datetime) -> datetime | None:
         """When the next night run (the watched folder's and the OData sync's) is due (local, aware
         like ``now``): ``IMPORT_TIME`` on the next working day from ``now`` on; ``None`` without

@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.rules import Role
 from bot.settings import Settings
 from db.attempts import last_attempts
-from db.models import Employee, OutboxMessage
+from db.models import Employee
+from db.queries import outbox as outbox_store
 from handlers.common import Refused, linked
 
 
@@ -32,13 +32,9 @@ async def status_command(
          a.first_problems.split("\n", 1)[0])
         for a in await last_attempts(session)
     ]  # fmt: skip
-    rows = await session.execute(
-        select(OutboxMessage.status, func.count()).where(OutboxMessage.day == now.date()).group_by(OutboxMessage.status)
-    )
-    delivery = {status: int(n) for status, n in rows.all()}
+    delivery = await outbox_store.statuses_of_day(session, now.date())
     night = settings.next_import_at(now)
-    configured = [("folder", settings.import_dir is not None), ("odata", bool(settings.odata_url))]
-    next_runs = [(source, night) for source, on in configured if on and night is not None]
+    next_runs = [(source, night) for source in settings.night_sources if night is not None]
     await message.answer(
         texts.status_text(attempts, next_runs, delivery, settings.import_dir is not None, bool(settings.odata_url))
     )

@@ -75,8 +75,7 @@ async def night_run_failed(session: AsyncSession, today: date, as_of: datetime, 
     imports: the folder and the OData sync) failed as of ``as_of`` (naive local) and nothing of that
     source succeeded since: the digests then say the data were not updated, as the admins were told
     (issue 13). No night run configured, a day off or a moment before ``IMPORT_TIME``: ``False``."""
-    configured = (("folder", settings.import_dir is not None), ("odata", bool(settings.odata_url)))
-    sources = [name for name, on in configured if on]
+    sources = settings.night_sources
     night = local_moment(today, settings.import_time)
     if not sources or as_of < night or not settings.calendar.is_working_day(today):
         return False

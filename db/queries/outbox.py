@@ -279,3 +279,11 @@ async def pause_lease(session: AsyncSession, name: str, until: datetime) -> None
 
 async def paused_until(session: AsyncSession, name: str) -> datetime | None:
     return (await session.execute(select(Lease.paused_until).where(Lease.name == name))).scalar_one_or_none()
+
+
+async def statuses_of_day(session: AsyncSession, day: date) -> dict[str, int]:
+    """How many of ``day``'s outbox rows are in each status (``/status``'s delivery line)."""
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count()).where(OutboxMessage.day == day).group_by(OutboxMessage.status)
+    )
+    return {status: int(n) for status, n in rows.all()}
