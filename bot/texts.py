@@ -1147,7 +1147,7 @@ ENTITY_NAMES = {
 }
 SOURCE_NAMES = {"folder": "папка выгрузки", "upload": "файл в Telegram", "odata": "1С по OData", "cli": "kpibot import"}
 NEXT_RUN_NAMES = {"folder": "Следующая загрузка папки", "odata": "Следующая синхронизация с 1С"}
-IMPORT_DIR_EMPTY = "(folder): no export files in the watched folder"
+IMPORT_DIR_EMPTY = "(папка): в папке выгрузки нет файлов выгрузки"
 PROBLEMS_FILE = "problems.txt"
 STATUS_ADMIN_ONLY = "Состояние загрузок видит администратор."
 UPLOAD_ADMIN_ONLY = "Файлы с данными загружает администратор. Этот файл не прочитан."

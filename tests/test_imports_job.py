@@ -140,6 +140,10 @@ async def test_a_missing_night_export_tells_the_admins_once(
         await import_folder(world.pool, settings, job_watch, NIGHT + timedelta(minutes=minute))
     (notice,) = await notices(world.pool)
     assert "Ночная выгрузка не пришла" in notice.text and "новых файлов в ней нет" in notice.text
+    if empty:  # the attempt /status shows reads in the admin's language too
+        async with world.pool() as session:
+            (attempt,) = (await session.execute(select(ImportAttempt))).scalars().all()
+        assert not attempt.ok and attempt.first_problems == "(папка): в папке выгрузки нет файлов выгрузки"
 
 
 async def test_a_night_on_a_day_off_tells_nobody(world: World, tmp_path: Path) -> None:
