@@ -239,3 +239,19 @@ async def test_the_same_import_twice_after_an_append(pool: SessionPool, tmp_path
                                now=datetime(2019, 2, 28, 4, 30))  # fmt: skip
     assert (later.counts["payments"].added, later.counts["payments"].unchanged) == (1, 4)
     assert await remembered(pool) == (265, 73, 5)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "koi8_r"])
+async def test_a_file_with_a_byte_order_mark_or_another_code_page_is_resumed(
+    pool: SessionPool, tmp_path: Path, built: list[tuple[str, int]], encoding: str
+) -> None:
+    path = await base(pool, tmp_path)
+    path.write_bytes("".join(f"{line}\r\n" for line in [TITLE, HEADER, *NIGHT_1]).encode(encoding))
+    await run(pool, path)
+    built.clear()
+    with path.open("ab") as handle:
+        handle.write("".join(f"{line}\r\n" for line in APPENDED).encode(encoding.removesuffix("-sig")))
+    report = await run(pool, path)
+    assert built == [("payments", 5), ("payments", 6)]
+    assert (report.counts["payments"].added, report.counts["payments"].unchanged) == (2, 2)
+    assert await amounts(pool) == {"ПП-101": 281850, "ПП-102": 300000, "ПП-103": 281850, "ПП-104": 150000}
