@@ -232,3 +232,22 @@ def append_day(
     handle.close()
     appended["pbx"] = count
     return target, appended
+
+
+def rewrite_export(folder: Path, target: Path) -> Path:
+    """A copy of the export in ``folder`` whose every file's bytes differ while its rows do not:
+    the 1C files as 1C writes them with "quote every value" on (each cell in double quotes), and
+    ``Master.csv`` with LF line ends instead of CR LF (a copy that went through a Unix tool). A
+    re-import of it must read every row, find every row unchanged and write nothing."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for path in sorted(folder.glob("*.csv")):
+        pbx = path.name == "Master.csv"
+        encoding, delimiter = ("utf-8", ",") if pbx else ("cp1251", ";")
+        with (
+            path.open(encoding=encoding, newline="") as source,
+            (target / path.name).open("w", encoding=encoding, newline="") as copy,
+        ):
+            out = csv.writer(copy, delimiter=delimiter, quoting=csv.QUOTE_ALL, lineterminator="\n" if pbx else "\r\n")
+            out.writerows(csv.reader(source, delimiter=delimiter))
+    return target

@@ -384,7 +384,8 @@ class CollectionCache(Base):
 
 
 class ImportedFile(Base):
-    """The last file imported for each entity, by content: the same bytes again are skipped."""
+    """The last file imported for each entity, by content: the same bytes again are skipped, and a
+    CSV file that only grew by appending is read from where the last one ended."""
 
     __tablename__ = "imported_files"
 
@@ -393,6 +394,13 @@ class ImportedFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     rows: Mapped[int] = mapped_column(Integer)  # rows the file holds (added + updated + unchanged)
     imported_at: Mapped[datetime] = mapped_column(DateTime)
+    # for a CSV file, so that a file that grew only by appending is read from where this one ended
+    # (db/importer/run.py, docs/import.md "A nightly export that appended rows"): its length in
+    # bytes, the bytes before its first data row (title lines and header; None: no data row), and
+    # a digest of how it was read (encoding, separator, time zones, PBX extensions)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    head_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    shape: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ImportRowDigest(Base):

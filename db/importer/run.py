@@ -8,27 +8,41 @@ re-import of the same files reports every row unchanged and writes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Row as SqlRow
 from sqlalchemy import select
 
 from bot.rules import Month
 from db.importer import values as v
 from db.importer.report import Counts, ImportFailed, ImportReport, Problem, Progress, escape
 from db.importer.rows import SPECS, Context, Row, TableReader, cdr_key, pbx_rows
-from db.importer.sources import Source, SourceError, discover
+from db.importer.sources import (
+    Resume,
+    Source,
+    SourceError,
+    appended_rows,
+    csv_dialect,
+    detect_encoding,
+    discover,
+    line_breaks,
+    line_start,
+)
 from db.importer.vocabulary import ENTITIES
 from db.importer.writer import (
     CONTENT_KEYED,
+    DIGEST_VERSION,
     DIGESTED,
+    FileMark,
     RowDigests,
     Staging,
-    file_digest,
     known_ids,
     remember_files,
     remove_absent,
@@ -59,10 +73,15 @@ async def _import_source(
     problems: list[Problem],
     notes: list[str],
     progress: Progress | None,
-) -> int:
+    resumed: bool = False,
+) -> tuple[int, int | None]:
     """Read one source, check every row and stage it; once the whole source is read, report its
     repeated ids and, while no problem is known, write it in one statement. The number of data rows
-    read.
+    read and the physical line of the first (``None``: none).
+
+    ``resumed``: the source reads only what was appended to its file (:class:`Resume`); an id it
+    stages that the table holds already (the older part of the file, or another file) raises
+    :class:`_ReadWhole`, since only reading every row tells a repeated id from an update.
 
     A row of a :data:`DIGESTED` entity whose digest (:class:`RowDigests`) matches the one it was
     last written from is neither built nor checked again: it is staged by id and counted unchanged.
@@ -80,6 +99,7 @@ async def _import_source(
     base: Any = None  # the digest every row's starts from, once the header is known
     known = ctx.known.get(entity)
     read = 0
+    first: int | None = None
 
     def build(line: int, cells: dict[str, v.Cell], digest: str | None, key: str | None = None) -> None:
         row = Row(source.label, line, cells, problems)
@@ -114,6 +134,7 @@ async def _import_source(
         for line, cells in reader:
             read += 1
             if read == 1:  # the header is known once the first row is read
+                first = line
                 if table is not None:
                     carried = carried_columns = spec.carried(table.columns)
                     narrowed = not carried.issuperset(c.name for c in spec.table.columns if c.name != "id")
@@ -143,13 +164,84 @@ async def _import_source(
     if waiting:
         await settle()
     await stage.add(src, batch)
+    if resumed and entity not in CONTENT_KEYED and await stage.meets_table(src):
+        raise _ReadWhole
     if entity not in CONTENT_KEYED:  # a PBX record repeated is the same record
         for line, row_id in await stage.repeated(src):
             problems.append(Problem(source.label, line, "id", row_id, DUPLICATE))
     if not problems:
         written = sorted(carried) if carried is not None else [c.name for c in spec.table.columns]
         await write_source(staging, entity, src, written, ctx, counts)
-    return read
+    return read, first
+
+
+class _ReadWhole(Exception):
+    """A resumed source staged an id the table holds already: read the whole file instead."""
+
+
+@dataclass(frozen=True)
+class _Prefix:
+    """The first ``size`` bytes of a file as found now: their SHA-256, their physical lines, and
+    whether they end at a line break (not a CR whose LF comes after them)."""
+
+    sha256: str
+    lines: int
+    at_line_break: bool
+
+
+def _file_digests(path: Path, prefix: int | None) -> tuple[str, int, _Prefix | None]:
+    """The SHA-256 and length of the file and, when ``prefix`` is given and the file is longer,
+    what its first ``prefix`` bytes are (one pass over the file)."""
+    digest = hashlib.sha256()
+    found = None
+    with path.open("rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(0)
+        if prefix is not None and 0 < prefix < size:
+            left, lines, previous = prefix, 0, b""
+            while left:
+                block = handle.read(min(1 << 20, left))
+                left -= len(block)
+                digest.update(block)
+                lines += line_breaks(block) - (previous == b"\r" and block.startswith(b"\n"))
+                previous = block[-1:]
+            following = handle.read(1)
+            ended = previous == b"\n" or (previous == b"\r" and following != b"\n")
+            found = _Prefix(digest.hexdigest(), lines, ended)
+            digest.update(following)
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest(), size, found
+
+
+def _shape(entity: str, encoding: str, delimiter: str, ctx: Context) -> str:
+    """A digest of what, besides its bytes, decides how a file's rows read: the encoding and
+    separator it is read with, the time zones, for PBX records which employee each extension is."""
+    parts = [DIGEST_VERSION, entity, encoding, delimiter, str(ctx.zone), str(ctx.pbx_zone)]
+    if entity == "pbx":
+        parts.append(";".join(f"{ext}={employee}" for ext, employee in sorted(ctx.extensions.items())))
+    return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()
+
+
+def _resume(source: Source, last: SqlRow[Any] | None, prefix: _Prefix | None, ctx: Context) -> Resume | None:
+    """Where to resume reading ``source`` when its file is its entity's last imported file with
+    rows appended (see docs/import.md), else ``None``: same name, a CSV file, longer, its first
+    ``last.size`` bytes hash to the last file's SHA-256 and end at a line break, the last file had
+    a data row, and it reads with the same encoding, separator, time zones and extensions."""
+    if last is None or prefix is None or last.head_size is None or last.shape is None or source.path is None:
+        return None
+    if prefix.sha256 != last.sha256 or not prefix.at_line_break:
+        return None
+    try:
+        if source.entity == "pbx":
+            encoding, delimiter = detect_encoding(source.path), ","
+        else:
+            encoding, delimiter = csv_dialect(source.path, source.entity)
+    except SourceError:  # a byte that does not decode: the whole read names its line
+        return None
+    if encoding.replace("_", "-").startswith("utf-16") or _shape(source.entity, encoding, delimiter, ctx) != last.shape:
+        return None
+    return Resume(head=last.head_size, offset=last.size, line=prefix.lines + 1)
 
 
 def fingerprint(source: Source, cells: dict[str, v.Cell], ctx: Context) -> str:
@@ -177,7 +269,8 @@ async def import_paths(
     ``now`` (UTC, naive) is recorded as the time the 1C data was refreshed. ``zone`` is the office's
     (1C's times are local to it); ``pbx_zone`` the zone the PBX writes its CDR times in
     (``PBX_TIMEZONE``, default ``zone``), converted to ``zone`` on import. A file byte-identical to
-    its entity's last imported file is not read again (unless ``reread`` or ``--full``).
+    its entity's last imported file is not read again, and of a CSV file that only grew by appending
+    only the appended part is read (unless ``reread`` or ``--full``; docs/import.md).
     """
     paths = list(paths)
     sources, file_problems = discover(paths)
@@ -238,36 +331,59 @@ async def import_sources(
         ctx.telegram_ids = {telegram_id: employee for telegram_id, employee in linked if telegram_id is not None}
         staging = Staging(conn)
         per_entity = {e: sum(1 for s in sources if s.entity == e) for e in given}
-        digests: dict[str, str] = {}
+        marks: dict[str, FileMark] = {}  # what is remembered of each entity's file
         skipped: list[str] = []
         notes: list[str] = []
         data_rows = dict.fromkeys(given, 0)
         for src, source in enumerate(sources):
-            if source.path is not None and per_entity[source.entity] == 1:
-                digests[source.entity] = file_digest(source.path)
-                last = (await conn.execute(select(ImportedFile).where(ImportedFile.entity == source.entity))).first()
-                if (
-                    last is not None
-                    and not reread
-                    and source.entity not in full
-                    and (last.label, last.sha256) == (source.label, digests[source.entity])
-                ):
-                    counts[source.entity].unchanged += last.rows
-                    skipped.append(source.label)
-                    continue
-            if source.entity == "pbx" and not ctx.extensions:
+            entity = source.entity
+            if entity == "pbx" and not ctx.extensions:
                 rows = await conn.execute(
                     select(Employee.id, Employee.phone_ext).where(Employee.phone_ext.is_not(None))
                 )
                 ctx.extensions = {ext: employee for employee, ext in rows if ext}
-            bar = progress(source) if progress else None
-            try:
-                data_rows[source.entity] += await _import_source(
-                    staging, src, source, ctx, counts[source.entity], problems, notes, bar
+            resume: Resume | None = None
+            last: SqlRow[Any] | None = None
+            if source.path is not None and per_entity[entity] == 1:
+                last = (await conn.execute(select(ImportedFile).where(ImportedFile.entity == entity))).first()
+                fresh = last is not None and not reread and entity not in full and last.label == source.label
+                csv_file = source.path.suffix.lower() != ".xlsx"
+                sha256, size, prefix = _file_digests(
+                    source.path, last.size if fresh and csv_file and last is not None else None
                 )
+                marks[entity] = FileMark(sha256, size if csv_file else None)
+                if fresh and last is not None and last.sha256 == sha256:
+                    counts[entity].unchanged += last.rows
+                    skipped.append(source.label)
+                    continue
+                resume = _resume(source, last, prefix, ctx) if fresh and csv_file else None
+            bar = progress(source) if progress else None
+            whole_reader = source.rows
+            problems_before, notes_before = len(problems), len(notes)
+            try:
+                if resume is not None and last is not None:
+                    source.rows = appended_rows(source, resume)
+                    counts[entity].unchanged += last.rows
+                    marks[entity].head_size = resume.head
+                try:
+                    read, first = await _import_source(
+                        staging, src, source, ctx, counts[entity], problems, notes, bar, resumed=resume is not None
+                    )
+                except _ReadWhole:  # an id of the appended part is in the table already: read it all
+                    del problems[problems_before:], notes[notes_before:]
+                    source.notes.clear()
+                    await staging[entity].forget(src)
+                    counts[entity] = Counts()
+                    source.rows, resume = whole_reader, None
+                    read, first = await _import_source(staging, src, source, ctx, counts[entity], problems, notes, bar)
+                data_rows[entity] += read
             finally:
                 if bar is not None:
                     bar.close()
+            if entity in marks and source.path is not None and resume is None:
+                marks[entity].head_size = line_start(source.path, first) if first is not None else None
+            if entity in marks and source.encoding:  # a CSV file, read
+                marks[entity].shape = _shape(entity, source.encoding, source.delimiter, ctx)
             notes.extend(source.notes)  # e.g. Master.csv's last line, still being written
         for entity in full:
             if not data_rows[entity] and not problems:
@@ -290,7 +406,7 @@ async def import_sources(
             order = {source.label: n for n, source in enumerate(sources)}  # file by file, line by line
             problems.sort(key=lambda p: (order.get(p.label, len(order)), p.line))
             raise ImportFailed([str(p) for p in problems])
-        await remember_files(conn, sources, digests, counts, skipped, now)
+        await remember_files(conn, sources, marks, counts, skipped, now)
         changed = counts.get("contracts")
         if changed is not None and (changed.added or changed.updated or changed.removed):
             # a fee or manager change applies from the office's month of this import

@@ -14,6 +14,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO
 
@@ -47,6 +48,7 @@ class Source:
     has_header: bool = True
     path: Path | None = None  # the file it comes from
     encoding: str = ""  # what a CSV file was read as, once it was read
+    delimiter: str = ""  # the separator a CSV file was read with, once it was read
     notes: list[str] = field(default_factory=list)  # what the reader passed over on purpose, once read
 
 
@@ -133,12 +135,66 @@ def _byte_blocks(handle: IO[bytes], limit: int | None = None) -> Iterator[list[b
 _LINE_BREAK = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 
 
+@dataclass(frozen=True)
+class Resume:
+    """How to read a file that grew only by appending (``db.importer.run`` decides it may): its
+    first ``head`` bytes (title lines and the header, ending at a line break), then the bytes from
+    ``offset`` on (the part already imported ends there, at a line break), whose first line is the
+    file's physical line ``line``. The lines in between are not read at all."""
+
+    head: int
+    offset: int
+    line: int
+
+    def head_lines(self, path: Path) -> int:
+        """The physical lines of the head (CR LF, LF or a lone CR each end one)."""
+        with path.open("rb") as handle:
+            return line_breaks(handle.read(self.head))
+
+
+def line_breaks(data: bytes) -> int:
+    """Line breaks in ``data`` as the CSV reader counts lines: CR LF, LF and a lone CR."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+def line_start(path: Path, line: int) -> int | None:
+    """The byte offset where physical line ``line`` (1-based) starts, ``None`` past the end; reads
+    only as far as that line."""
+    if line <= 1:
+        return 0
+    with path.open("rb") as handle:
+        done, position = 0, 0
+        for lines in _byte_blocks(handle):
+            for raw in lines:
+                done += 1
+                position += len(raw)
+                if done == line - 1:
+                    return position if raw.endswith((b"\n", b"\r")) else None
+    return None
+
+
 def _text_lines(
-    path: Path, encoding: str, progress: Callable[[int], None] | None, limit: int | None = None
+    path: Path,
+    encoding: str,
+    progress: Callable[[int], None] | None,
+    limit: int | None = None,
+    resume: Resume | None = None,
 ) -> Iterator[str]:
-    """Decoded physical lines (of the first ``limit`` bytes when given); a byte that is not text in
-    ``encoding`` raises :class:`SourceError` with its physical line. Decoded a block of lines at a
-    time (the line is found only on error)."""
+    """Decoded physical lines (of the first ``limit`` bytes when given; with ``resume``, of its head
+    and then of the bytes from its offset on); a byte that is not text in ``encoding`` raises
+    :class:`SourceError` with its physical line. Decoded a block of lines at a time (the line is
+    found only on error)."""
+    if resume is not None:
+        if encoding.replace("_", "-").startswith("utf-16"):  # pragma: no cover - run.py never resumes it
+            raise ValueError("a UTF-16 file is not read from an offset")
+        if limit is not None and limit < resume.offset:  # pragma: no cover - the tail starts past the offset
+            raise ValueError("the limit lies before the offset")
+        yield from _text_lines(path, encoding, progress, resume.head)
+        if progress is not None:
+            progress(resume.offset - resume.head)
+        yield from _decoded(path, encoding, progress, resume.offset, None if limit is None else limit - resume.offset,
+                            resume.line - 1)  # fmt: skip
+        return
     if encoding.replace("_", "-").startswith("utf-16"):  # not ASCII-compatible: decoded whole (Excel writes
         # it for small tables; without a byte-order mark the detector names the byte order)
         data = path.read_bytes()[:limit]
@@ -152,11 +208,19 @@ def _text_lines(
             progress(len(data))
         yield from io.StringIO(text, newline="")
         return
+    yield from _decoded(path, encoding, progress, 0, limit, 0)
+
+
+def _decoded(
+    path: Path, encoding: str, progress: Callable[[int], None] | None, offset: int, limit: int | None, done: int
+) -> Iterator[str]:
+    """The lines of an ASCII-compatible file from byte ``offset`` (``limit`` bytes of it when given),
+    the first of them the file's physical line ``done + 1``."""
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
-    done = 0
     with path.open("rb") as handle:
+        handle.seek(offset)
         for lines in _byte_blocks(handle, limit):
-            if done == 0 and encoding == "utf-8-sig" and lines[0].startswith(b"\xef\xbb\xbf"):
+            if offset == 0 and done == 0 and encoding == "utf-8-sig" and lines[0].startswith(b"\xef\xbb\xbf"):
                 lines[0] = lines[0][3:]
             chunk = b"".join(lines)
             try:
@@ -200,6 +264,18 @@ def detect_delimiter(lines: list[str]) -> str:
     return next(sep for sep in (";", "\t", ",") if counts[sep] == best)
 
 
+def first_lines(path: Path, encoding: str) -> list[str]:
+    """The file's first :data:`HEADER_SEARCH_ROWS` physical lines, decoded."""
+    return list(islice(_text_lines(path, encoding, None), HEADER_SEARCH_ROWS))
+
+
+def csv_dialect(path: Path, entity: str) -> tuple[str, str]:
+    """The encoding and the separator a CSV file of ``entity`` is read with, from its first bytes;
+    raises :class:`SourceError` when they do not decode."""
+    encoding = detect_encoding(path, entity)
+    return encoding, detect_delimiter(first_lines(path, encoding))
+
+
 def _swallowed_rows(record: list[str], separator: str, width: int) -> bool:
     """A quoted value spanning lines that themselves look like rows: a quote left open."""
     for cell in record:
@@ -217,8 +293,10 @@ def csv_rows(
     source: Source | None = None,
     escapechar: str | None = None,
     limit: int | None = None,
+    resume: Resume | None = None,
 ) -> RowReader:
-    """The rows of a CSV file (of its first ``limit`` bytes when given); ``escapechar``: a character
+    """The rows of a CSV file (of its first ``limit`` bytes when given; with ``resume``, of its head
+    and its appended part only, with their true physical line numbers); ``escapechar``: a character
     that escapes a quote inside a quoted value besides the doubled quote (``\\"`` in some PBX exports
     of the caller id)."""
 
@@ -226,13 +304,20 @@ def csv_rows(
         encoding = detect_encoding(path, entity)
         if source is not None:
             source.encoding = encoding
-        lines = _text_lines(path, encoding, progress, limit)
+        lines = _text_lines(path, encoding, progress, limit, resume)
         head: list[str] = []
         for piece in lines:
             head.append(piece)
             if len(head) >= HEADER_SEARCH_ROWS:
                 break
-        separator = delimiter or detect_delimiter(head)
+        # resumed, the separator is still the one the file's first lines hold most of
+        separator = delimiter or detect_delimiter(head if resume is None else first_lines(path, encoding))
+        if source is not None:
+            source.delimiter = separator
+        head_lines = resume.head_lines(path) if resume is not None else 0
+
+        def true(number: int) -> int:  # the physical line of the file a line number as read is
+            return number if resume is None or number <= head_lines else number - head_lines - 1 + resume.line
 
         def all_lines() -> Iterator[str]:
             yield from head
@@ -248,14 +333,15 @@ def csv_rows(
                 if not "".join(record).strip():
                     continue
                 if reader.line_num > start_line and _swallowed_rows(record, separator, width):
-                    raise SourceError(start_line, "unbalanced quote: a quoted value opened here runs over lines "
-                                      f"that look like rows (to line {reader.line_num})")  # fmt: skip
+                    raise SourceError(true(start_line), "unbalanced quote: a quoted value opened here runs over lines "
+                                      f"that look like rows (to line {true(reader.line_num)})")  # fmt: skip
                 width = width or len(record)
-                yield start_line, list(record)
+                yield true(start_line), list(record)
         except csv.Error as error:
             if "unexpected end of data" in str(error):
-                raise SourceError(line, "unbalanced quote: the quote opened on this line is never closed") from None
-            raise SourceError(reader.line_num, f"broken CSV: {error}") from None
+                reason = "unbalanced quote: the quote opened on this line is never closed"
+                raise SourceError(true(line), reason) from None
+            raise SourceError(true(reader.line_num), f"broken CSV: {error}") from None
 
     return rows
 
@@ -305,7 +391,7 @@ def _one_record(raw: bytes, encoding: str, escapechar: str) -> list[str] | None:
     return records[0] if len(records) == 1 else None
 
 
-def master_rows(path: Path, source: Source) -> RowReader:
+def master_rows(path: Path, source: Source, resume: Resume | None = None) -> RowReader:
     """The records of Asterisk's ``Master.csv``, which the PBX appends to while a call ends: a last
     line without its line break that does not parse (a quote or a character cut in half) or is
     shorter than the records before it (or than any CDR record) is still being written; it is passed
@@ -319,11 +405,12 @@ def master_rows(path: Path, source: Source) -> RowReader:
     def rows(progress: Callable[[int], None] | None) -> Iterator[tuple[int, list[Cell]]]:
         tail = _unfinished_tail(path)
         if tail is None:
-            yield from csv_rows(path, ",", source=source, escapechar=escapechar)(progress)
+            yield from csv_rows(path, ",", source=source, escapechar=escapechar, resume=resume)(progress)
             return
         last_line, start, raw = tail
         width = 0
-        for line, cells in csv_rows(path, ",", source=source, escapechar=escapechar, limit=start)(progress):
+        reader = csv_rows(path, ",", source=source, escapechar=escapechar, limit=start, resume=resume)
+        for line, cells in reader(progress):
             width = len(cells)
             yield line, cells
         if not raw.strip():
@@ -337,6 +424,16 @@ def master_rows(path: Path, source: Source) -> RowReader:
             yield last_line, list(record)
 
     return rows
+
+
+def appended_rows(source: Source, resume: Resume) -> RowReader:
+    """The reader of a CSV source (a 1C table or ``Master.csv``) that reads only its head and the
+    part appended since it was last imported (see :class:`Resume`)."""
+    if source.path is None or source.path.suffix.lower() == ".xlsx":
+        raise ValueError(f"{source.label}: only a CSV file is read from an offset")
+    if source.entity == "pbx":
+        return master_rows(source.path, source, resume)
+    return csv_rows(source.path, entity=source.entity, source=source, resume=resume)
 
 
 def _tail_note(label: str, line: int, raw: bytes, why: str) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import String, Table, delete, insert, select, text
@@ -137,6 +137,21 @@ class Stage:
             await driver.executemany(
                 f"INSERT INTO {self.name} (_seq, _src, _line, id, _same) VALUES (?, ?, ?, ?, 1)", same_records
             )
+
+    async def meets_table(self, src: int) -> bool:
+        """Whether an id staged from source ``src`` is in the table already."""
+        if not self.created:
+            return False
+        found = await self.conn.exec_driver_sql(
+            f"SELECT 1 FROM {self.name} s WHERE s._src = {int(src)} AND EXISTS "
+            f"(SELECT 1 FROM {self.table.name} t WHERE t.id = s.id) LIMIT 1"
+        )
+        return found.first() is not None
+
+    async def forget(self, src: int) -> None:
+        """Unstage every row of source ``src`` (to read it again)."""
+        if self.created:
+            await self.conn.exec_driver_sql(f"DELETE FROM {self.name} WHERE _src = {int(src)}")
 
     async def _analyze(self) -> None:
         """PostgreSQL's autovacuum never sees a temporary table: without statistics the planner takes
@@ -411,34 +426,41 @@ async def remove_ids(
             counts.removed += result.rowcount or 0
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+@dataclass
+class FileMark:
+    """What is remembered of an entity's last file (``imported_files``): its SHA-256 and, for a CSV
+    file, its length, the bytes before its first data row and how it was read (see
+    ``db.importer.run``)."""
+
+    sha256: str
+    size: int | None = None
+    head_size: int | None = None
+    shape: str | None = None
 
 
 async def remember_files(
     conn: AsyncConnection,
     sources: list[Source],
-    digests: dict[str, str],
+    marks: dict[str, FileMark],
     counts: dict[str, Counts],
     skipped: list[str],
     now: datetime,
 ) -> None:
-    """The entity's last file, so that the same bytes next time are skipped; an entity imported from
-    several files (or sheets) is never skipped."""
+    """The entity's last file, so that the same bytes next time are skipped (and a file that only
+    grew is read from where this one ended); an entity imported from several files (or sheets) is
+    never skipped."""
     for entity in sorted({s.entity for s in sources}):
         source = next(s for s in sources if s.entity == entity)
         if source.label in skipped:
             continue  # it stays the entity's last file
         await conn.execute(delete(ImportedFile).where(ImportedFile.entity == entity))
-        if entity in digests:
+        if entity in marks:
             c = counts[entity]
             rows = c.added + c.updated + c.unchanged
+            mark = marks[entity]
             await conn.execute(
                 insert(ImportedFile).values(
-                    entity=entity, label=source.label, sha256=digests[entity], rows=rows, imported_at=now
+                    entity=entity, label=source.label, sha256=mark.sha256, rows=rows, imported_at=now,
+                    size=mark.size, head_size=mark.head_size, shape=mark.shape,
                 )
-            )
+            )  # fmt: skip
