@@ -11,7 +11,7 @@ import enum
 import itertools
 import json
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -782,17 +782,17 @@ async def due_for_digest(session: AsyncSession, today: date) -> list[Employee]:
     return list((await session.execute(statement)).scalars())
 
 
-async def record_figures(session: AsyncSession, today: date, figures: Iterable[ManagerMonth]) -> None:
-    """Keep today's collection per manager (the first record of the day stays)."""
+async def record_figures(session: AsyncSession, today: date, figures: Mapping[str, Collection]) -> None:
+    """Keep today's collection per manager (by manager id; the first record of the day stays)."""
     rows = [
         {
-            "manager_id": figure.manager_id,
+            "manager_id": manager_id,
             "day": today,
-            "base": figure.collection.base,
-            "paid": figure.collection.paid,
-            "percent": figure.collection.percent,
+            "base": collection.base,
+            "paid": collection.paid,
+            "percent": collection.percent,
         }
-        for figure in figures
+        for manager_id, collection in figures.items()
     ]
     for chunk_start in range(0, len(rows), CHUNK):
         await session.execute(insert_ignoring_duplicates(session, DailyFigure), rows[chunk_start : chunk_start + CHUNK])

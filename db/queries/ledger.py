@@ -57,6 +57,7 @@ CONTRACTS_TABLE = cast(Table, LedgerContractRow.__table__)
 WRITE_ROWS = 2000  # rows per INSERT … VALUES batch
 WIDE_CHUNK = 30000  # ids in one IN list where one statement matters: under SQLite's 32766 and asyncpg's 32767
 CHUNK_WHOLE_TABLE = 5000  # contracts beyond which one read of the whole table beats lookups by id
+WHOLE_MANAGERS = 200  # managers beyond which one read of the whole ledger beats lookups by manager
 
 
 @dataclass(frozen=True)
@@ -443,3 +444,105 @@ async def team_totals_from_ledger(
         base, paid, debt, owing = sums.get(manager_id, (0, 0, 0, 0))
         members[manager_id] = collection_of_totals(month, base, paid, base - paid, debt, owing, tiers)
     return TeamTotals(members, team_debtors)
+
+
+@dataclass(frozen=True)
+class DigestFigure:
+    """A manager's current month as the morning digest reads it: the collection with its plan to the
+    next tier, and what the plan names. The same numbers as ``summarize`` over the manager's
+    positions (a test holds them equal) without reading a position per contract."""
+
+    manager_id: str
+    collection: Collection
+    awaiting: dict[str, int]  # client id → the month's fees still awaited (kopecks), ``awaiting_by_client``
+    clients: dict[str, str]  # client id → name, of the clients the plan names
+
+
+async def digest_figures(
+    session: AsyncSession, manager_ids: Sequence[str], today: date, tiers: Sequence[Tier]
+) -> dict[str, DigestFigure]:
+    """Each manager's :class:`DigestFigure` for ``today``'s month from what the ledger keeps for its
+    own month: the totals (``ledger_managers``), the contracts still awaited (their fees summed per
+    client) and the names of the clients the plans name. For many managers (a morning's) each table
+    is read once whole. Only when :func:`ledger_serves` ``today``."""
+    month = Month.of(today)
+    kept, summary = LedgerContractRow, LedgerManagerRow
+    wanted = set(manager_ids)
+    totals_statement = select(summary.manager_id, summary.base, summary.paid, summary.debt, summary.debtors)
+    awaited = select(kept.manager_id, kept.client_id, kept.base - kept.paid).where(kept.base > kept.paid)
+    batches = (
+        [(totals_statement, awaited)]
+        if len(wanted) > WHOLE_MANAGERS
+        else [
+            (totals_statement.where(summary.manager_id.in_(chunk)), awaited.where(kept.manager_id.in_(chunk)))
+            for chunk in _chunks(sorted(wanted))
+        ]
+    )
+    sums: dict[str, tuple[int, int, int, int]] = {}
+    awaiting: dict[str, dict[str, int]] = {m: {} for m in wanted}
+    for totals_of, awaited_of in batches:
+        for manager_id, base, paid, debt, debtors in await session.execute(totals_of):
+            if manager_id in wanted:
+                sums[manager_id] = (base, paid, debt, debtors)
+        for manager_id, client_id, amount in await session.execute(awaited_of):
+            if manager_id in wanted:  # summed per client as awaiting_by_client sums positions
+                own = awaiting[manager_id]
+                own[client_id] = own.get(client_id, 0) + amount
+    collections: dict[str, Collection] = {}
+    for manager_id in manager_ids:
+        base, paid, debt, debtors = sums.get(manager_id, (0, 0, 0, 0))
+        collections[manager_id] = collection_of_totals(
+            month, base, paid, base - paid, debt, debtors, tiers, awaiting_clients=awaiting[manager_id]
+        )
+    named = sorted({c for f in collections.values() if f.next_step for c in f.next_step.client_ids})
+    names: dict[str, str] = {}
+    for chunk in _chunks(named):  # only the clients a plan names
+        names.update((await session.execute(select(Client.id, Client.name).where(Client.id.in_(chunk)))).tuples().all())
+    return {
+        m: DigestFigure(
+            m, c, awaiting[m], {i: names[i] for i in (c.next_step.client_ids if c.next_step else ()) if i in names}
+        )
+        for m, c in collections.items()
+    }
+
+
+@dataclass(frozen=True)
+class OwingClient:
+    """A client owing to one manager in the ledger's month: the debt of its contracts with debt
+    summed (kopecks) and the oldest unpaid month among them, as ``jobs.digests.client_debts`` reads
+    positions. ``first_contract``: the smallest id of those contracts (the positions' order)."""
+
+    manager_id: str
+    client_id: str
+    client: str
+    debt: int
+    oldest: date  # the first day of the oldest unpaid month
+    first_contract: str
+
+
+async def owing_clients(session: AsyncSession, manager_ids: Sequence[str]) -> dict[str, list[OwingClient]]:
+    """Each manager's owing clients in the ledger's own month, in the order of their first owing
+    contract: one aggregate over the owing contracts (``ix_ledger_contracts_owing``), the whole
+    index once for many managers. Only when :func:`ledger_serves` the day read."""
+    kept = LedgerContractRow
+    wanted = set(manager_ids)
+    statement = (
+        select(kept.manager_id, kept.client_id, Client.name, func.sum(kept.debt), func.min(kept.oldest_unpaid),
+               func.min(kept.contract_id))
+        .join(Client, Client.id == kept.client_id)
+        .where(kept.debt > literal_column("0"))
+        .group_by(kept.manager_id, kept.client_id, Client.name)
+    )  # fmt: skip
+    statements = (
+        [statement]
+        if len(wanted) > WHOLE_MANAGERS
+        else [statement.where(kept.manager_id.in_(chunk)) for chunk in _chunks(sorted(wanted))]
+    )
+    result: dict[str, list[OwingClient]] = {m: [] for m in manager_ids}
+    for one in statements:
+        for manager_id, client_id, name, debt, oldest, first in await session.execute(one):
+            if manager_id in wanted:
+                result[manager_id].append(OwingClient(manager_id, client_id, name, int(debt), _as_date(oldest), first))
+    for owing in result.values():
+        owing.sort(key=lambda o: o.first_contract)
+    return result
