@@ -60,7 +60,7 @@ class Morning:
     fresh: list[Finding] | None = None  # today's findings computed in memory: a day the morning job never stored
     ledger: bool | None = None  # whether the stored ledger gives today's figures (None: not asked yet)
     digest_figures: dict[str, ledger.DigestFigure] = field(default_factory=dict)  # when ``ledger``
-    owing: dict[str, list[tuple[str, str, int, int]]] | None = None  # every manager's owing clients (``owing_of``)
+    owing: dict[str, list[tuple[str, str | None, int, int]]] | None = None  # every manager's owing clients
 
 
 def local_time(moment_utc: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -184,10 +184,9 @@ async def digest_figures_of(
 
 async def owing_of(
     session: AsyncSession, context: Morning, manager_ids: list[str]
-) -> dict[str, list[tuple[str, str, int, int]]]:
-    """Each manager's owing clients as ``(client id, client, debt, age in days of the oldest unpaid
-    month)`` (``client_debts``'s reading), from the ledger (only when :func:`ledger_serves`): every
-    manager's read once a morning."""
+) -> dict[str, list[tuple[str, str | None, int, int]]]:
+    """Each manager's owing clients as :func:`client_debts` gives them, names not read (``None``),
+    from the ledger (only when :func:`ledger_serves`): every manager's read once a morning."""
     if context.owing is None:
         context.owing = {}
         every = [e.id for e in await queries.list_employees(session) if e.role == "manager"]
@@ -196,8 +195,8 @@ async def owing_of(
         missing = [m for m in manager_ids if m not in context.owing]
     if missing:
         today = context.today
-        for manager_id, owing in (await ledger.owing_clients(session, missing)).items():
-            context.owing[manager_id] = [(o.client_id, o.client, o.debt, (today - o.oldest).days) for o in owing]
+        for manager_id, rows in (await ledger.owing_clients(session, missing)).items():
+            context.owing[manager_id] = [(o.client_id, None, o.debt, (today - o.oldest).days) for o in rows]
     return {m: context.owing[m] for m in manager_ids}
 
 
@@ -263,9 +262,8 @@ async def build_digest(
         if await ledger_serves(session, context):  # the ledger's totals: no position per contract read
             light = await digest_figures_of(session, context, ids, settings)
             collections = {m: f.collection for m, f in light.items()}
-            owing = await owing_of(session, context, ids)
-            debts = {m: [(name, debt, age) for _, name, debt, age in rows] for m, rows in owing.items()}
-            debtors = {client for rows in owing.values() for client, *_ in rows}  # a client once across the team
+            debts = await owing_of(session, context, ids)
+            debtors = {client for rows in debts.values() for client, *_ in rows}  # a client once across the team
             debtors.update(p.client_id for f in orphans.values() for p in f.positions if p.debt > 0)
             members_and_orphans = [*collections.values(), *(f.collection for f in orphans.values())]
             total = dataclasses.replace(
@@ -278,14 +276,9 @@ async def build_digest(
             total = team_total(Month.of(today), [*figures.values(), *orphans.values()], tiers)
         debts.update({d: client_debts(f) for d, f in orphans.items()})
         members = worst_first(collections, names)
-        attention = attention_of(
-            members,
-            debts,
-            {**names, **dict.fromkeys(orphans, texts.UNASSIGNED)},
-            context,
-            settings.escalate_after_days,
-            unassigned=waiting,
-        )
+        everyone = {**names, **dict.fromkeys(orphans, texts.UNASSIGNED)}
+        old_debts = await old_debts_of(session, debts, everyone, settings.escalate_after_days)
+        attention = attention_of(members, old_debts, context, settings.escalate_after_days, unassigned=waiting)
         team = await discipline_for(session, context, [m.id for m in managers], settings)
         escalations = texts.escalations_block(escalation_items(team, names, settings)) if team else None
         orphan_line = texts.unassigned_line(unassigned, waiting) if unassigned is not None else None
@@ -323,41 +316,69 @@ def escalation_items(team: dict[str, Discipline], names: dict[str, str], setting
     return items
 
 
-def client_debts(figure: queries.ManagerMonth) -> list[tuple[str, int, int]]:
-    """(client name, debt in kopecks, age in days of its oldest unpaid month) per client with debt:
-    a client with two unpaid contracts is one debtor."""
-    debts: dict[str, tuple[str, int, int]] = {}
+def client_debts(figure: queries.ManagerMonth) -> list[tuple[str, str | None, int, int]]:
+    """(client id, client name, debt in kopecks, age in days of its oldest unpaid month) per client
+    with debt, in the order of its first such contract: a client with two unpaid contracts is one
+    debtor."""
+    debts: dict[str, tuple[str, str | None, int, int]] = {}
     for p in figure.positions:
         if p.debt > 0:
-            name, debt, age = debts.get(p.client_id, (figure.contracts[p.contract_id].client, 0, 0))
-            debts[p.client_id] = (name, debt + p.debt, max(age, p.debt_age_days))
+            _, name, debt, age = debts.get(p.client_id, (p.client_id, figure.contracts[p.contract_id].client, 0, 0))
+            debts[p.client_id] = (p.client_id, name, debt + p.debt, max(age, p.debt_age_days))
     return list(debts.values())
+
+
+ATTENTION_SHOWN = 5  # the debts texts.attention_block names
+
+
+async def old_debts_of(
+    session: AsyncSession,
+    debts: dict[str, list[tuple[str, str | None, int, int]]],
+    names: dict[str, str],
+    escalate_after: int,
+) -> list[tuple[str, str, int, int]]:
+    """``(manager, client, debt, age)`` of every debt older than ``escalate_after`` days, largest
+    first, then oldest, then by client name (``debts``: each manager's owing clients as
+    :func:`client_debts` gives them; a name ``None`` is read here). Only the clients that can be
+    among the first :data:`ATTENTION_SHOWN` have their names read and the rest are sorted without;
+    the block shows only those and counts the rest."""
+    old = [
+        (manager_id, client_id, client, debt, age)
+        for manager_id, owing in debts.items()
+        for client_id, client, debt, age in owing
+        if age > escalate_after
+    ]
+    old.sort(key=lambda item: (-item[3], -item[4]))  # stable: ties keep the managers' and contracts' order
+    cut = len(old)
+    if cut > ATTENTION_SHOWN:  # every debt tied with the last shown may be shown, by its name
+        last = (old[ATTENTION_SHOWN - 1][3], old[ATTENTION_SHOWN - 1][4])
+        cut = next((n for n in range(ATTENTION_SHOWN, len(old)) if (old[n][3], old[n][4]) != last), len(old))
+    unnamed = {client_id for _, client_id, client, _, _ in old[:cut] if client is None}
+    found = await queries.client_names(session, unnamed) if unnamed else {}
+    head = sorted(
+        (
+            (names[m], found.get(c, "") if client is None else client, debt, age)
+            for m, c, client, debt, age in old[:cut]
+        ),
+        key=lambda item: (-item[2], -item[3], item[1]),
+    )
+    return head + [(names[m], client or "", debt, age) for m, _, client, debt, age in old[cut:]]
 
 
 def attention_of(
     members: list[tuple[str, str, Collection]],
-    debts: dict[str, list[tuple[str, int, int]]],
-    names: dict[str, str],
+    old_debts: list[tuple[str, str, int, int]],
     context: Morning,
     escalate_after: int,
     *,
     unassigned: int = 0,
 ) -> str | None:
-    """Managers whose percent fell since their previous digest; debts older than ``escalate_after`` days,
-    largest first (``debts``: each manager's owing clients as :func:`client_debts` gives them)."""
+    """Managers whose percent fell since their previous digest; debts older than ``escalate_after`` days
+    as :func:`old_debts_of` orders them."""
     fell = []
     for name, manager_id, collection in members:
         before = context.previous.get(manager_id)
         change = change_since(collection, before)
         if change is not None and change < 0 and before is not None and collection.percent is not None:
             fell.append((name, collection.percent, collection.percent - change))
-    old_debts = sorted(
-        (
-            (names[manager_id], client, debt, age)
-            for manager_id, owing in debts.items()
-            for client, debt, age in owing
-            if age > escalate_after
-        ),
-        key=lambda item: (-item[2], -item[3], item[1]),
-    )
     return texts.attention_block(fell, old_debts, escalate_after, unassigned=unassigned)

@@ -414,6 +414,15 @@ async def contract_starts(session: AsyncSession, client_ids: Sequence[str]) -> l
     return starts
 
 
+async def client_names(session: AsyncSession, client_ids: Iterable[str]) -> dict[str, str]:
+    """Client id → name for these clients (those that exist)."""
+    names: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(client_ids))):
+        for client_id, name in await session.execute(select(Client.id, Client.name).where(Client.id.in_(chunk))):
+            names[client_id] = name
+    return names
+
+
 async def payments_of_contracts(session: AsyncSession, contract_ids: Sequence[str]) -> list[PaymentRecord]:
     records: list[PaymentRecord] = []
     for chunk in _chunks(list(contract_ids)):
@@ -902,6 +911,33 @@ async def findings_between(
     return sorted(rows, key=lambda r: (r.day, r.at, r.id))
 
 
+async def _findings_of(
+    session: AsyncSession, manager_ids: Sequence[str], first_day: date, last_day: date
+) -> list[tuple[date, Finding]]:
+    """:func:`findings_between` as ``(day, finding)`` in the same order, read as plain columns (a
+    morning reads every manager's findings of two weeks: no mapped object per row)."""
+    f = FindingRow
+    columns = (
+        f.day,
+        f.at,
+        f.id,
+        f.rule,
+        f.manager_id,
+        f.subject_id,
+        f.client,
+        f.contact,
+        f.value,
+        f.source,
+        f.escalate,
+    )
+    rows: list[Any] = []
+    for chunk in _chunks(list(manager_ids)):
+        statement = select(*columns).where(f.manager_id.in_(chunk), f.day >= first_day, f.day <= last_day)
+        rows.extend(await session.execute(statement))
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return [(r[0], Finding(Rule(r[3]), r[4], r[5], r[1], r[6], r[7], r[8], r[9], r[10])) for r in rows]
+
+
 def as_finding(row: FindingRow) -> Finding:
     """A stored finding as the rules' record."""
     return Finding(Rule(row.rule), row.manager_id, row.subject_id, row.at, row.client, row.contact, row.value,
@@ -1014,11 +1050,10 @@ async def discipline_of(
     morning job stores them, :func:`store_findings`). ``week_days``: ``bot.rules.working_week(day)``.
     ``fresh``: ``day``'s findings computed in memory when the day has no stored run
     (:func:`day_findings`); earlier days without a run count as days without findings."""
-    rows = await findings_between(session, manager_ids, day - timedelta(days=2 * TREND_DAYS - 1), day)
     by_manager: dict[str, list[tuple[date, Finding]]] = {m: [] for m in manager_ids}
-    for row in rows:
-        if fresh is None or row.day != day:
-            by_manager.setdefault(row.manager_id, []).append((row.day, as_finding(row)))
+    for found_on, finding in await _findings_of(session, manager_ids, day - timedelta(days=2 * TREND_DAYS - 1), day):
+        if fresh is None or found_on != day:
+            by_manager.setdefault(finding.manager_id, []).append((found_on, finding))
     wanted = set(manager_ids)
     for finding in fresh or ():
         if finding.manager_id in wanted:

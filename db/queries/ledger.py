@@ -44,6 +44,7 @@ from db.queries import (
     ContractInfo,
     ManagerMonth,
     _chunks,
+    client_names,
     contract_starts,
     manager_in,
     payments_of_contracts,
@@ -494,10 +495,9 @@ async def digest_figures(
         collections[manager_id] = collection_of_totals(
             month, base, paid, base - paid, debt, debtors, tiers, awaiting_clients=awaiting[manager_id]
         )
-    named = sorted({c for f in collections.values() if f.next_step for c in f.next_step.client_ids})
-    names: dict[str, str] = {}
-    for chunk in _chunks(named):  # only the clients a plan names
-        names.update((await session.execute(select(Client.id, Client.name).where(Client.id.in_(chunk)))).tuples().all())
+    names = await client_names(
+        session, {c for f in collections.values() if f.next_step for c in f.next_step.client_ids}
+    )
     return {
         m: DigestFigure(
             m, c, awaiting[m], {i: names[i] for i in (c.next_step.client_ids if c.next_step else ()) if i in names}
@@ -514,7 +514,6 @@ class OwingClient:
 
     manager_id: str
     client_id: str
-    client: str
     debt: int
     oldest: date  # the first day of the oldest unpaid month
     first_contract: str
@@ -523,15 +522,15 @@ class OwingClient:
 async def owing_clients(session: AsyncSession, manager_ids: Sequence[str]) -> dict[str, list[OwingClient]]:
     """Each manager's owing clients in the ledger's own month, in the order of their first owing
     contract: one aggregate over the owing contracts (``ix_ledger_contracts_owing``), the whole
-    index once for many managers. Only when :func:`ledger_serves` the day read."""
+    index once for many managers. Client names are not read (:func:`db.queries.client_names`).
+    Only when :func:`ledger_serves` the day read."""
     kept = LedgerContractRow
     wanted = set(manager_ids)
     statement = (
-        select(kept.manager_id, kept.client_id, Client.name, func.sum(kept.debt), func.min(kept.oldest_unpaid),
+        select(kept.manager_id, kept.client_id, func.sum(kept.debt), func.min(kept.oldest_unpaid),
                func.min(kept.contract_id))
-        .join(Client, Client.id == kept.client_id)
         .where(kept.debt > literal_column("0"))
-        .group_by(kept.manager_id, kept.client_id, Client.name)
+        .group_by(kept.manager_id, kept.client_id)
     )  # fmt: skip
     statements = (
         [statement]
@@ -540,9 +539,9 @@ async def owing_clients(session: AsyncSession, manager_ids: Sequence[str]) -> di
     )
     result: dict[str, list[OwingClient]] = {m: [] for m in manager_ids}
     for one in statements:
-        for manager_id, client_id, name, debt, oldest, first in await session.execute(one):
+        for manager_id, client_id, debt, oldest, first in await session.execute(one):
             if manager_id in wanted:
-                result[manager_id].append(OwingClient(manager_id, client_id, name, int(debt), _as_date(oldest), first))
+                result[manager_id].append(OwingClient(manager_id, client_id, int(debt), _as_date(oldest), first))
     for owing in result.values():
         owing.sort(key=lambda o: o.first_contract)
     return result
