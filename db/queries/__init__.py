@@ -935,7 +935,8 @@ async def _findings_of(
         statement = select(*columns).where(f.manager_id.in_(chunk), f.day >= first_day, f.day <= last_day)
         rows.extend(await session.execute(statement))
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    return [(r[0], Finding(Rule(r[3]), r[4], r[5], r[1], r[6], r[7], r[8], r[9], r[10])) for r in rows]
+    rules = {rule.value: rule for rule in Rule}  # Rule(value) costs more than the rest of the row
+    return [(r[0], Finding(rules[r[3]], r[4], r[5], r[1], r[6], r[7], r[8], r[9], r[10])) for r in rows]
 
 
 def as_finding(row: FindingRow) -> Finding:
