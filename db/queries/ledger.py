@@ -130,6 +130,8 @@ async def keep_ledgers(
         await _sum_managers(session, managers)
     state.as_of = day
     state.updated_at = now
+    owing = select(func.count(func.distinct(LedgerContractRow.client_id))).where(LedgerContractRow.debt > 0)
+    state.debtors = int((await session.execute(owing)).scalar_one())
     await session.flush()
     return LedgerUpdate(day, len(ids), rows, full)
 
@@ -418,20 +420,27 @@ async def team_totals_from_ledger(
 ) -> TeamTotals:
     """Each manager's current month (``today``'s) and the team's debtors, read from what the ledger
     keeps for its own month: one ``ledger_managers`` row per manager, and the owing contracts' clients
-    (``ix_ledger_contracts_owing``) counted once across the managers. The same figures as
+    (``ix_ledger_contracts_owing``) counted once across the managers, or, when the managers are every
+    manager the ledger holds (an admin's), the count kept on ``ledger_state``. The same figures as
     ``summarize`` over the positions (a test holds them equal). Only when :func:`ledger_serves`
     ``today``."""
     month = Month.of(today)
     kept, summary = LedgerContractRow, LedgerManagerRow
     sums: dict[str, tuple[int, int, int, int]] = {}
-    for chunk in _chunks(list(manager_ids)):
-        statement = select(summary.manager_id, summary.base, summary.paid, summary.debt, summary.debtors)
-        for manager_id, base, paid, debt, debtors in await session.execute(
-            statement.where(summary.manager_id.in_(chunk))
-        ):
-            sums[manager_id] = (base, paid, debt, debtors)
+    wanted = set(manager_ids)
+    statement = select(summary.manager_id, summary.base, summary.paid, summary.debt, summary.debtors)
+    everyone = len(wanted) > WHOLE_MANAGERS  # many managers: the whole table once
+    for one in [statement] if everyone else [statement.where(summary.manager_id.in_(c)) for c in _chunks(list(wanted))]:
+        for manager_id, base, paid, debt, debtors in await session.execute(one):
+            if manager_id in wanted:
+                sums[manager_id] = (base, paid, debt, debtors)
+            else:
+                everyone = False  # a manager in the ledger left out: count this team's debtors
+    state = await ledger_state(session) if everyone else None
     in_debt = kept.debt > literal_column("0")  # a literal, as the partial index says it (not a parameter)
-    if len(manager_ids) <= WIDE_CHUNK:  # counted in the database: one number, not every owing client
+    if state is not None and state.debtors is not None:  # every manager in the ledger: kept at its write
+        team_debtors = state.debtors
+    elif len(manager_ids) <= WIDE_CHUNK:  # counted in the database: one number, not every owing client
         count = select(func.count(func.distinct(kept.client_id))).where(kept.manager_id.in_(manager_ids), in_debt)
         team_debtors = int((await session.execute(count)).scalar_one())
     else:
