@@ -381,4 +381,4 @@ def attention_of(
         change = change_since(collection, before)
         if change is not None and change < 0 and before is not None and collection.percent is not None:
             fell.append((name, collection.percent, collection.percent - change))
-    return texts.attention_block(fell, old_debts, escalate_after, unassigned=unassigned)
+    return texts.attention_block(fell, old_debts, escalate_after, ATTENTION_SHOWN, unassigned=unassigned)

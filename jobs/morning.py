@@ -55,6 +55,9 @@ def digest_markup(employee: Employee) -> InlineKeyboardMarkup | None:
     return markup(rows)
 
 
+PREPARE_FROM = 10  # due digests from which every manager's figures are read at once, not one by one
+
+
 @dataclass(frozen=True)
 class Enqueued:
     day: date
@@ -166,7 +169,8 @@ async def enqueue_digests(
         if close:  # the present, not a replay: keep what the screens read all day (a replay only reads)
             await keep_for_today(session, today, settings, utc)
         context = await morning(session, today, settings, now)
-        await prepare(session, context, due, settings)  # every manager's figures and discipline, once
+        if len(due) >= PREPARE_FROM:  # the morning's many digests: every manager's figures and discipline, once
+            await prepare(session, context, due, settings)
         if not await queries.figures_recorded(session, today):  # for tomorrow's "since the previous digest"
             managers = [e.id for e in await queries.list_employees(session, active_only=True) if e.role == "manager"]
             await queries.record_figures(session, today, await collections_of(session, context, managers, settings))
