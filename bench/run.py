@@ -328,7 +328,7 @@ async def run(args: argparse.Namespace) -> Report:
 
 async def measure_digests(pool: Any, settings: Any, report: Report) -> dict[str, str]:
     from db import queries
-    from jobs.digests import build_digest, morning
+    from jobs.digests import build_digest, morning, prepare
     from jobs.morning import keep_for_today
 
     now = datetime(TODAY.year, TODAY.month, TODAY.day, 9, 0, tzinfo=settings.zone)
@@ -344,9 +344,10 @@ async def measure_digests(pool: Any, settings: Any, report: Report) -> dict[str,
     report.add("morning job: ledger to the day, findings stored", f"{keep_seconds:.2f} s")
     async with pool() as session, session.begin():
         start = time.perf_counter()
-        context = await morning(session, TODAY, settings, now)
-        context_seconds = time.perf_counter() - start
         employees = await queries.list_employees(session, active_only=True)
+        context = await morning(session, TODAY, settings, now)
+        await prepare(session, context, employees, settings)  # as the morning job: each shared read once
+        context_seconds = time.perf_counter() - start
         for employee in employees:
             one = time.perf_counter()
             texts[employee.id] = (await build_digest(session, employee, TODAY, settings, context)).text

@@ -12,10 +12,11 @@ from __future__ import annotations
 import calendar
 import html as std_html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any, overload
 
 from babel import Locale
 from babel.dates import format_date
@@ -352,10 +353,31 @@ def team_digest(
         "",
     ]
     tail = [*extra_blocks, f"<i>{freshness(imported_at)}</i>"]
-    rows = [team_line(member, collection, low, discipline) for member, collection, low, discipline in members]
+    rows: Sequence[str] = Rendered(members, lambda member: team_line(*member))
     if not rows:
         rows = ["В команде нет менеджеров."]
     return fit("\n".join(head), rows, "\n\n".join(tail))
+
+
+class Rendered(Sequence[str]):
+    """``items`` rendered as lines only when read: :func:`fit` reads the lines that fit and only
+    counts the others (an admin's digest lists a thousand managers, a message holds a few dozen)."""
+
+    def __init__(self, items: Sequence[Any], render: Callable[[Any], str]) -> None:
+        self.items = items
+        self.render = render
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self.render(item) for item in self.items[index]]
+        return self.render(self.items[index])
 
 
 def warning_block(text: str) -> str:

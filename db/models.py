@@ -362,6 +362,8 @@ class LedgerState(Base):
     as_of: Mapped[date] = mapped_column(Date)  # the office's local date
     writes: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime)  # UTC
+    # the clients with debt in the ledger's month across every manager, counted once (an admin's /team)
+    debtors: Mapped[int | None] = mapped_column(Integer)
 
 
 class CollectionCache(Base):

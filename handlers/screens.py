@@ -376,8 +376,8 @@ async def team_screen(
     refusal = await month_refusal(session, month, today)
     if refusal is not None:
         return Screen(refusal)
-    managers = await queries.managers_in_scope(session, viewer)
-    ids = [m.id for m in managers]
+    managers = await queries.manager_names_in_scope(session, viewer)
+    ids = [manager_id for manager_id, _ in managers]
     frozen_on, closes_on = await month_status(session, month, today, settings)
     closed = await queries.closed_collections(session, ids, month) if frozen_on else None
     unassigned = await queries.unassigned_month(session, viewer, month, today, settings.kpi_tiers)
@@ -388,7 +388,7 @@ async def team_screen(
         departed = list(unassigned.figures) if unassigned is not None else []
         live = await queries.team_totals(session, [*ids, *departed], month, today, settings.kpi_tiers)
         totals, debtors = {m: live.members[m] for m in ids}, live.debtors
-    names = {m.id: m.name for m in managers}
+    names = dict(managers)
     total = totals_of_team(month, list(totals.values()), settings.kpi_tiers)
     ordered = worst_first(totals, names)
     indices, page, pages = page_of([texts.row_size(texts.TEAM_ROW, name) for name, _, _ in ordered], page, TEAM_PAGE)

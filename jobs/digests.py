@@ -5,6 +5,7 @@ No aiogram here: ``kpibot digest`` and ``kpibot demo`` print digests without pay
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,11 +28,12 @@ from bot.rules import (
     summarize,
     working_week,
 )
-from bot.rules.team import below_first_tier, worst_first
+from bot.rules.team import below_first_tier, totals_of_team, worst_first
 from bot.settings import Settings
 from db import queries
 from db.attempts import night_failed
 from db.models import DailyFigure, Employee
+from db.queries import ledger
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ class Morning:
     discipline: dict[str, Discipline] | None = None  # None: no calls, meetings or documents imported yet
     since: date | None = None  # the start of the discipline period
     fresh: list[Finding] | None = None  # today's findings computed in memory: a day the morning job never stored
+    ledger: bool | None = None  # whether the stored ledger gives today's figures (None: not asked yet)
+    digest_figures: dict[str, ledger.DigestFigure] = field(default_factory=dict)  # when ``ledger``
+    owing: dict[str, list[tuple[str, str | None, int, int]]] | None = None  # every manager's owing clients
 
 
 def local_time(moment_utc: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -160,6 +165,64 @@ async def figures_of(
     return {m: context.figures[m] for m in manager_ids}
 
 
+async def ledger_serves(session: AsyncSession, context: Morning) -> bool:
+    """Whether the stored ledger gives the morning's figures: asked once per morning."""
+    if context.ledger is None:
+        context.ledger = await ledger.ledger_serves(session, context.today)
+    return context.ledger
+
+
+async def digest_figures_of(
+    session: AsyncSession, context: Morning, manager_ids: list[str], settings: Settings
+) -> dict[str, ledger.DigestFigure]:
+    """The managers' figures from the ledger (only when :func:`ledger_serves`), read once a morning."""
+    missing = [m for m in manager_ids if m not in context.digest_figures]
+    if missing:
+        context.digest_figures.update(await ledger.digest_figures(session, missing, context.today, settings.kpi_tiers))
+    return {m: context.digest_figures[m] for m in manager_ids}
+
+
+async def owing_of(
+    session: AsyncSession, context: Morning, manager_ids: list[str]
+) -> dict[str, list[tuple[str, str | None, int, int]]]:
+    """Each manager's owing clients as :func:`client_debts` gives them, names not read (``None``),
+    from the ledger (only when :func:`ledger_serves`): every manager's read once a morning."""
+    if context.owing is None:
+        context.owing = {}
+        every = [e.id for e in await queries.list_employees(session) if e.role == "manager"]
+        missing = sorted(set(manager_ids) | set(every))
+    else:
+        missing = [m for m in manager_ids if m not in context.owing]
+    if missing:
+        today = context.today
+        for manager_id, rows in (await ledger.owing_clients(session, missing)).items():
+            context.owing[manager_id] = [(o.client_id, None, o.debt, (today - o.oldest).days) for o in rows]
+    return {m: context.owing[m] for m in manager_ids}
+
+
+async def collections_of(
+    session: AsyncSession, context: Morning, manager_ids: list[str], settings: Settings
+) -> dict[str, Collection]:
+    """The managers' collections of the morning (the ledger's totals when it serves)."""
+    if await ledger_serves(session, context):
+        return {m: f.collection for m, f in (await digest_figures_of(session, context, manager_ids, settings)).items()}
+    return {m: f.collection for m, f in (await figures_of(session, context, manager_ids, settings)).items()}
+
+
+async def prepare(session: AsyncSession, context: Morning, employees: list[Employee], settings: Settings) -> None:
+    """The shared reads of a morning's digests for ``employees``: every manager's figures and
+    discipline in one read each (instead of one read per digest), and, for supervisors and admins,
+    every manager's owing clients. Optional: :func:`build_digest` reads what is missing."""
+    managers = [e.id for e in await queries.list_employees(session, active_only=True) if e.role == "manager"]
+    if await ledger_serves(session, context):
+        await digest_figures_of(session, context, managers, settings)
+        if any(e.role != "manager" for e in employees):
+            await owing_of(session, context, managers)
+    else:
+        await figures_of(session, context, managers, settings)
+    await discipline_for(session, context, managers, settings)
+
+
 async def build_digest(
     session: AsyncSession, employee: Employee, today: date, settings: Settings, context: Morning | None = None
 ) -> Digest:
@@ -168,40 +231,54 @@ async def build_digest(
     tiers = settings.kpi_tiers
     warning = texts.stale_warning(context.imported_at, imported_later=context.imported_later) if context.stale else None
     if employee.role == "manager":
-        figure = (await figures_of(session, context, [employee.id], settings))[employee.id]
-        clients = figure.client_names()
-        awaiting = awaiting_by_client(figure.positions)
+        if await ledger_serves(session, context):
+            light = (await digest_figures_of(session, context, [employee.id], settings))[employee.id]
+            collection, clients, awaiting = light.collection, light.clients, light.awaiting
+        else:
+            figure = (await figures_of(session, context, [employee.id], settings))[employee.id]
+            collection, clients = figure.collection, figure.client_names()
+            awaiting = awaiting_by_client(figure.positions)
         own = await discipline_for(session, context, [employee.id], settings)
         blocks = [texts.discipline_block(own[employee.id].counts, context.since)] if own and context.since else []
         text = texts.manager_digest(
             employee.name,
-            figure.collection,
+            collection,
             clients,
             awaiting,
             context.imported_at,
             blocks,
             warning=warning,
-            change=change_since(figure.collection, context.previous.get(employee.id)),
+            change=change_since(collection, context.previous.get(employee.id)),
         )
     else:
         managers = await queries.managers_in_scope(session, employee)
-        figures = await figures_of(session, context, [m.id for m in managers], settings)
+        ids = [m.id for m in managers]
         names = {m.id: m.name for m in managers}
         departed = await queries.departed_in_scope(session, employee)  # their contracts: "без менеджера"
         orphans = await figures_of(session, context, [d.id for d in departed], settings)
         unassigned = team_total(Month.of(today), list(orphans.values()), tiers) if orphans else None
         waiting = sum(1 for f in orphans.values() for p in f.positions if p.base or p.debt or p.awaiting)
         title = f"Команда «{employee.team}»" if employee.role == "supervisor" else "Все команды"
-        total = team_total(Month.of(today), [*figures.values(), *orphans.values()], tiers)
-        members = worst_first({m: f.collection for m, f in figures.items()}, names)
-        attention = attention_of(
-            members,
-            {**figures, **orphans},
-            {**names, **dict.fromkeys(orphans, texts.UNASSIGNED)},
-            context,
-            settings.escalate_after_days,
-            unassigned=waiting,
-        )
+        if await ledger_serves(session, context):  # the ledger's totals: no position per contract read
+            light = await digest_figures_of(session, context, ids, settings)
+            collections = {m: f.collection for m, f in light.items()}
+            debts = await owing_of(session, context, ids)
+            debtors = {client for rows in debts.values() for client, *_ in rows}  # a client once across the team
+            debtors.update(p.client_id for f in orphans.values() for p in f.positions if p.debt > 0)
+            members_and_orphans = [*collections.values(), *(f.collection for f in orphans.values())]
+            total = dataclasses.replace(
+                totals_of_team(Month.of(today), members_and_orphans, tiers), debtors=len(debtors)
+            )
+        else:
+            figures = await figures_of(session, context, ids, settings)
+            collections = {m: f.collection for m, f in figures.items()}
+            debts = {m: client_debts(f) for m, f in figures.items()}
+            total = team_total(Month.of(today), [*figures.values(), *orphans.values()], tiers)
+        debts.update({d: client_debts(f) for d, f in orphans.items()})
+        members = worst_first(collections, names)
+        everyone = {**names, **dict.fromkeys(orphans, texts.UNASSIGNED)}
+        old_debts = await old_debts_of(session, debts, everyone, settings.escalate_after_days)
+        attention = attention_of(members, old_debts, context, settings.escalate_after_days, unassigned=waiting)
         team = await discipline_for(session, context, [m.id for m in managers], settings)
         escalations = texts.escalations_block(escalation_items(team, names, settings)) if team else None
         orphan_line = texts.unassigned_line(unassigned, waiting) if unassigned is not None else None
@@ -239,41 +316,69 @@ def escalation_items(team: dict[str, Discipline], names: dict[str, str], setting
     return items
 
 
-def client_debts(figure: queries.ManagerMonth) -> list[tuple[str, int, int]]:
-    """(client name, debt in kopecks, age in days of its oldest unpaid month) per client with debt:
-    a client with two unpaid contracts is one debtor."""
-    debts: dict[str, tuple[str, int, int]] = {}
+def client_debts(figure: queries.ManagerMonth) -> list[tuple[str, str | None, int, int]]:
+    """(client id, client name, debt in kopecks, age in days of its oldest unpaid month) per client
+    with debt, in the order of its first such contract: a client with two unpaid contracts is one
+    debtor."""
+    debts: dict[str, tuple[str, str | None, int, int]] = {}
     for p in figure.positions:
         if p.debt > 0:
-            name, debt, age = debts.get(p.client_id, (figure.contracts[p.contract_id].client, 0, 0))
-            debts[p.client_id] = (name, debt + p.debt, max(age, p.debt_age_days))
+            _, name, debt, age = debts.get(p.client_id, (p.client_id, figure.contracts[p.contract_id].client, 0, 0))
+            debts[p.client_id] = (p.client_id, name, debt + p.debt, max(age, p.debt_age_days))
     return list(debts.values())
+
+
+ATTENTION_SHOWN = 5  # the debts texts.attention_block names
+
+
+async def old_debts_of(
+    session: AsyncSession,
+    debts: dict[str, list[tuple[str, str | None, int, int]]],
+    names: dict[str, str],
+    escalate_after: int,
+) -> list[tuple[str, str, int, int]]:
+    """``(manager, client, debt, age)`` of every debt older than ``escalate_after`` days, largest
+    first, then oldest, then by client name (``debts``: each manager's owing clients as
+    :func:`client_debts` gives them; a name ``None`` is read here). Only the clients that can be
+    among the first :data:`ATTENTION_SHOWN` have their names read and the rest are sorted without;
+    the block shows only those and counts the rest."""
+    old = [
+        (manager_id, client_id, client, debt, age)
+        for manager_id, owing in debts.items()
+        for client_id, client, debt, age in owing
+        if age > escalate_after
+    ]
+    old.sort(key=lambda item: (-item[3], -item[4]))  # stable: ties keep the managers' and contracts' order
+    cut = len(old)
+    if cut > ATTENTION_SHOWN:  # every debt tied with the last shown may be shown, by its name
+        last = (old[ATTENTION_SHOWN - 1][3], old[ATTENTION_SHOWN - 1][4])
+        cut = next((n for n in range(ATTENTION_SHOWN, len(old)) if (old[n][3], old[n][4]) != last), len(old))
+    unnamed = {client_id for _, client_id, client, _, _ in old[:cut] if client is None}
+    found = await queries.client_names(session, unnamed) if unnamed else {}
+    head = sorted(
+        (
+            (names[m], found.get(c, "") if client is None else client, debt, age)
+            for m, c, client, debt, age in old[:cut]
+        ),
+        key=lambda item: (-item[2], -item[3], item[1]),
+    )
+    return head + [(names[m], client or "", debt, age) for m, _, client, debt, age in old[cut:]]
 
 
 def attention_of(
     members: list[tuple[str, str, Collection]],
-    figures: dict[str, queries.ManagerMonth],
-    names: dict[str, str],
+    old_debts: list[tuple[str, str, int, int]],
     context: Morning,
     escalate_after: int,
     *,
     unassigned: int = 0,
 ) -> str | None:
-    """Managers whose percent fell since their previous digest; debts older than ``escalate_after`` days,
-    largest first."""
+    """Managers whose percent fell since their previous digest; debts older than ``escalate_after`` days
+    as :func:`old_debts_of` orders them."""
     fell = []
     for name, manager_id, collection in members:
         before = context.previous.get(manager_id)
         change = change_since(collection, before)
         if change is not None and change < 0 and before is not None and collection.percent is not None:
             fell.append((name, collection.percent, collection.percent - change))
-    old_debts = sorted(
-        (
-            (names[manager_id], client, debt, age)
-            for manager_id, figure in figures.items()
-            for client, debt, age in client_debts(figure)
-            if age > escalate_after
-        ),
-        key=lambda item: (-item[2], -item[3], item[1]),
-    )
-    return texts.attention_block(fell, old_debts, escalate_after, unassigned=unassigned)
+    return texts.attention_block(fell, old_debts, escalate_after, ATTENTION_SHOWN, unassigned=unassigned)

@@ -26,7 +26,7 @@ from db.models import Employee
 from db.queries import ledger
 from db.queries.outbox import take_lease
 from db.session import SessionPool
-from jobs.digests import Morning, build_digest, figures_of, morning, store_findings
+from jobs.digests import Morning, build_digest, collections_of, morning, prepare, store_findings
 from jobs.month_end import month_end_statement
 from jobs.outbox import Message, enqueue, replace, sender_name
 
@@ -53,6 +53,9 @@ def digest_markup(employee: Employee) -> InlineKeyboardMarkup | None:
         rows = [[button("👥 Команда", Open(view="t")), button("💸 Должники", Open(view="d"))],
                 [button("⚙️ Настройки", Open(view="s"))]]  # fmt: skip
     return markup(rows)
+
+
+PREPARE_FROM = 10  # due digests from which every manager's figures are read at once, not one by one
 
 
 @dataclass(frozen=True)
@@ -166,10 +169,11 @@ async def enqueue_digests(
         if close:  # the present, not a replay: keep what the screens read all day (a replay only reads)
             await keep_for_today(session, today, settings, utc)
         context = await morning(session, today, settings, now)
+        if len(due) >= PREPARE_FROM:  # the morning's many digests: every manager's figures and discipline, once
+            await prepare(session, context, due, settings)
         if not await queries.figures_recorded(session, today):  # for tomorrow's "since the previous digest"
             managers = [e.id for e in await queries.list_employees(session, active_only=True) if e.role == "manager"]
-            figures = await figures_of(session, context, managers, settings)
-            await queries.record_figures(session, today, figures.values())
+            await queries.record_figures(session, today, await collections_of(session, context, managers, settings))
         keys: list[tuple[str, str, date]] = []
         for employee in due:
             for message in await messages_for(session, employee, context, settings, present=close):

@@ -20,12 +20,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
-from bot.rules import DEFAULT_TIERS, Month, allocate, apply_renewals, ledger_months, position, position_of_months
+from bot.rules import (
+    DEFAULT_TIERS,
+    Month,
+    allocate,
+    apply_renewals,
+    awaiting_by_client,
+    ledger_months,
+    position,
+    position_of_months,
+)
 from db import queries
 from db.importer import import_paths
 from db.models import LedgerContractRow, LedgerMonthRow, LedgerState
 from db.queries import ledger
 from db.session import SessionPool, create_engine, create_session_pool
+from jobs.digests import client_debts
 from tests.conftest import truncate_all
 from tests.importing import MSK
 
@@ -205,12 +215,44 @@ async def check_ledger(pool: SessionPool) -> None:
                     assert await ledger.positions_from_ledger(session, owned, month, day) == by_id
                 finally:
                     ledger.CHUNK_WHOLE_TABLE = whole
+            await check_digest_reads(pool, from_ledger, day)
         for m in MANAGERS:
             assert from_ledger[m].collection == from_rules[m].collection, (m, month)
             assert from_ledger[m].contracts == from_rules[m].contracts, (m, month)
             assert sorted(from_ledger[m].positions, key=lambda p: p.contract_id) == sorted(
                 from_rules[m].positions, key=lambda p: p.contract_id
             )
+
+
+async def check_digest_reads(pool: SessionPool, figures: dict[str, queries.ManagerMonth], day: date) -> None:
+    """What the morning digests read from the ledger instead of every position (``digest_figures``,
+    ``owing_clients``, the debtors kept on ``ledger_state``) equals the positions' reading, by
+    manager id and for the whole ledger at once."""
+    expected_debts = {m: client_debts(figures[m]) for m in MANAGERS}
+    every_owing = {p.client_id for f in figures.values() for p in f.positions if p.debt > 0}
+    for whole in (False, True):
+        async with pool() as session:
+            limit, ledger.WHOLE_MANAGERS = ledger.WHOLE_MANAGERS, (0 if whole else 10**6)
+            try:
+                light = await ledger.digest_figures(session, list(MANAGERS), day, DEFAULT_TIERS)
+                owing = await ledger.owing_clients(session, list(MANAGERS))
+                team = await ledger.team_totals_from_ledger(session, list(MANAGERS), day, DEFAULT_TIERS)
+            finally:
+                ledger.WHOLE_MANAGERS = limit
+            state = await ledger.ledger_state(session)
+        assert state is not None and state.debtors == len(every_owing)
+        assert team.debtors == len(every_owing)
+        for m in MANAGERS:
+            assert light[m].collection == figures[m].collection, m
+            assert light[m].awaiting == awaiting_by_client(figures[m].positions)
+            plan = figures[m].collection.next_step
+            assert light[m].clients == {c: figures[m].client_names()[c] for c in (plan.client_ids if plan else ())}
+            got = [(o.client_id, debt_name(figures[m], o.client_id), o.debt, (day - o.oldest).days) for o in owing[m]]
+            assert got == expected_debts[m], m
+
+
+def debt_name(figure: queries.ManagerMonth, client_id: str) -> str:
+    return figure.client_names()[client_id]
 
 
 async def written_by_last(pool: SessionPool) -> set[str]:

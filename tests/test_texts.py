@@ -72,6 +72,26 @@ def test_team_digest_of_a_thousand_managers_fits_in_one_message() -> None:
     assert "&lt;i&gt;" in text
 
 
+def test_team_digest_renders_only_the_lines_that_fit_and_counts_the_rest() -> None:
+    """An admin's digest over a thousand managers: the lines left out are counted, never rendered,
+    and the message is the one every line rendered up front makes."""
+    members = [(f"Менеджер {i}", _collection(i % 100), i % 3 == 0, "") for i in range(1000)]
+    total = summarize(Month(2019, 2), [], DEFAULT_TIERS)
+    rendered: list[str] = []
+
+    def line(member: tuple[str, Collection, bool, str]) -> str:
+        rendered.append(member[0])
+        return texts.team_line(*member)
+
+    lazy = texts.Rendered(members, line)
+    eager = [texts.team_line(*m) for m in members]
+    assert texts.fit("head", lazy, "tail") == texts.fit("head", eager, "tail")
+    shown = texts.team_digest("Соколов Андрей", "Все команды", total, members, None)
+    assert 0 < len(rendered) < 100 and len(lazy) == 1000
+    assert f"… и ещё {1000 - len(rendered) + 1}, полный список — /team" in texts.fit("head", eager, "tail")
+    assert "… и ещё" in shown and len(shown) <= texts.MAX_MESSAGE
+
+
 # --- message budgets in UTF-16 units ------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -513,37 +513,43 @@ def debt_by_client(positions: Iterable[ContractPosition]) -> dict[str, Kopecks]:
 def summarize(month: Month, positions: Sequence[ContractPosition], tiers: Sequence[Tier]) -> Collection:
     """Aggregate contract positions into the month's collection, tier and plan to the next tier.
     Debtors and the plan count clients, not contracts."""
-    base = sum(p.base for p in positions)
-    paid = sum(p.paid for p in positions)
-    tier = reached_tier(paid, base, tiers)
-    upcoming = [t for t in tiers if not reaches(paid, base, t.threshold)]
-    next_step: GapPlan | None = None
-    if upcoming and base > 0:
-        target = upcoming[0]
-        gap = amount_to_reach(paid, base, target.threshold)
-        ids, covered = plan_to_reach(gap, awaiting_by_client(positions).items())
-        next_step = GapPlan(target, gap, ids, covered)
-    return Collection(
-        month=month,
-        base=base,
-        paid=paid,
-        awaiting=sum(p.awaiting for p in positions),
-        debt=sum(p.debt for p in positions),
-        debtors=len(debt_by_client(positions)),
-        percent=collection_percent(paid, base),
-        coefficient=tier.coefficient if tier else Decimal("0"),
-        next_step=next_step,
+    return collection_of_totals(
+        month,
+        sum(p.base for p in positions),
+        sum(p.paid for p in positions),
+        sum(p.awaiting for p in positions),
+        sum(p.debt for p in positions),
+        len(debt_by_client(positions)),
+        tiers,
+        awaiting_clients=awaiting_by_client(positions),
     )
 
 
 def collection_of_totals(
-    month: Month, base: Kopecks, paid: Kopecks, awaiting: Kopecks, debt: Kopecks, debtors: int, tiers: Sequence[Tier]
+    month: Month,
+    base: Kopecks,
+    paid: Kopecks,
+    awaiting: Kopecks,
+    debt: Kopecks,
+    debtors: int,
+    tiers: Sequence[Tier],
+    *,
+    awaiting_clients: Mapping[str, Kopecks] | None = None,
 ) -> Collection:
-    """A collection rebuilt from stored totals (no plan to the next tier: that needs the contracts).
-    Percent and tier come from the same rules as ``summarize``, so the two always agree."""
+    """A collection rebuilt from stored totals. The plan to the next tier needs each client's awaited
+    payments (``awaiting_clients``, as :func:`awaiting_by_client` sums them); without them there is
+    no plan. :func:`summarize` is this over its positions' sums, so the two always agree."""
     tier = reached_tier(paid, base, tiers)
+    next_step: GapPlan | None = None
+    if awaiting_clients is not None and base > 0:
+        upcoming = [t for t in tiers if not reaches(paid, base, t.threshold)]
+        if upcoming:
+            target = upcoming[0]
+            gap = amount_to_reach(paid, base, target.threshold)
+            ids, covered = plan_to_reach(gap, awaiting_clients.items())
+            next_step = GapPlan(target, gap, ids, covered)
     return Collection(month, base, paid, awaiting, debt, debtors, collection_percent(paid, base),
-                      tier.coefficient if tier else Decimal("0"), None)  # fmt: skip
+                      tier.coefficient if tier else Decimal("0"), next_step)  # fmt: skip
 
 
 def known_on(payments: Iterable[PaymentRecord], today: date) -> list[PaymentRecord]:

@@ -11,7 +11,7 @@ import enum
 import itertools
 import json
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -148,6 +148,15 @@ async def managers_in_scope(session: AsyncSession, viewer: Employee) -> list[Emp
         scope_filter(scope_of(person_of(viewer))), Employee.role == Role.MANAGER.value, Employee.active.is_(True)
     )
     return list((await session.execute(statement.order_by(Employee.name, Employee.id))).scalars())
+
+
+async def manager_names_in_scope(session: AsyncSession, viewer: Employee) -> list[tuple[str, str]]:
+    """``(id, name)`` of :func:`managers_in_scope`, in its order: two columns for a screen that only
+    lists them (an admin's /team: a thousand managers, no mapped object each)."""
+    statement = select(Employee.id, Employee.name).where(
+        scope_filter(scope_of(person_of(viewer))), Employee.role == Role.MANAGER.value, Employee.active.is_(True)
+    )
+    return [(i, n) for i, n in await session.execute(statement.order_by(Employee.name, Employee.id))]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -412,6 +421,15 @@ async def contract_starts(session: AsyncSession, client_ids: Sequence[str]) -> l
         )
         starts.extend((cid, client, Month.of(start)) for cid, client, start in rows)
     return starts
+
+
+async def client_names(session: AsyncSession, client_ids: Iterable[str]) -> dict[str, str]:
+    """Client id → name for these clients (those that exist)."""
+    names: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(client_ids))):
+        for client_id, name in await session.execute(select(Client.id, Client.name).where(Client.id.in_(chunk))):
+            names[client_id] = name
+    return names
 
 
 async def payments_of_contracts(session: AsyncSession, contract_ids: Sequence[str]) -> list[PaymentRecord]:
@@ -782,17 +800,17 @@ async def due_for_digest(session: AsyncSession, today: date) -> list[Employee]:
     return list((await session.execute(statement)).scalars())
 
 
-async def record_figures(session: AsyncSession, today: date, figures: Iterable[ManagerMonth]) -> None:
-    """Keep today's collection per manager (the first record of the day stays)."""
+async def record_figures(session: AsyncSession, today: date, figures: Mapping[str, Collection]) -> None:
+    """Keep today's collection per manager (by manager id; the first record of the day stays)."""
     rows = [
         {
-            "manager_id": figure.manager_id,
+            "manager_id": manager_id,
             "day": today,
-            "base": figure.collection.base,
-            "paid": figure.collection.paid,
-            "percent": figure.collection.percent,
+            "base": collection.base,
+            "paid": collection.paid,
+            "percent": collection.percent,
         }
-        for figure in figures
+        for manager_id, collection in figures.items()
     ]
     for chunk_start in range(0, len(rows), CHUNK):
         await session.execute(insert_ignoring_duplicates(session, DailyFigure), rows[chunk_start : chunk_start + CHUNK])
@@ -900,6 +918,34 @@ async def findings_between(
         )
         rows.extend((await session.execute(statement)).scalars())
     return sorted(rows, key=lambda r: (r.day, r.at, r.id))
+
+
+async def _findings_of(
+    session: AsyncSession, manager_ids: Sequence[str], first_day: date, last_day: date
+) -> list[tuple[date, Finding]]:
+    """:func:`findings_between` as ``(day, finding)`` in the same order, read as plain columns (a
+    morning reads every manager's findings of two weeks: no mapped object per row)."""
+    f = FindingRow
+    columns = (
+        f.day,
+        f.at,
+        f.id,
+        f.rule,
+        f.manager_id,
+        f.subject_id,
+        f.client,
+        f.contact,
+        f.value,
+        f.source,
+        f.escalate,
+    )
+    rows: list[Any] = []
+    for chunk in _chunks(list(manager_ids)):
+        statement = select(*columns).where(f.manager_id.in_(chunk), f.day >= first_day, f.day <= last_day)
+        rows.extend(await session.execute(statement))
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    rules = {rule.value: rule for rule in Rule}  # Rule(value) costs more than the rest of the row
+    return [(r[0], Finding(rules[r[3]], r[4], r[5], r[1], r[6], r[7], r[8], r[9], r[10])) for r in rows]
 
 
 def as_finding(row: FindingRow) -> Finding:
@@ -1014,11 +1060,10 @@ async def discipline_of(
     morning job stores them, :func:`store_findings`). ``week_days``: ``bot.rules.working_week(day)``.
     ``fresh``: ``day``'s findings computed in memory when the day has no stored run
     (:func:`day_findings`); earlier days without a run count as days without findings."""
-    rows = await findings_between(session, manager_ids, day - timedelta(days=2 * TREND_DAYS - 1), day)
     by_manager: dict[str, list[tuple[date, Finding]]] = {m: [] for m in manager_ids}
-    for row in rows:
-        if fresh is None or row.day != day:
-            by_manager.setdefault(row.manager_id, []).append((row.day, as_finding(row)))
+    for found_on, finding in await _findings_of(session, manager_ids, day - timedelta(days=2 * TREND_DAYS - 1), day):
+        if fresh is None or found_on != day:
+            by_manager.setdefault(finding.manager_id, []).append((found_on, finding))
     wanted = set(manager_ids)
     for finding in fresh or ():
         if finding.manager_id in wanted:

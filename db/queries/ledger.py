@@ -44,6 +44,7 @@ from db.queries import (
     ContractInfo,
     ManagerMonth,
     _chunks,
+    client_names,
     contract_starts,
     manager_in,
     payments_of_contracts,
@@ -57,6 +58,7 @@ CONTRACTS_TABLE = cast(Table, LedgerContractRow.__table__)
 WRITE_ROWS = 2000  # rows per INSERT … VALUES batch
 WIDE_CHUNK = 30000  # ids in one IN list where one statement matters: under SQLite's 32766 and asyncpg's 32767
 CHUNK_WHOLE_TABLE = 5000  # contracts beyond which one read of the whole table beats lookups by id
+WHOLE_MANAGERS = 200  # managers beyond which one read of the whole ledger beats lookups by manager
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ async def keep_ledgers(
         await _sum_managers(session, managers)
     state.as_of = day
     state.updated_at = now
+    owing = select(func.count(func.distinct(LedgerContractRow.client_id))).where(LedgerContractRow.debt > 0)
+    state.debtors = int((await session.execute(owing)).scalar_one())
     await session.flush()
     return LedgerUpdate(day, len(ids), rows, full)
 
@@ -416,20 +420,27 @@ async def team_totals_from_ledger(
 ) -> TeamTotals:
     """Each manager's current month (``today``'s) and the team's debtors, read from what the ledger
     keeps for its own month: one ``ledger_managers`` row per manager, and the owing contracts' clients
-    (``ix_ledger_contracts_owing``) counted once across the managers. The same figures as
+    (``ix_ledger_contracts_owing``) counted once across the managers, or, when the managers are every
+    manager the ledger holds (an admin's), the count kept on ``ledger_state``. The same figures as
     ``summarize`` over the positions (a test holds them equal). Only when :func:`ledger_serves`
     ``today``."""
     month = Month.of(today)
     kept, summary = LedgerContractRow, LedgerManagerRow
     sums: dict[str, tuple[int, int, int, int]] = {}
-    for chunk in _chunks(list(manager_ids)):
-        statement = select(summary.manager_id, summary.base, summary.paid, summary.debt, summary.debtors)
-        for manager_id, base, paid, debt, debtors in await session.execute(
-            statement.where(summary.manager_id.in_(chunk))
-        ):
-            sums[manager_id] = (base, paid, debt, debtors)
+    wanted = set(manager_ids)
+    statement = select(summary.manager_id, summary.base, summary.paid, summary.debt, summary.debtors)
+    everyone = len(wanted) > WHOLE_MANAGERS  # many managers: the whole table once
+    for one in [statement] if everyone else [statement.where(summary.manager_id.in_(c)) for c in _chunks(list(wanted))]:
+        for manager_id, base, paid, debt, debtors in await session.execute(one):
+            if manager_id in wanted:
+                sums[manager_id] = (base, paid, debt, debtors)
+            else:
+                everyone = False  # a manager in the ledger left out: count this team's debtors
+    state = await ledger_state(session) if everyone else None
     in_debt = kept.debt > literal_column("0")  # a literal, as the partial index says it (not a parameter)
-    if len(manager_ids) <= WIDE_CHUNK:  # counted in the database: one number, not every owing client
+    if state is not None and state.debtors is not None:  # every manager in the ledger: kept at its write
+        team_debtors = state.debtors
+    elif len(manager_ids) <= WIDE_CHUNK:  # counted in the database: one number, not every owing client
         count = select(func.count(func.distinct(kept.client_id))).where(kept.manager_id.in_(manager_ids), in_debt)
         team_debtors = int((await session.execute(count)).scalar_one())
     else:
@@ -443,3 +454,103 @@ async def team_totals_from_ledger(
         base, paid, debt, owing = sums.get(manager_id, (0, 0, 0, 0))
         members[manager_id] = collection_of_totals(month, base, paid, base - paid, debt, owing, tiers)
     return TeamTotals(members, team_debtors)
+
+
+@dataclass(frozen=True)
+class DigestFigure:
+    """A manager's current month as the morning digest reads it: the collection with its plan to the
+    next tier, and what the plan names. The same numbers as ``summarize`` over the manager's
+    positions (a test holds them equal) without reading a position per contract."""
+
+    manager_id: str
+    collection: Collection
+    awaiting: dict[str, int]  # client id → the month's fees still awaited (kopecks), ``awaiting_by_client``
+    clients: dict[str, str]  # client id → name, of the clients the plan names
+
+
+async def digest_figures(
+    session: AsyncSession, manager_ids: Sequence[str], today: date, tiers: Sequence[Tier]
+) -> dict[str, DigestFigure]:
+    """Each manager's :class:`DigestFigure` for ``today``'s month from what the ledger keeps for its
+    own month: the totals (``ledger_managers``), the contracts still awaited (their fees summed per
+    client) and the names of the clients the plans name. For many managers (a morning's) each table
+    is read once whole. Only when :func:`ledger_serves` ``today``."""
+    month = Month.of(today)
+    kept, summary = LedgerContractRow, LedgerManagerRow
+    wanted = set(manager_ids)
+    totals_statement = select(summary.manager_id, summary.base, summary.paid, summary.debt, summary.debtors)
+    awaited = select(kept.manager_id, kept.client_id, kept.base - kept.paid).where(kept.base > kept.paid)
+    batches = (
+        [(totals_statement, awaited)]
+        if len(wanted) > WHOLE_MANAGERS
+        else [
+            (totals_statement.where(summary.manager_id.in_(chunk)), awaited.where(kept.manager_id.in_(chunk)))
+            for chunk in _chunks(sorted(wanted))
+        ]
+    )
+    sums: dict[str, tuple[int, int, int, int]] = {}
+    awaiting: dict[str, dict[str, int]] = {m: {} for m in wanted}
+    for totals_of, awaited_of in batches:
+        for manager_id, base, paid, debt, debtors in await session.execute(totals_of):
+            if manager_id in wanted:
+                sums[manager_id] = (base, paid, debt, debtors)
+        for manager_id, client_id, amount in await session.execute(awaited_of):
+            if manager_id in wanted:  # summed per client as awaiting_by_client sums positions
+                own = awaiting[manager_id]
+                own[client_id] = own.get(client_id, 0) + amount
+    collections: dict[str, Collection] = {}
+    for manager_id in manager_ids:
+        base, paid, debt, debtors = sums.get(manager_id, (0, 0, 0, 0))
+        collections[manager_id] = collection_of_totals(
+            month, base, paid, base - paid, debt, debtors, tiers, awaiting_clients=awaiting[manager_id]
+        )
+    names = await client_names(
+        session, {c for f in collections.values() if f.next_step for c in f.next_step.client_ids}
+    )
+    return {
+        m: DigestFigure(
+            m, c, awaiting[m], {i: names[i] for i in (c.next_step.client_ids if c.next_step else ()) if i in names}
+        )
+        for m, c in collections.items()
+    }
+
+
+@dataclass(frozen=True)
+class OwingClient:
+    """A client owing to one manager in the ledger's month: the debt of its contracts with debt
+    summed (kopecks) and the oldest unpaid month among them, as ``jobs.digests.client_debts`` reads
+    positions. ``first_contract``: the smallest id of those contracts (the positions' order)."""
+
+    manager_id: str
+    client_id: str
+    debt: int
+    oldest: date  # the first day of the oldest unpaid month
+    first_contract: str
+
+
+async def owing_clients(session: AsyncSession, manager_ids: Sequence[str]) -> dict[str, list[OwingClient]]:
+    """Each manager's owing clients in the ledger's own month, in the order of their first owing
+    contract: one aggregate over the owing contracts (``ix_ledger_contracts_owing``), the whole
+    index once for many managers. Client names are not read (:func:`db.queries.client_names`).
+    Only when :func:`ledger_serves` the day read."""
+    kept = LedgerContractRow
+    wanted = set(manager_ids)
+    statement = (
+        select(kept.manager_id, kept.client_id, func.sum(kept.debt), func.min(kept.oldest_unpaid),
+               func.min(kept.contract_id))
+        .where(kept.debt > literal_column("0"))
+        .group_by(kept.manager_id, kept.client_id)
+    )  # fmt: skip
+    statements = (
+        [statement]
+        if len(wanted) > WHOLE_MANAGERS
+        else [statement.where(kept.manager_id.in_(chunk)) for chunk in _chunks(sorted(wanted))]
+    )
+    result: dict[str, list[OwingClient]] = {m: [] for m in manager_ids}
+    for one in statements:
+        for manager_id, client_id, debt, oldest, first in await session.execute(one):
+            if manager_id in wanted:
+                result[manager_id].append(OwingClient(manager_id, client_id, int(debt), _as_date(oldest), first))
+    for owing in result.values():
+        owing.sort(key=lambda o: o.first_contract)
+    return result
