@@ -4,7 +4,7 @@ instead of counting the owing clients of every contract (issue 15). Empty until 
 then the count is made as before.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-30 04:15:00
 """
 
