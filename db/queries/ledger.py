@@ -31,6 +31,7 @@ from bot.rules import (
     Collection,
     ContractPosition,
     Month,
+    PaymentRecord,
     Tier,
     allocate,
     apply_renewals,
@@ -46,7 +47,6 @@ from db.queries import (
     _chunks,
     contract_starts,
     manager_in,
-    payments_of_contracts,
     terms_history,
     terms_of,
 )
@@ -197,10 +197,7 @@ async def _recompute(
             [terms_of(i, history.get(i.id)) for i in infos],
             await contract_starts(session, [i.client_id for i in infos if i.closed_on]),
         )
-        by_contract: dict[str, list[Any]] = {}
-        for payment in await payments_of_contracts(session, [c.id for c in contracts]):
-            if payment.paid_on <= day:
-                by_contract.setdefault(payment.contract_id, []).append(payment)
+        by_contract = await _payments_until(session, [c.id for c in contracts], day)
         month_rows: list[tuple[Any, ...]] = []
         contract_rows: list[tuple[Any, ...]] = []
         by_id = {i.id: i for i in infos}
@@ -229,6 +226,35 @@ async def _recompute(
         written += len(month_rows)
         managers.update(row[2] for row in contract_rows)
     return written, managers
+
+
+async def _payments_until(
+    session: AsyncSession, contract_ids: Sequence[str], day: date
+) -> dict[str, list[PaymentRecord]]:
+    """These contracts' payments dated up to ``day``, by contract (what ``payments_of_contracts``
+    reads, through the connection: no ORM row per payment, and each month paid for made once)."""
+    conn = await session.connection()
+    months: dict[date, Month] = {}
+    by_contract: dict[str, list[PaymentRecord]] = {}
+    for chunk in _chunks(list(contract_ids)):
+        rows = await conn.execute(
+            select(Payment.id, Payment.contract_id, Payment.paid_on, Payment.amount, Payment.period).where(
+                Payment.contract_id.in_(chunk)
+            )
+        )
+        for payment_id, contract_id, paid_on, amount, period in rows:
+            if paid_on > day:
+                continue
+            month = None
+            if period is not None:
+                month = months.get(period)
+                if month is None:
+                    month = months[period] = Month.of(period)
+            found = by_contract.get(contract_id)
+            if found is None:
+                found = by_contract[contract_id] = []
+            found.append(PaymentRecord(payment_id, contract_id, paid_on, amount, month))
+    return by_contract
 
 
 async def _sum_managers(session: AsyncSession, manager_ids: set[str] | None) -> None:
