@@ -54,6 +54,9 @@ _MARKS = ("_seq", "_src", "_line", "_same", "_digest")
 
 _DATETIME_TEXT = "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
 _MEMO_LIMIT = 1 << 16
+# rows a source adds beyond which, when they outnumber its table's, SQLite's indexes are rebuilt
+# after the upsert instead of kept row by row (see Stage._drop_indexes)
+REBUILD_INDEXES_FROM = 10_000
 
 
 def _converter(process: Callable[[Any], Any], storage_format: str) -> Callable[[Any], Any]:
@@ -97,6 +100,7 @@ class Stage:
         self.seq = 0
         self.analyzed = 0  # the seq the statistics were taken at
         self.created = False
+        self.indexed = False
         # per column: its name, the value a new row gets when the file lacks it, and on SQLite the
         # processor turning a value into what SQLAlchemy stores (dates as its text, booleans as 0/1)
         self.plan: list[tuple[str, Any, Any]] = []
@@ -122,8 +126,16 @@ class Stage:
             f"CAST(NULL AS VARCHAR(40)) AS _digest, "
             f"{', '.join(self.columns)} FROM {self.table.name} WHERE 1 = 0"
         )
-        await self.conn.exec_driver_sql(f"CREATE INDEX {self.name}_id ON {self.name} (id, _seq)")
         self.created = True
+        self.indexed = False
+
+    async def _index(self) -> None:
+        """The index by id, made once the first source is staged (built sorted in one pass, where
+        rows added to an index already there in file order — a PBX record's id is a digest — touch a
+        page each once it outgrows the cache); later sources' rows are added to it."""
+        if self.created and not self.indexed:
+            await self.conn.exec_driver_sql(f"CREATE INDEX {self.name}_id ON {self.name} (id, _seq)")
+            self.indexed = True
 
     async def drop(self) -> None:
         if self.created:
@@ -174,8 +186,10 @@ class Stage:
             )
 
     async def _analyze(self) -> None:
-        """PostgreSQL's autovacuum never sees a temporary table: without statistics the planner takes
-        a staged source for a few rows and joins it by nested loops."""
+        """Index the staged rows (:meth:`_index`); and PostgreSQL's autovacuum never sees a temporary
+        table: without statistics the planner takes a staged source for a few rows and joins it by
+        nested loops."""
+        await self._index()
         if self.postgres and self.analyzed != self.seq:
             await self.conn.exec_driver_sql(f"ANALYZE {self.name}")
             self.analyzed = self.seq
@@ -243,7 +257,7 @@ class Stage:
         if self.entity in DIGESTED and total > same:
             await self.conn.exec_driver_sql(
                 f"INSERT INTO {RowDigests.TABLE} (entity, id, digest) SELECT '{self.entity}', id, _digest "
-                f"FROM {rows} s WHERE s._same = 0 AND s._digest IS NOT NULL "
+                f"FROM {rows} s WHERE s._same = 0 AND s._digest IS NOT NULL ORDER BY s.id "
                 f"ON CONFLICT (entity, id) DO UPDATE SET digest = excluded.digest"
             )
         if total == same + matched and not changed:
@@ -254,13 +268,46 @@ class Stage:
             action = f"DO UPDATE SET {assignments} WHERE {differs('excluded', table)}"
         else:
             action = "DO NOTHING"
+        rebuilt = await self._drop_indexes(total - same - matched)
         await self.conn.exec_driver_sql(
-            f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {rows} s WHERE s._same = 0 ON CONFLICT (id) {action}"
+            # in key order: a b-tree filled in order touches each page once, where ids in file order (a
+            # PBX record's is a digest, random) touch a page per row once the index outgrows the cache
+            f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {rows} s WHERE s._same = 0 ORDER BY s.id "
+            f"ON CONFLICT (id) {action}"
         )
+        for statement in rebuilt:
+            await self.conn.exec_driver_sql(statement)
+
+    async def _drop_indexes(self, added: int) -> list[str]:
+        """On SQLite, when a source adds more rows than its table holds (a first import), drop the
+        table's secondary indexes before the upsert and return the statements that make them again:
+        an index built from the finished table is sorted once, where a row at a time in file order
+        (calls by their time, by manager) touches a page of each index per row once the index
+        outgrows SQLite's cache. Inside the import's transaction, like the rows: a failed import
+        keeps them. Unique indexes stay (they check the rows as they go in)."""
+        if self.postgres or added < REBUILD_INDEXES_FROM:
+            return []
+        table = self.table.name
+        present = (await self.conn.exec_driver_sql(f"SELECT max(rowid) FROM {table}")).scalar() or 0
+        if added <= present:  # max(rowid) is at least the number of rows
+            return []
+        found = await self.conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+            (table,),
+        )
+        rebuilt = []
+        for record in found.all():
+            name, statement = str(record[0]), str(record[1])  # type: ignore[misc]
+            if statement.lstrip().upper().startswith("CREATE UNIQUE"):
+                continue
+            await self.conn.exec_driver_sql(f'DROP INDEX "{name}"')
+            rebuilt.append(statement)
+        return rebuilt
 
     async def absent(self) -> list[str]:
         """Ids in the table that this import did not stage."""
         table = self.table.name
+        await self._index()
         if self.created:  # an anti-join: NOT IN (subquery) is a nested loop on PostgreSQL past work_mem
             query = f"SELECT id FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM {self.name} s WHERE s.id = t.id)"
         else:
