@@ -14,15 +14,15 @@ from hypothesis import strategies as st
 from sqlalchemy import Date, DateTime, Table, select, text
 from sqlalchemy.dialects import sqlite
 
-from db.importer import writer
+from db.importer import import_paths, writer
 from db.importer.report import Problem
 from db.importer.rows import Memo, Row
 from db.importer.values import day
-from db.models import LedgerMonthRow, Payment
+from db.models import LedgerMonthRow, Payment, PbxCall
 from db.queries.bulk import insert_rows
 from db.session import SessionPool
 from tests.factories import INTERACTIONS_HEADER, small_exports, write_csv
-from tests.importing import count, problems, run
+from tests.importing import MSK, count, problems, run
 
 
 async def _indexes(pool: SessionPool) -> list[tuple[str, str]]:
@@ -120,3 +120,20 @@ async def test_bulk_rows_read_back_as_sqlalchemy_wrote_them(pool: SessionPool) -
         assert sorted(tuple(r) for r in back) == sorted(rows)
         same_month = select(table.c.contract_id).where(table.c.month == date(2019, 2, 1))
         assert sorted((await session.execute(same_month)).scalars()) == ["c1", "c13", "c25"]
+
+
+async def test_a_record_repeated_inside_one_master_csv_is_one_row(pool: SessionPool, tmp_path: Path) -> None:
+    """The upsert skips the per-id choice of a record's first copy when a source repeats none; a
+    source that does repeat one still writes it once."""
+    case = Path(__file__).parent / "cases" / "realworld" / "02-cdr-ringgroup-same-uniqueid"
+    await import_paths(pool, [case / "base"], zone=MSK, now=datetime(2026, 11, 30, 3, 0))
+    lines = (case / "Master.csv").read_bytes().splitlines(keepends=True)
+    folder = tmp_path / "pbx"
+    folder.mkdir()
+    (folder / "Master.csv").write_bytes(b"".join([*lines, lines[0]]))
+    report = await import_paths(pool, [folder], zone=MSK, now=datetime(2026, 11, 30, 3, 0))
+    assert (report.counts["pbx"].added, report.counts["pbx"].unchanged) == (2, 0)
+    assert await count(pool, PbxCall) == 2
+    (folder / "Master.csv").write_bytes(b"".join(lines))
+    again = await import_paths(pool, [folder], zone=MSK, now=datetime(2026, 11, 30, 3, 0), reread=True)
+    assert (again.counts["pbx"].added, again.counts["pbx"].unchanged) == (0, 2)

@@ -244,6 +244,11 @@ class Stage:
         def differs(new: str, old: str) -> str:
             return " OR ".join(f"{old}.{c} {distinct} {incoming(c, new, old)}" for c in compared) or "1 = 0"
 
+        if once:  # the usual source repeats no record: no per-id choice of its first copy is needed
+            repeats = await self.conn.exec_driver_sql(
+                f"SELECT id FROM {self.name} WHERE _src = {int(src)} GROUP BY id HAVING count(*) > 1 LIMIT 1"
+            )
+            once = repeats.first() is not None
         rows = self._rows_of(src, once)
         result = await self.conn.exec_driver_sql(
             f"SELECT count(*), coalesce(sum(s._same), 0), count(t.id), coalesce(sum(CASE WHEN t.id IS NOT NULL "
