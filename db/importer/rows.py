@@ -48,10 +48,23 @@ from db.models import (
 _EMPTY_1C_DATE = re.compile(r"(0?1\.0?1\.0001|0001-01-01)([ T]0?0:00(:00)?)?")
 
 
-class Row:
-    """The cells of one row by canonical column, collecting a problem for every bad value."""
+Memo = dict[tuple[str, Any], dict[str, Any]]  # per (column, parser): a cell's text → what it parsed to
+_MEMO_LIMIT = 1 << 15  # entries per column; cleared when full, so memory stays flat
 
-    def __init__(self, label: str, line: int, cells: dict[str, v.Cell], problems: list[Problem]):
+
+class Row:
+    """The cells of one row by canonical column, collecting a problem for every bad value.
+
+    ``memo`` (one per source, shared by its rows) remembers what each column's parser made of a
+    cell's text: exports repeat the same dates, amounts, months, durations and words on thousands of
+    rows, and a cell read once is not parsed again. Only values that parsed are kept, so a bad or
+    empty cell is checked (and reported) on every row it is on."""
+
+    __slots__ = ("bad", "cells", "key", "label", "line", "memo", "ok", "problems")
+
+    def __init__(
+        self, label: str, line: int, cells: dict[str, v.Cell], problems: list[Problem], memo: Memo | None = None
+    ) -> None:
         self.label = label
         self.line = line
         self.cells = cells
@@ -59,6 +72,7 @@ class Row:
         self.ok = True
         self.bad: set[str] = set()  # the columns with a problem
         self.key: str | None = None  # a PBX record's cdr_key, when the reader computed it already
+        self.memo = memo
 
     def problem(self, column: str, value: v.Cell, reason: str) -> None:
         self.ok = False
@@ -67,10 +81,24 @@ class Row:
 
     def get(self, column: str, parse: Callable[[v.Cell], Any] = v.text, *, required: bool = False) -> Any:
         cell = self.cells.get(column)
-        if isinstance(cell, str):
+        seen: dict[str, Any] | None = None
+        if type(cell) is str:
+            if parse is v.text:  # the common case, without the general parser's checks
+                cell = cell.strip()
+                if cell:
+                    return cell
+            elif self.memo is not None:
+                # one parser per column and source (a lambda made anew on each row has the same code)
+                key = (column, getattr(parse, "__code__", parse))
+                seen = self.memo.get(key)
+                if seen is None:
+                    seen = self.memo[key] = {}
+                else:
+                    found = seen.get(cell)
+                    if found is not None:
+                        return found
+            raw = cell
             cell = cell.strip()
-            if cell and parse is v.text:  # the common case, without the general parser's checks
-                return cell
             if cell.startswith(("01.01.0001", "1.1.0001", "0001-01-01")) and _EMPTY_1C_DATE.fullmatch(cell):
                 cell = ""  # how 1C writes an empty date
         if cell is None or cell == "":
@@ -78,10 +106,15 @@ class Row:
                 self.problem(column, "", "required value is empty")
             return None
         try:
-            return parse(cell)
+            value = parse(cell)
         except v.BadValue as error:
             self.problem(column, cell, str(error))
             return None
+        if seen is not None and value is not None:
+            if len(seen) >= _MEMO_LIMIT:
+                seen.clear()
+            seen[raw] = value
+        return value
 
 
 @dataclass

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from bot.rules import Month
 from db.importer import values as v
 from db.importer.report import Counts, ImportFailed, ImportReport, Problem, Progress, escape
-from db.importer.rows import SPECS, Context, Row, TableReader, cdr_key, pbx_rows
+from db.importer.rows import SPECS, Context, Memo, Row, TableReader, cdr_key, pbx_rows
 from db.importer.sources import (
     Resume,
     Source,
@@ -98,11 +98,12 @@ async def _import_source(
     narrowed = False
     base: Any = None  # the digest every row's starts from, once the header is known
     known = ctx.known.get(entity)
+    memo: Memo = {}  # what each column's cells parsed to, for this source (see Row)
     read = 0
     first: int | None = None
 
     def build(line: int, cells: dict[str, v.Cell], digest: str | None, key: str | None = None) -> None:
-        row = Row(source.label, line, cells, problems)
+        row = Row(source.label, line, cells, problems, memo)
         row.key = key
         values = spec.build(row, ctx)
         spec.check(row, values)

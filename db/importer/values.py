@@ -194,6 +194,7 @@ _DATE_PATTERNS = (
 )
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?$")
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+_SIGNS = ("+", "-")
 # Years an export's dates may name: a contract, a payment or a call outside them is a typo (or 1C's
 # "empty date" 01.01.0001, which the importer reads as empty before a parser sees it), and a month
 # thousands of years from today would make the rules walk thousands of years of months.
@@ -216,7 +217,7 @@ def _date_part(raw: str) -> date:
     raise BadValue("not a date (e.g. 23.02.2019 or 2019-02-23)")
 
 
-@lru_cache(maxsize=_MEMO_LIMIT)
+@lru_cache(maxsize=1 << 17)  # every second of a day (86,400) fits: an LRU smaller than that misses on all
 def _time_part(raw: str) -> time:
     found = _TIME.match(raw)
     if not found:
@@ -247,8 +248,12 @@ def _excel_serial(cell: int | float) -> datetime:
 
 
 def _split_date_time(raw: str) -> tuple[str, str]:
-    parts = re.split(r"[ T]", raw, maxsplit=1)
-    return parts[0], parts[1].strip() if len(parts) > 1 else ""
+    """The date and what follows its first space or ``T`` (stripped)."""
+    space, letter = raw.find(" "), raw.find("T")
+    cut = space if letter < 0 or 0 <= space < letter else letter
+    if cut < 0:
+        return raw, ""
+    return raw[:cut], raw[cut + 1 :].strip()
 
 
 @_memo
@@ -282,8 +287,12 @@ def moment(cell: Cell, zone: ZoneInfo) -> datetime:
     if not isinstance(cell, str):
         raise BadValue("not a date-time (e.g. 23.02.2019 14:05)")
     raw = cell.strip()
-    offset_match = _OFFSET.search(raw) if "T" in raw or raw.count(":") >= 2 else None
-    if offset_match and "-" in raw[:10]:
+    if (
+        "-" in raw[:10]
+        and ("T" in raw or raw.count(":") >= 2)
+        and (raw[-1:] == "Z" or raw[-6:-5] in _SIGNS or raw[-5:-4] in _SIGNS)  # the offset's shapes, quickly
+        and _OFFSET.search(raw)
+    ):
         try:
             parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:

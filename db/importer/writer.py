@@ -5,7 +5,7 @@ and the record of imported files."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,6 +52,33 @@ async def driver_of(conn: AsyncConnection) -> Any:
 _MARKS = ("_seq", "_src", "_line", "_same", "_digest")
 
 
+_DATETIME_TEXT = "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
+_MEMO_LIMIT = 1 << 16
+# rows a source adds beyond which, when they outnumber its table's, SQLite's indexes are rebuilt
+# after the upsert instead of kept row by row (see Stage._drop_indexes)
+REBUILD_INDEXES_FROM = 10_000
+
+
+def _converter(process: Callable[[Any], Any], storage_format: str) -> Callable[[Any], Any]:
+    """A SQLAlchemy bind processor made quick for a staged column: in a ``DATETIME`` column of
+    SQLAlchemy's default text format a naive date-time is written as ``isoformat`` to the
+    microsecond (the same text); anything else (dates, booleans) is processed once per distinct value."""
+    memo: dict[Any, Any] = {}
+    iso = storage_format == _DATETIME_TEXT
+
+    def convert(value: Any) -> Any:
+        if iso and type(value) is datetime and value.tzinfo is None:
+            return value.isoformat(" ", "microseconds")
+        found = memo.get(value)
+        if found is None:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            found = memo[value] = process(value)
+        return found
+
+    return convert
+
+
 class Stage:
     """The rows an import read for one table, in a temporary table on the import's own connection.
 
@@ -73,6 +100,7 @@ class Stage:
         self.seq = 0
         self.analyzed = 0  # the seq the statistics were taken at
         self.created = False
+        self.indexed = False
         # per column: its name, the value a new row gets when the file lacks it, and on SQLite the
         # processor turning a value into what SQLAlchemy stores (dates as its text, booleans as 0/1)
         self.plan: list[tuple[str, Any, Any]] = []
@@ -81,6 +109,12 @@ class Stage:
             value = getattr(default, "arg", None) if default is not None and default.is_scalar else None
             processor = None if self.postgres else column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
             self.plan.append((column.name, value, processor))
+        # on SQLite, by position in a staged record: what turns each value into what SQLAlchemy stores
+        self.converters = [
+            (len(_MARKS) + i, _converter(p, getattr(column.type.dialect_impl(conn.dialect), "_storage_format", "")))
+            for i, (column, (_, _, p)) in enumerate(zip(table.columns, self.plan, strict=True))
+            if p is not None
+        ]
 
     async def create(self) -> None:
         if self.created:
@@ -92,8 +126,16 @@ class Stage:
             f"CAST(NULL AS VARCHAR(40)) AS _digest, "
             f"{', '.join(self.columns)} FROM {self.table.name} WHERE 1 = 0"
         )
-        await self.conn.exec_driver_sql(f"CREATE INDEX {self.name}_id ON {self.name} (id, _seq)")
         self.created = True
+        self.indexed = False
+
+    async def _index(self) -> None:
+        """The index by id, made once the first source is staged (built sorted in one pass, where
+        rows added to an index already there in file order — a PBX record's id is a digest — touch a
+        page each once it outgrows the cache); later sources' rows are added to it."""
+        if self.created and not self.indexed:
+            await self.conn.exec_driver_sql(f"CREATE INDEX {self.name}_id ON {self.name} (id, _seq)")
+            self.indexed = True
 
     async def drop(self) -> None:
         if self.created:
@@ -109,17 +151,22 @@ class Stage:
         await self.create()
         records = []
         same_records = []  # (seq, src, line, id): the other columns stay NULL
-        plan = self.plan
+        names = [(c, default) for c, default, _ in self.plan]
+        converted = self.converters
+        seq = self.seq
         for line, values, same, digest in rows:
-            self.seq += 1
+            seq += 1
             if same:
-                same_records.append((self.seq, src, line, values["id"]))
+                same_records.append((seq, src, line, values["id"]))
                 continue
             get = values.get
-            cells = [get(c, default) for c, default, _ in plan]
-            if not self.postgres:
-                cells = [x if p is None or x is None else p(x) for (_, _, p), x in zip(plan, cells, strict=True)]
-            records.append((self.seq, src, line, 0, digest, *cells))
+            cells = [seq, src, line, 0, digest, *[get(c, default) for c, default in names]]
+            for i, convert in converted:
+                x = cells[i]
+                if x is not None:
+                    cells[i] = convert(x)
+            records.append(cells)
+        self.seq = seq
         driver = await driver_of(self.conn)
         columns = self.columns
         if self.postgres:
@@ -154,8 +201,10 @@ class Stage:
             await self.conn.exec_driver_sql(f"DELETE FROM {self.name} WHERE _src = {int(src)}")
 
     async def _analyze(self) -> None:
-        """PostgreSQL's autovacuum never sees a temporary table: without statistics the planner takes
-        a staged source for a few rows and joins it by nested loops."""
+        """Index the staged rows (:meth:`_index`); and PostgreSQL's autovacuum never sees a temporary
+        table: without statistics the planner takes a staged source for a few rows and joins it by
+        nested loops."""
+        await self._index()
         if self.postgres and self.analyzed != self.seq:
             await self.conn.exec_driver_sql(f"ANALYZE {self.name}")
             self.analyzed = self.seq
@@ -210,6 +259,11 @@ class Stage:
         def differs(new: str, old: str) -> str:
             return " OR ".join(f"{old}.{c} {distinct} {incoming(c, new, old)}" for c in compared) or "1 = 0"
 
+        if once:  # the usual source repeats no record: no per-id choice of its first copy is needed
+            repeats = await self.conn.exec_driver_sql(
+                f"SELECT id FROM {self.name} WHERE _src = {int(src)} GROUP BY id HAVING count(*) > 1 LIMIT 1"
+            )
+            once = repeats.first() is not None
         rows = self._rows_of(src, once)
         result = await self.conn.exec_driver_sql(
             f"SELECT count(*), coalesce(sum(s._same), 0), count(t.id), coalesce(sum(CASE WHEN t.id IS NOT NULL "
@@ -223,7 +277,7 @@ class Stage:
         if self.entity in DIGESTED and total > same:
             await self.conn.exec_driver_sql(
                 f"INSERT INTO {RowDigests.TABLE} (entity, id, digest) SELECT '{self.entity}', id, _digest "
-                f"FROM {rows} s WHERE s._same = 0 AND s._digest IS NOT NULL "
+                f"FROM {rows} s WHERE s._same = 0 AND s._digest IS NOT NULL ORDER BY s.id "
                 f"ON CONFLICT (entity, id) DO UPDATE SET digest = excluded.digest"
             )
         if total == same + matched and not changed:
@@ -234,13 +288,46 @@ class Stage:
             action = f"DO UPDATE SET {assignments} WHERE {differs('excluded', table)}"
         else:
             action = "DO NOTHING"
+        rebuilt = await self._drop_indexes(total - same - matched)
         await self.conn.exec_driver_sql(
-            f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {rows} s WHERE s._same = 0 ON CONFLICT (id) {action}"
+            # in key order: a b-tree filled in order touches each page once, where ids in file order (a
+            # PBX record's is a digest, random) touch a page per row once the index outgrows the cache
+            f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {rows} s WHERE s._same = 0 ORDER BY s.id "
+            f"ON CONFLICT (id) {action}"
         )
+        for statement in rebuilt:
+            await self.conn.exec_driver_sql(statement)
+
+    async def _drop_indexes(self, added: int) -> list[str]:
+        """On SQLite, when a source adds more rows than its table holds (a first import), drop the
+        table's secondary indexes before the upsert and return the statements that make them again:
+        an index built from the finished table is sorted once, where a row at a time in file order
+        (calls by their time, by manager) touches a page of each index per row once the index
+        outgrows SQLite's cache. Inside the import's transaction, like the rows: a failed import
+        keeps them. Unique indexes stay (they check the rows as they go in)."""
+        if self.postgres or added < REBUILD_INDEXES_FROM:
+            return []
+        table = self.table.name
+        present = (await self.conn.exec_driver_sql(f"SELECT max(rowid) FROM {table}")).scalar() or 0
+        if added <= present:  # max(rowid) is at least the number of rows
+            return []
+        found = await self.conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+            (table,),
+        )
+        rebuilt = []
+        for record in found.all():
+            name, statement = str(record[0]), str(record[1])  # type: ignore[misc]
+            if statement.lstrip().upper().startswith("CREATE UNIQUE"):
+                continue
+            await self.conn.exec_driver_sql(f'DROP INDEX "{name}"')
+            rebuilt.append(statement)
+        return rebuilt
 
     async def absent(self) -> list[str]:
         """Ids in the table that this import did not stage."""
         table = self.table.name
+        await self._index()
         if self.created:  # an anti-join: NOT IN (subquery) is a nested loop on PostgreSQL past work_mem
             query = f"SELECT id FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM {self.name} s WHERE s.id = t.id)"
         else:

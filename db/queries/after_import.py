@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import TextualSelect
 
-from db.models import Document, Interaction, PbxCall
+from db.models import Document, FindingRun, Interaction, PbxCall
 from db.queries import recompute_finding_runs
 from db.queries.ledger import LedgerUpdate, keep_ledgers
 
@@ -63,11 +63,18 @@ async def after_import(
         )  # a payment moved to another contract, or removed: its old contract counts one too many
         update = await keep_ledgers(session, today, now, set(touched.touched_contracts), removed=moved)
     days: list[date] = []
-    if any(_changed(counts, e) for e in DISCIPLINE_ENTITIES):
+    if any(_changed(counts, e) for e in DISCIPLINE_ENTITIES) and await _has_runs(session):
         removed = any((c := counts.get(e)) is not None and c.removed for e in DISCIPLINE_ENTITIES)
         since = None if removed else await _earliest_touched(session, counts, touched)
         days = await recompute_finding_runs(session, since, now)
     return update, days
+
+
+async def _has_runs(session: AsyncSession) -> bool:
+    """Whether any stored finding run can be recomputed (none before the first morning: then the
+    days an import touched are not looked up at all)."""
+    statement = select(FindingRun.day).where(FindingRun.as_of.is_not(None)).limit(1)
+    return (await session.execute(statement)).first() is not None
 
 
 async def _earliest_touched(session: AsyncSession, counts: Mapping[str, Changed], touched: Touched) -> date | None:

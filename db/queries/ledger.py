@@ -31,6 +31,7 @@ from bot.rules import (
     Collection,
     ContractPosition,
     Month,
+    PaymentRecord,
     Tier,
     allocate,
     apply_renewals,
@@ -47,15 +48,17 @@ from db.queries import (
     client_names,
     contract_starts,
     manager_in,
-    payments_of_contracts,
     terms_history,
     terms_of,
 )
+from db.queries.bulk import insert_rows
 
 STATE_ID = 1
 MONTHS_TABLE = cast(Table, LedgerMonthRow.__table__)
 CONTRACTS_TABLE = cast(Table, LedgerContractRow.__table__)
-WRITE_ROWS = 2000  # rows per INSERT … VALUES batch
+CONTRACT_COLUMNS = ("contract_id", "client_id", "manager_id", "credit", "payments", "written", "base", "paid", "debt",
+                    "oldest_unpaid")  # fmt: skip
+MONTH_COLUMNS = ("contract_id", "month", "base", "allocated", "paid", "unpaid", "written")
 WIDE_CHUNK = 30000  # ids in one IN list where one statement matters: under SQLite's 32766 and asyncpg's 32767
 CHUNK_WHOLE_TABLE = 5000  # contracts beyond which one read of the whole table beats lookups by id
 WHOLE_MANAGERS = 200  # managers beyond which one read of the whole ledger beats lookups by manager
@@ -198,12 +201,9 @@ async def _recompute(
             [terms_of(i, history.get(i.id)) for i in infos],
             await contract_starts(session, [i.client_id for i in infos if i.closed_on]),
         )
-        by_contract: dict[str, list[Any]] = {}
-        for payment in await payments_of_contracts(session, [c.id for c in contracts]):
-            if payment.paid_on <= day:
-                by_contract.setdefault(payment.contract_id, []).append(payment)
-        month_rows: list[dict[str, Any]] = []
-        contract_rows: list[dict[str, Any]] = []
+        by_contract = await _payments_until(session, [c.id for c in contracts], day)
+        month_rows: list[tuple[Any, ...]] = []
+        contract_rows: list[tuple[Any, ...]] = []
         by_id = {i.id: i for i in infos}
         for terms in renewed:
             own = by_contract.get(terms.id, [])
@@ -218,23 +218,47 @@ async def _recompute(
                 elif m.month < horizon and m.unpaid > 0:
                     debt += m.unpaid
                     oldest = m.month if oldest is None or m.month < oldest else oldest
-            contract_rows.append({"contract_id": terms.id, "client_id": terms.client, "manager_id": manager_id,
-                                  "credit": ledger.credit, "payments": len(own), "written": write, "base": base,
-                                  "paid": paid, "debt": debt,
-                                  "oldest_unpaid": oldest.first_day() if oldest else None})  # fmt: skip
+            contract_rows.append((terms.id, terms.client, manager_id, ledger.credit, len(own), write, base, paid,
+                                  debt, oldest.first_day() if oldest else None))  # fmt: skip
             month_rows.extend(
-                {"contract_id": terms.id, "month": m.month.first_day(), "base": m.base, "allocated": m.allocated,
-                 "paid": m.paid, "unpaid": m.unpaid, "written": write}
-                for m in months
-            )  # fmt: skip
-        conn = await session.connection()  # Core executemany: no ORM bookkeeping for plain rows
-        for start in range(0, len(contract_rows), WRITE_ROWS):
-            await conn.execute(insert(CONTRACTS_TABLE), contract_rows[start : start + WRITE_ROWS])
-        for start in range(0, len(month_rows), WRITE_ROWS):
-            await conn.execute(insert(MONTHS_TABLE), month_rows[start : start + WRITE_ROWS])
+                (terms.id, m.month.first_day(), m.base, m.allocated, m.paid, m.unpaid, write) for m in months
+            )
+        # the driver's bulk path (executemany / COPY) with plain tuples: no per-row parameter work
+        conn = await session.connection()
+        await insert_rows(conn, CONTRACTS_TABLE, CONTRACT_COLUMNS, contract_rows)
+        await insert_rows(conn, MONTHS_TABLE, MONTH_COLUMNS, month_rows)
         written += len(month_rows)
-        managers.update(row["manager_id"] for row in contract_rows)
+        managers.update(row[2] for row in contract_rows)
     return written, managers
+
+
+async def _payments_until(
+    session: AsyncSession, contract_ids: Sequence[str], day: date
+) -> dict[str, list[PaymentRecord]]:
+    """These contracts' payments dated up to ``day``, by contract (what ``payments_of_contracts``
+    reads, through the connection: no ORM row per payment, and each month paid for made once)."""
+    conn = await session.connection()
+    months: dict[date, Month] = {}
+    by_contract: dict[str, list[PaymentRecord]] = {}
+    for chunk in _chunks(list(contract_ids)):
+        rows = await conn.execute(
+            select(Payment.id, Payment.contract_id, Payment.paid_on, Payment.amount, Payment.period).where(
+                Payment.contract_id.in_(chunk)
+            )
+        )
+        for payment_id, contract_id, paid_on, amount, period in rows:
+            if paid_on > day:
+                continue
+            month = None
+            if period is not None:
+                month = months.get(period)
+                if month is None:
+                    month = months[period] = Month.of(period)
+            found = by_contract.get(contract_id)
+            if found is None:
+                found = by_contract[contract_id] = []
+            found.append(PaymentRecord(payment_id, contract_id, paid_on, amount, month))
+    return by_contract
 
 
 async def _sum_managers(session: AsyncSession, manager_ids: set[str] | None) -> None:
