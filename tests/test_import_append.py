@@ -12,13 +12,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from db.importer import import_paths
 from db.importer import run as run_module
 from db.models import ImportedFile, Payment, PbxCall
 from db.session import SessionPool
-from tests.factories import small_exports
+from tests.factories import INTERACTIONS_HEADER, small_exports, write_csv
 from tests.importing import MSK, NOW, count, problems, run
 
 DOC = Path(__file__).parents[1] / "docs" / "import.md"
@@ -267,3 +267,25 @@ async def test_a_file_with_a_byte_order_mark_or_another_code_page_is_resumed(
     assert built == [("payments", 5), ("payments", 6)]
     assert (report.counts["payments"].added, report.counts["payments"].unchanged) == (2, 2)
     assert await amounts(pool) == {"ПП-101": 281850, "ПП-102": 300000, "ПП-103": 281850, "ПП-104": 150000}
+
+
+async def test_a_cell_spanning_lines_in_the_old_part_keeps_the_true_line_of_an_appended_problem(
+    pool: SessionPool, tmp_path: Path
+) -> None:
+    """1C quotes a subject with a line break inside: the old part's line count is physical lines (as
+    a whole read counts them), so a problem after the append still names the line a whole read names."""
+    await run(pool, small_exports(tmp_path / "base"))
+    path = tmp_path / "interactions.csv"
+    old = ["i1", "Звонок", "Исходящий", "m1", "k1", "ООО «Ромашка»", "Анна", "", "22.02.2019 10:05", "420",
+           "Выполнено", "", "две\r\nстроки"]  # fmt: skip
+    write_csv(path, INTERACTIONS_HEADER, [old], encoding="cp1251")
+    await run(pool, path)
+    bad = [*old[:9], "-5", *old[10:12], "x"]
+    with path.open("ab") as handle:
+        handle.write(";".join(["i2", *bad[1:]]).encode("cp1251") + b"\r\n")
+    expected = ["interactions.csv:4: duration_s: -5: must be at least 0"]
+    assert await problems(pool, path) == expected
+    async with pool() as session:  # the whole read (no last file) names the same line
+        await session.execute(delete(ImportedFile))
+        await session.commit()
+    assert await problems(pool, path) == expected
