@@ -65,6 +65,17 @@ async def test_an_unreadable_encoding_is_one_line_showing_the_header_read(base: 
     assert "the file was read as" in lines[0] and "save it from Excel or 1C as UTF-8 or Windows-1251" in lines[0]
 
 
+async def test_a_utf8_file_with_one_line_in_windows_1251_names_that_line(base: SessionPool, tmp_path: Path) -> None:
+    """A UTF-8 export with a line pasted in from a Windows-1251 file: the file is UTF-8 (its Russian
+    header read as such) and the problem is that line, not line 2 read as mojibake in cp1251."""
+    path = tmp_path / "payments.csv"
+    rows = [f"ПП-{n};c1;05.02.2019;1 000,00;Февраль 2019 г.\r\n".encode() for n in range(1, 5)]
+    rows[2] = "ПП-3;c1;05.02.2019;1 000,00;Февраль 2019 г.\r\n".encode("cp1251")
+    path.write_bytes(RUSSIAN_PAYMENTS.split("\r\n")[0].encode() + b"\r\n" + b"".join(rows))
+    [line] = await problems(base, path)
+    assert line.startswith("payments.csv:4: (file): ") and line.endswith(": not valid UTF-8 text (byte 0xCF)")
+
+
 async def test_a_utf16_file_with_a_broken_surrogate_names_its_line(base: SessionPool, tmp_path: Path) -> None:
     path = tmp_path / "payments.csv"
     good = "id\tcontract_id\tdate\tamount\r\np1\tc1\t05.01.2019\t1\r\n".encode("utf-16")

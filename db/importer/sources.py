@@ -60,6 +60,9 @@ class Source:
 # old Macs (MacCyrillic), DOS (cp866).
 CYRILLIC_ENCODINGS = ("cp1251", "koi8_r", "mac_cyrillic", "cp866")
 _SAMPLE = 64 * 1024
+# multi-byte characters read as valid UTF-8 before a byte that is not: a Cyrillic code page's letters
+# are never valid UTF-8 two in a row, so this many (a header of Russian column names) mean a UTF-8 file
+_UTF8_EVIDENCE = 8
 
 
 def _header_score(text: str, entity: str) -> int:
@@ -76,7 +79,8 @@ def _header_score(text: str, entity: str) -> int:
 
 
 def detect_encoding(path: Path, entity: str = "") -> str:
-    """The encoding of a CSV file: a byte-order mark decides (UTF-8, UTF-16); else strict UTF-8;
+    """The encoding of a CSV file: a byte-order mark decides (UTF-8, UTF-16); else strict UTF-8, or
+    UTF-8 read well up to a line in another encoding (:data:`_UTF8_EVIDENCE`: that line is refused);
     else charset-normalizer ranks the Cyrillic code pages and, when it is unsure (a short header
     reads as Russian in several), the one whose text names the entity's columns wins."""
     with path.open("rb") as handle:
@@ -90,8 +94,10 @@ def detect_encoding(path: Path, entity: str = "") -> str:
         try:
             sample[: len(sample) - cut].decode("utf-8")
             return "utf-8"
-        except UnicodeDecodeError:
-            continue
+        except UnicodeDecodeError as error:
+            read = sample[: error.start].decode("utf-8")
+            if len(read.encode()) - len(read) >= _UTF8_EVIDENCE:  # Cyrillic read as UTF-8 before a bad line:
+                return "utf-8"  # a UTF-8 file with a line in another encoding; its decode error names that line
     from charset_normalizer import from_bytes
 
     known = (*CYRILLIC_ENCODINGS, "utf_16_le", "utf_16_be") if wide else CYRILLIC_ENCODINGS
