@@ -18,7 +18,11 @@ from bot.rules import (
     allocate,
     apply_renewals,
     collection_for,
+    keep_ledger,
     known_on,
+    ledger_months,
+    month_first_day,
+    position,
 )
 
 RUB = 100
@@ -124,6 +128,35 @@ def test_a_finished_month_shows_its_own_month_end_debt() -> None:
     assert current.debt == 2000 * RUB
 
 
+# --- the ledger as it is stored ------------------------------------------------------------------------
+
+
+def test_keep_ledger_stores_the_documented_refund_example() -> None:
+    """docs/collection.md, "Where the ledger is kept": 3 500 ₽ then −2 000 ₽, both without period, on a
+    1 000 ₽ contract from September 2026, kept for November 2026."""
+    terms = ContractTerms("c", "m", 1000 * RUB, Month(2026, 9), client_id="k")
+    kept = keep_ledger(terms, [(3500 * RUB, None), (-2000 * RUB, None)], NOV)
+    sep, oct_ = Month(2026, 9).index, Month(2026, 10).index
+    assert kept.months == [
+        (sep, 1000 * RUB, 1000 * RUB, 1000 * RUB, 0),
+        (oct_, 1000 * RUB, 500 * RUB, 500 * RUB, 500 * RUB),
+        (NOV.index, 1000 * RUB, 0, 0, 1000 * RUB),
+    ]
+    assert (kept.credit, kept.base, kept.paid, kept.debt, kept.oldest_unpaid) == (0, 1000 * RUB, 0, 500 * RUB, oct_)
+    assert month_first_day(oct_) == date(2026, 10, 1)
+
+
+def test_keep_ledger_stores_a_named_period_outside_the_contract_with_no_base() -> None:
+    terms = ContractTerms("c", "m", 1000 * RUB, Month(2026, 9), months=2, client_id="k")
+    kept = keep_ledger(terms, [(700 * RUB, DEC.index), (2500 * RUB, None)], NOV)
+    assert kept.months == [
+        (Month(2026, 9).index, 1000 * RUB, 1000 * RUB, 1000 * RUB, 0),
+        (Month(2026, 10).index, 1000 * RUB, 1000 * RUB, 1000 * RUB, 0),
+        (DEC.index, 0, 700 * RUB, 0, 0),
+    ]
+    assert (kept.credit, kept.base, kept.paid, kept.debt, kept.oldest_unpaid) == (500 * RUB, 0, 0, 0, None)
+
+
 # --- properties ------------------------------------------------------------------------------------------
 
 months = st.integers(min_value=0, max_value=23).map(lambda i: Month(2025, 1).shift(i))
@@ -223,3 +256,27 @@ def test_debtors_are_distinct_clients_and_the_plan_names_each_client_once(
     if collection.next_step is not None:
         ids = collection.next_step.client_ids
         assert len(ids) == len(set(ids)) and set(ids) <= {"k0", "k1"}
+
+
+@settings(max_examples=600, deadline=None)
+@given(contract_and_payments(), st.integers(min_value=-3, max_value=28).map(lambda i: Month(2025, 1).shift(i)),
+       st.booleans(), st.booleans())  # fmt: skip
+def test_keep_ledger_is_allocate_then_ledger_months_and_the_horizon_position(
+    case: tuple[ContractTerms, list[PaymentRecord]], horizon: Month, renewed: bool, zero: bool
+) -> None:
+    """The fast path the ledger is stored by gives exactly what the plain rules give: the same rows,
+    the same credit, the same position in the horizon month (renewals and empty payments included)."""
+    contract, payments = case
+    if renewed and contract.closed_on is not None and Month.of(contract.closed_on) >= contract.start:
+        contract = replace(contract, unbilled=Month.of(contract.closed_on))
+    if zero:
+        payments = [*payments, PaymentRecord("z", "c", date(2025, 1, 1), 0, horizon.shift(1))]
+    ledger = allocate(contract, payments, horizon)
+    kept = keep_ledger(contract, [(p.amount, p.period.index if p.period else None) for p in payments], horizon)
+    plain = [(m.month.index, m.base, m.allocated, m.paid, m.unpaid) for m in ledger_months(ledger, horizon)]
+    assert kept.months == plain
+    assert kept.credit == ledger.credit
+    seen = position(ledger, horizon, horizon.first_day())
+    assert (kept.base, kept.paid, kept.debt) == (seen.base, seen.paid, seen.debt)
+    assert kept.oldest_unpaid == (seen.oldest_unpaid.index if seen.oldest_unpaid else None)
+    assert all(month_first_day(index) == Month.from_index(index).first_day() for index, *_ in kept.months)

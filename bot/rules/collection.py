@@ -372,6 +372,118 @@ def ledger_months(ledger: ContractLedger, horizon: Month) -> list[LedgerMonth]:
     return [rows[index] for index in sorted(rows)]
 
 
+@dataclass(frozen=True, slots=True)
+class KeptLedger:
+    """A contract's ledger as it is stored, built by :func:`keep_ledger` in one pass.
+
+    ``months``: the rows of :func:`ledger_months` as ``(month index, base, allocated, paid, unpaid)``
+    (kopecks; ``Month.index``, so ``Month.from_index`` gives the month), oldest first. ``credit``: as
+    :func:`allocate` leaves it. ``base``, ``paid``, ``debt`` and ``oldest_unpaid`` (a month index):
+    the contract's :func:`position` in the horizon month as of a day of it (the debt is what the
+    months before the horizon still owe)."""
+
+    months: list[tuple[int, Kopecks, Kopecks, Kopecks, Kopecks]]
+    credit: Kopecks
+    base: Kopecks
+    paid: Kopecks
+    debt: Kopecks
+    oldest_unpaid: int | None
+
+
+def keep_ledger(terms: ContractTerms, payments: Iterable[tuple[Kopecks, int | None]], horizon: Month) -> KeptLedger:
+    """:func:`allocate` then :func:`ledger_months` and the horizon's :func:`position`, the same figures
+    (a property test holds them equal) computed for storing many contracts: ``payments`` are the
+    contract's ``(amount, period's month index or None)``, already the ones dated up to the ledger's
+    day; months are ``Month.index`` ints inside, fees are walked once over the billed months, and the
+    rows, the credit and the position come out of one allocation (``docs/collection.md``, "Where the
+    ledger is kept")."""
+    start, top = terms.start.index, horizon.index
+    last = terms.last_month()
+    end = top if last is None or last.index > top else last.index
+    count = end - start + 1 if end >= start else 0
+    if terms.fee_changes:  # the fee of each billed month, walking the changes once
+        fees: list[Kopecks] = []
+        changes = [(since.index, fee) for since, fee in terms.fee_changes]
+        fee, at, n = terms.monthly_fee, 0, len(changes)
+        for index in range(start, start + count):
+            while at < n and changes[at][0] <= index:
+                fee = changes[at][1]
+                at += 1
+            fees.append(fee)
+    else:
+        fees = [terms.monthly_fee] * count
+    allocated: dict[int, Kopecks] = {}
+    pool = 0
+    refunds: list[tuple[Kopecks, int | None]] = []
+    for amount, period in payments:  # rule 1: a named period first; the rest pooled
+        if amount < 0:
+            refunds.append((amount, period))
+        elif period is not None:
+            allocated[period] = allocated.get(period, 0) + amount
+        else:
+            pool += amount
+    if pool > 0:  # rule 2: the pool fills the billed months oldest first
+        for offset in range(count):
+            index = start + offset
+            fee, given = fees[offset], allocated.get(index, 0)
+            if given < fee:
+                take = fee - given if fee - given < pool else pool
+                allocated[index] = given + take
+                pool -= take
+                if pool <= 0:
+                    break
+    if refunds:  # rule 4, as :func:`allocate` takes them
+        left = 0
+        for amount, period in refunds:
+            due = -amount
+            if period is not None:
+                given = allocated.get(period, 0)
+                take = due if due < given else given
+                if take:
+                    allocated[period] = given - take
+                due -= take
+            left += due
+        if left:
+            take = min(left, max(pool, 0))
+            pool -= take
+            left -= take
+            for index in sorted(allocated, reverse=True):
+                if left <= 0:
+                    break
+                take = min(left, allocated[index])
+                allocated[index] -= take
+                left -= take
+            pool -= left
+    rows: list[tuple[int, Kopecks, Kopecks, Kopecks, Kopecks]] = []
+    base = paid = debt = 0
+    oldest: int | None = None
+    for offset in range(count):  # every billed month; all of them before or at the horizon
+        index = start + offset
+        fee, given = fees[offset], allocated.get(index, 0)
+        got = given if given < fee else fee
+        rows.append((index, fee, given, got, fee - got))
+        if index == top:
+            base, paid = fee, got
+        elif got < fee:
+            debt += fee - got
+            if oldest is None:
+                oldest = index
+    outside = [index for index, amount in allocated.items() if amount and not start <= index <= end]
+    if outside:  # money on months outside the billed ones (a named period): rare, read by the rules
+        for index in outside:
+            month, amount = Month.from_index(index), allocated[index]
+            fee = terms.fee(month) if terms.is_active(month) else 0
+            got = min(fee, amount)
+            rows.append((index, fee, amount, got, fee - got))
+            if index == top:
+                base, paid = base + fee, paid + got
+            elif index < top and got < fee:
+                debt += fee - got
+                oldest = index if oldest is None or index < oldest else oldest
+        rows.sort()
+    return KeptLedger(rows, pool, base, paid, debt, oldest)
+
+
 def position_of_months(
     contract_id: str, client_id: str, months: Iterable[LedgerMonth], month: Month, today: date
 ) -> ContractPosition:

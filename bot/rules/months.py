@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
 Kopecks = int
 
@@ -55,6 +56,13 @@ class Month:
 
 
 _MONTHS: dict[int, Month] = {}
+
+
+@cache
+def month_first_day(index: int) -> date:
+    """The first day of the month ``index`` (``Month.index``): ``month_first_day(24299) == date(2024, 12,
+    1)``. Shared, as :meth:`Month.from_index` is: storing the ledger asks for it once per stored month."""
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def months_between(first: Month, last: Month) -> list[Month]:

@@ -28,20 +28,27 @@ async def insert_rows(conn: AsyncConnection, table: Table, columns: Sequence[str
         return
     processors = [table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for name in columns]
     converted: list[tuple[int, Any, dict[Any, Any]]] = [(i, p, {}) for i, p in enumerate(processors) if p is not None]
-    if converted:
-        stored: list[Any] = []
-        for row in rows:
-            values = list(row)
-            for i, process, memo in converted:
-                value = values[i]
-                if value is not None:
-                    found = memo.get(value)
-                    if found is None:
-                        if len(memo) >= _MEMO_LIMIT:
-                            memo.clear()
-                        found = memo[value] = process(value)
-                    values[i] = found
-            stored.append(values)
-        rows = stored
+    if converted:  # column by column: only the columns with a processor are walked in Python
+        by_column: list[Any] = list(zip(*rows, strict=True))
+        for i, process, memo in converted:
+            by_column[i] = _processed(by_column[i], process, memo)
+        rows = list(zip(*by_column, strict=True))
     marks = ", ".join("?" * len(columns))
     await driver.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def _processed(values: Sequence[Any], process: Any, memo: dict[Any, Any]) -> list[Any]:
+    """``values`` through ``process``, each distinct value processed once (``None`` left as it is)."""
+    result: list[Any] = []
+    append, get = result.append, memo.get
+    for value in values:
+        if value is None:
+            append(None)
+            continue
+        found = get(value)
+        if found is None:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            found = memo[value] = process(value)
+        append(found)
+    return result

@@ -31,12 +31,11 @@ from bot.rules import (
     Collection,
     ContractPosition,
     Month,
-    PaymentRecord,
     Tier,
-    allocate,
     apply_renewals,
     collection_of_totals,
-    ledger_months,
+    keep_ledger,
+    month_first_day,
     summarize,
 )
 from db.models import Client, Contract, LedgerContractRow, LedgerManagerRow, LedgerMonthRow, LedgerState, Payment
@@ -192,37 +191,35 @@ async def _recompute(
             managers.update((await session.execute(before)).scalars())
             await session.execute(delete(LedgerMonthRow).where(LedgerMonthRow.contract_id.in_(chunk)))
             await session.execute(delete(LedgerContractRow).where(LedgerContractRow.contract_id.in_(chunk)))
-        contracts = list((await session.execute(select(Contract).where(Contract.id.in_(chunk)))).scalars())
-        if not contracts:
+        columns = (Contract.id, Contract.number, Contract.client_id, Contract.title, Contract.manager_id,
+                   Contract.monthly_fee, Contract.start, Contract.months, Contract.closed_on)  # fmt: skip
+        infos = [
+            ContractInfo(cid, number, client_id, "", title, manager_id, fee, start, months, closed_on)
+            for cid, number, client_id, title, manager_id, fee, start, months, closed_on in await session.execute(
+                select(*columns).where(Contract.id.in_(chunk))
+            )
+        ]
+        if not infos:
             continue
-        history = await terms_history(session, [c.id for c in contracts])
-        infos = [_info(c) for c in contracts]
+        history = await terms_history(session, [i.id for i in infos])
         renewed = apply_renewals(
             [terms_of(i, history.get(i.id)) for i in infos],
             await contract_starts(session, [i.client_id for i in infos if i.closed_on]),
         )
-        by_contract = await _payments_until(session, [c.id for c in contracts], day)
+        by_contract = await _payments_until(session, [i.id for i in infos], day)
         month_rows: list[tuple[Any, ...]] = []
         contract_rows: list[tuple[Any, ...]] = []
         by_id = {i.id: i for i in infos}
         for terms in renewed:
-            own = by_contract.get(terms.id, [])
-            ledger = allocate(terms, own, horizon)
+            own = by_contract.get(terms.id, ())
+            kept = keep_ledger(terms, own, horizon)
             manager_id = manager_in(by_id[terms.id], history.get(terms.id), horizon)
-            months = ledger_months(ledger, horizon)
-            base = paid = debt = 0
-            oldest: Month | None = None
-            for m in months:  # the horizon's position, as positions_from_ledger aggregates it
-                if m.month == horizon:
-                    base, paid = base + m.base, paid + m.paid
-                elif m.month < horizon and m.unpaid > 0:
-                    debt += m.unpaid
-                    oldest = m.month if oldest is None or m.month < oldest else oldest
-            contract_rows.append((terms.id, terms.client, manager_id, ledger.credit, len(own), write, base, paid,
-                                  debt, oldest.first_day() if oldest else None))  # fmt: skip
-            month_rows.extend(
-                (terms.id, m.month.first_day(), m.base, m.allocated, m.paid, m.unpaid, write) for m in months
-            )
+            oldest = None if kept.oldest_unpaid is None else month_first_day(kept.oldest_unpaid)
+            contract_rows.append((terms.id, terms.client, manager_id, kept.credit, len(own), write, kept.base,
+                                  kept.paid, kept.debt, oldest))  # fmt: skip
+            contract_id = terms.id
+            month_rows.extend([(contract_id, month_first_day(index), base, allocated, paid, unpaid, write)
+                               for index, base, allocated, paid, unpaid in kept.months])  # fmt: skip
         # the driver's bulk path (executemany / COPY) with plain tuples: no per-row parameter work
         conn = await session.connection()
         await insert_rows(conn, CONTRACTS_TABLE, CONTRACT_COLUMNS, contract_rows)
@@ -234,30 +231,29 @@ async def _recompute(
 
 async def _payments_until(
     session: AsyncSession, contract_ids: Sequence[str], day: date
-) -> dict[str, list[PaymentRecord]]:
-    """These contracts' payments dated up to ``day``, by contract (what ``payments_of_contracts``
-    reads, through the connection: no ORM row per payment, and each month paid for made once)."""
+) -> dict[str, list[tuple[int, int | None]]]:
+    """These contracts' payments dated up to ``day``, by contract, as :func:`bot.rules.keep_ledger`
+    takes them: ``(amount in kopecks, the month index of the period or None)``. Read through the
+    connection (no ORM row and no record per payment); each period's month index is computed once."""
     conn = await session.connection()
-    months: dict[date, Month] = {}
-    by_contract: dict[str, list[PaymentRecord]] = {}
+    months: dict[date, int] = {}
+    by_contract: dict[str, list[tuple[int, int | None]]] = {}
     for chunk in _chunks(list(contract_ids)):
         rows = await conn.execute(
-            select(Payment.id, Payment.contract_id, Payment.paid_on, Payment.amount, Payment.period).where(
-                Payment.contract_id.in_(chunk)
+            select(Payment.contract_id, Payment.amount, Payment.period).where(
+                Payment.contract_id.in_(chunk), Payment.paid_on <= day
             )
         )
-        for payment_id, contract_id, paid_on, amount, period in rows:
-            if paid_on > day:
-                continue
-            month = None
+        for contract_id, amount, period in rows:
+            index = None
             if period is not None:
-                month = months.get(period)
-                if month is None:
-                    month = months[period] = Month.of(period)
+                index = months.get(period)
+                if index is None:
+                    index = months[period] = period.year * 12 + period.month - 1
             found = by_contract.get(contract_id)
             if found is None:
                 found = by_contract[contract_id] = []
-            found.append(PaymentRecord(payment_id, contract_id, paid_on, amount, month))
+            found.append((amount, index))
     return by_contract
 
 
@@ -279,11 +275,6 @@ async def _sum_managers(session: AsyncSession, manager_ids: set[str] | None) -> 
     for chunk in _chunks(sorted(manager_ids)):
         await session.execute(delete(summary).where(summary.c.manager_id.in_(chunk)))
         await session.execute(insert(summary).from_select(columns, sums.where(kept.manager_id.in_(chunk))))
-
-
-def _info(contract: Contract) -> ContractInfo:
-    return ContractInfo(contract.id, contract.number, contract.client_id, "", contract.title, contract.manager_id,
-                        contract.monthly_fee, contract.start, contract.months, contract.closed_on)  # fmt: skip
 
 
 async def positions_from_ledger(
