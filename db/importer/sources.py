@@ -60,8 +60,9 @@ class Source:
 # old Macs (MacCyrillic), DOS (cp866).
 CYRILLIC_ENCODINGS = ("cp1251", "koi8_r", "mac_cyrillic", "cp866")
 _SAMPLE = 64 * 1024
-# multi-byte characters read as valid UTF-8 before a byte that is not: a Cyrillic code page's letters
-# are never valid UTF-8 two in a row, so this many (a header of Russian column names) mean a UTF-8 file
+# multi-byte characters read as valid UTF-8 before a byte that is not: Russian text in a Cyrillic code
+# page is invalid UTF-8 almost at once (in cp1251 and KOI8-R two letters in a row are, unless the second
+# is ё), so this many (a header of Russian column names) mean a UTF-8 file
 _UTF8_EVIDENCE = 8
 
 
