@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from functools import cache
+from typing import TypeVar
 
 from bot.rules.months import Kopecks, Month, months_between
 
@@ -269,6 +270,40 @@ class ContractLedger:
         return owed
 
 
+MonthKey = TypeVar("MonthKey", Month, int)
+
+
+def _take_back_refunds(
+    allocated: dict[MonthKey, Kopecks], pool: Kopecks, refunds: Sequence[tuple[Kopecks, MonthKey | None]]
+) -> Kopecks:
+    """Rule 4 of :func:`allocate`: ``refunds`` as ``(negative amount in kopecks, period or None)``
+    take back, in place, what their period was ``allocated``; what they cannot take there, and every
+    refund without a period, comes out of ``pool`` (the credit) first and then out of the months
+    newest first; what is still left makes the credit negative. Returns the credit. The months are
+    :class:`Month` keys or month indexes (:func:`keep_ledger`)."""
+    left = 0  # what the refunds still have to take back
+    for amount, period in refunds:
+        due = -amount
+        if period is not None:
+            take = min(due, allocated.get(period, 0))
+            if take:
+                allocated[period] -= take
+            due -= take
+        left += due
+    if left:
+        take = min(left, max(pool, 0))
+        pool -= take
+        left -= take
+        for month in sorted(allocated, reverse=True):
+            if left <= 0:
+                break
+            take = min(left, allocated[month])
+            allocated[month] -= take
+            left -= take
+        pool -= left
+    return pool
+
+
 def allocate(terms: ContractTerms, payments: Iterable[PaymentRecord], horizon: Month) -> ContractLedger:
     """Allocate a contract's payments to its months (``docs/collection.md``, rules 3 and 4).
 
@@ -310,27 +345,7 @@ def allocate(terms: ContractTerms, payments: Iterable[PaymentRecord], horizon: M
         if take > 0:
             allocated[month] = allocated.get(month, 0) + take
             pool -= take
-    left = 0  # what the refunds still have to take back
-    for refund in refunds:
-        due = -refund.amount
-        if refund.period is not None:
-            take = min(due, allocated.get(refund.period, 0))
-            if take:
-                allocated[refund.period] -= take
-            due -= take
-        left += due
-    if left:
-        take = min(left, max(pool, 0))
-        pool -= take
-        left -= take
-        for month in sorted(allocated, reverse=True):
-            if left <= 0:
-                break
-            take = min(left, allocated[month])
-            allocated[month] -= take
-            left -= take
-        pool -= left
-    ledger.credit = pool
+    ledger.credit = _take_back_refunds(allocated, pool, [(r.amount, r.period) for r in refunds])
     return ledger
 
 
@@ -433,27 +448,7 @@ def keep_ledger(terms: ContractTerms, payments: Iterable[tuple[Kopecks, int | No
                 if pool <= 0:
                     break
     if refunds:  # rule 4, as :func:`allocate` takes them
-        left = 0
-        for amount, period in refunds:
-            due = -amount
-            if period is not None:
-                given = allocated.get(period, 0)
-                take = due if due < given else given
-                if take:
-                    allocated[period] = given - take
-                due -= take
-            left += due
-        if left:
-            take = min(left, max(pool, 0))
-            pool -= take
-            left -= take
-            for index in sorted(allocated, reverse=True):
-                if left <= 0:
-                    break
-                take = min(left, allocated[index])
-                allocated[index] -= take
-                left -= take
-            pool -= left
+        pool = _take_back_refunds(allocated, pool, refunds)
     rows: list[tuple[int, Kopecks, Kopecks, Kopecks, Kopecks]] = []
     base = paid = debt = 0
     oldest: int | None = None
