@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -194,6 +195,22 @@ async def serve(app: web.Application, listen: str) -> web.AppRunner:
 POLLING_LEASE = "polling"
 
 
+def stoppable(job: Callable[[], Awaitable[None]], what: str) -> Callable[[], Awaitable[None]]:
+    """``job`` as a scheduled job that a stop may cut short: when ``kpibot run`` stops (SIGTERM, a
+    deploy), APScheduler cancels the jobs in flight, and a cancelled job is one log line, not
+    APScheduler's "raised an exception" traceback. Nothing is lost: each job's work is in
+    transactions that roll back, and every job runs again at the next start (``next_run_time``)."""
+
+    @functools.wraps(job)
+    async def run() -> None:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            log.warning("%s stopped with kpibot before it finished; it runs again at the next start", what)
+
+    return run
+
+
 async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.Event | None = None) -> None:
     """``kpibot run``: updates (webhook, or long polling by one instance at a time), the morning job
     and the outbox sender, until SIGINT/SIGTERM (or ``stop``).
@@ -256,7 +273,7 @@ async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.E
             await morning()
 
     scheduler.add_job(
-        morning_after_imports,
+        stoppable(morning_after_imports, "the morning job"),
         digest_trigger(settings),
         id="morning",
         next_run_time=clock(),  # at once: a late start still sends today's digests
@@ -265,8 +282,8 @@ async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.E
         misfire_grace_time=None,
     )
     if night.configured:  # the watched folder every minute, its night run and the OData sync at IMPORT_TIME
-        scheduler.add_job(night.run_once, digest_trigger(settings), id="imports", next_run_time=clock(),
-                          coalesce=True, max_instances=1, misfire_grace_time=None)  # fmt: skip
+        scheduler.add_job(stoppable(night.run_once, "the import job"), digest_trigger(settings), id="imports",
+                          next_run_time=clock(), coalesce=True, max_instances=1, misfire_grace_time=None)  # fmt: skip
     scheduler.start()
     log.info("%s: the morning job and the outbox sender are running (digests at %s)", name, settings.digest_time)
 
@@ -308,8 +325,10 @@ async def run_bot(settings: Settings, session_pool: SessionPool, stop: asyncio.E
                         log.warning("cannot renew the polling lease: %s", error)
                 if not polling:
                     log.warning("%s lost the polling lease; another instance polls now", name)
-                with contextlib.suppress(RuntimeError):
+                try:
                     await dp.stop_polling()
+                except RuntimeError:  # a stop before the poller began: it must not begin after it
+                    poller.cancel()
                 await asyncio.wait([poller], timeout=15)
                 polling = False
     finally:

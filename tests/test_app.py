@@ -168,3 +168,49 @@ def test_apschedulers_per_run_lines_are_quiet_at_info() -> None:
     finally:
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
+
+
+# --- a stop while a scheduled job runs ------------------------------------------------------------------
+
+
+async def test_a_stop_while_the_morning_job_runs_ends_it_in_one_line_without_a_traceback(
+    pool: SessionPool, database_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGTERM (here ``stop``) while the morning job waits on the database: APScheduler cancels the
+    job, and the log says so in one WARNING line instead of an ERROR with a traceback (CI caught a
+    ``kpibot run`` stopped mid-query printing one). The job runs again at the next start."""
+    from bot.app import run_bot
+    from bot.settings import load_settings
+    from tests.fake_bot_api import FakeBotApi
+
+    in_flight = asyncio.Event()
+
+    def a_slow_morning(*args: object, **kwargs: object) -> object:
+        async def job() -> None:
+            in_flight.set()
+            await asyncio.sleep(3600)  # stands for a query still running
+
+        return job
+
+    monkeypatch.setattr("jobs.morning.morning_job", a_slow_morning)
+    api = FakeBotApi()
+    settings = load_settings(bot_token="42:TEST", database_url=database_url, telegram_api_url=await api.start())
+    caplog.set_level(logging.INFO)
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_bot(settings, pool, stop))
+    try:
+        await asyncio.wait_for(in_flight.wait(), 20)
+        stop.set()
+        await asyncio.wait_for(running, 30)
+        await asyncio.sleep(0.05)  # the cancelled job's last step
+    finally:
+        stop.set()
+        await api.stop()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+    assert any(
+        r.levelno == logging.WARNING and r.getMessage().startswith("the morning job stopped with kpibot")
+        for r in caplog.records
+    )
+    # the stop came at start-up (the job starts at once), most often before the poller began:
+    # either way no poller is left behind (once one began after the stop and polled on)
+    assert [t for t in asyncio.all_tasks() if t.get_name() == "polling"] == []
