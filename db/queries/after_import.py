@@ -2,6 +2,11 @@
 collection ledger of the contracts it touched and recompute the stored finding runs of the days whose
 calls, meetings, PBX records or documents it touched. Screens and digests only read the results.
 
+On PostgreSQL it first analyses each table the import changed by more than autovacuum's own
+threshold: autovacuum analyses only after the commit, so without this the hook's reads would be
+planned on statistics from before a bulk load (a payments read by contract chunk then scanned every
+payment through the date index: 108 s instead of 30 s for a tenth-size payments import).
+
 What the import touched comes from the import's own staging tables (``db.importer.writer.Staging``):
 the contracts it wrote or removed and the contracts of the payments it wrote (before and after a
 move) or removed, and the ids of the rows it wrote; a row skipped as unchanged by its digest touches
@@ -14,7 +19,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import TextualSelect
 
@@ -23,6 +28,15 @@ from db.queries import recompute_finding_runs
 from db.queries.ledger import LedgerUpdate, keep_ledgers
 
 DISCIPLINE_ENTITIES = ("interactions", "pbx", "documents")
+TABLES_WRITTEN = {
+    "contracts": ("clients", "contracts"),
+    "payments": ("payments",),
+    "interactions": ("interactions",),
+    "pbx": ("pbx_calls",),
+    "documents": ("documents",),
+}  # the tables the hook reads that each entity's import writes
+ANALYZE_THRESHOLD = 50  # PostgreSQL's autovacuum_analyze_threshold and _scale_factor defaults:
+ANALYZE_SCALE_FACTOR = 0.1  # a table is analysed once more rows changed than 50 + 10 % of its rows
 
 
 class Changed(Protocol):
@@ -55,6 +69,7 @@ async def after_import(
     import), and recompute the finding runs from the earliest day it touched on. ``now``: UTC, naive.
     Returns the ledger update (``None`` when nothing collection-related changed) and the days whose
     findings were recomputed."""
+    await _analyse_bulk_writes(session, counts)
     update: LedgerUpdate | None = None
     if _changed(counts, "payments") or _changed(counts, "contracts"):
         moved = any(
@@ -68,6 +83,29 @@ async def after_import(
         since = None if removed else await _earliest_touched(session, counts, touched)
         days = await recompute_finding_runs(session, since, now)
     return update, days
+
+
+async def _analyse_bulk_writes(session: AsyncSession, counts: Mapping[str, Changed]) -> list[str]:
+    """On PostgreSQL, ``ANALYZE`` inside the import's transaction each table of :data:`TABLES_WRITTEN`
+    whose entity changed more rows than autovacuum's rule (50 + 10 % of the rows the statistics
+    counted; a never-analysed table counts 0), so the hook's reads are planned on its new contents.
+    Returns the tables analysed (none on SQLite, whose planner has no such statistics until
+    ``ANALYZE`` and does not need them for these reads)."""
+    if (await session.connection()).dialect.name != "postgresql":
+        return []
+    analysed: list[str] = []
+    for entity, tables in TABLES_WRITTEN.items():
+        c = counts.get(entity)
+        if c is None or not (changed := c.added + c.updated + c.removed):
+            continue
+        for table in tables:
+            counted = (await session.execute(
+                text("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = to_regclass(:table)"), {"table": table}
+            )).scalar()  # fmt: skip
+            if counted is not None and changed > ANALYZE_THRESHOLD + ANALYZE_SCALE_FACTOR * counted:
+                await session.execute(text(f"ANALYZE {table}"))
+                analysed.append(table)
+    return analysed
 
 
 async def _has_runs(session: AsyncSession) -> bool:
