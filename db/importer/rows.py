@@ -9,7 +9,9 @@ from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
+from itertools import islice
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -434,7 +436,7 @@ def pbx_rows(source: Source, rows: Iterator[tuple[int, list[v.Cell]]], problems:
 
 
 # data rows per chunk of a CSV file whose digest is remembered (``imported_chunks``, see Chunks)
-CHUNK_ROWS = 1000
+CHUNK_ROWS = 200
 _CELL, _RECORD = "\x1f", "\x1e"  # what joins a record's cells and a chunk's records for its digest
 
 
@@ -482,10 +484,16 @@ class Chunks:
         self.skipped_keys = array("q")
         self.unkeyed = False  # a separator inside a cell: digests would be ambiguous, nothing is skipped
 
-    def _key(self, id_index: int | None) -> Callable[[list[v.Cell]], int]:
-        if id_index is None:  # a PBX record: its key (rows.cdr_key) is made of its trimmed cells
-            return lambda cells: hash(_CELL.join([str(c).strip() for c in cells]))
-        return lambda cells: hash(str(cells[id_index]).strip() if id_index < len(cells) else "")
+    @staticmethod
+    def _keys(rows: list[list[str]], id_index: int | None) -> Iterator[int]:
+        """The hashes of the records' ids, trimmed as the row builders trim them (a PBX record's: of
+        its trimmed cells joined, what :func:`cdr_key` digests); iterated without a Python frame
+        per record (a CSV file's cells are text)."""
+        if id_index is None:
+            return map(hash, map(_CELL.join, map(partial(map, str.strip), rows)))
+        if min(map(len, rows)) > id_index:
+            return map(hash, map(str.strip, map(itemgetter(id_index), rows)))
+        return (hash(cells[id_index].strip() if id_index < len(cells) else "") for cells in rows)
 
     def __call__(self, header: list[v.Cell], id_index: int | None,
                  records: Iterator[tuple[int, list[v.Cell]]]) -> Iterator[tuple[int, list[v.Cell]]]:  # fmt: skip
@@ -496,24 +504,20 @@ class Chunks:
             self.unkeyed = True
         base = hashlib.blake2b(f"{self.shape()}{_RECORD}{len(head)}{_RECORD}{text}{_RECORD}".encode(
             "utf-8", "surrogatepass"), digest_size=16)  # fmt: skip
-        key = self._key(id_index)
         stored = self.stored if self.stored is not None and not self.unkeyed else None
-        buffer: list[tuple[int, list[v.Cell]]] = []
-        for record in records:
-            buffer.append(record)
-            if len(buffer) == CHUNK_ROWS:
-                yield from self._chunk(base, buffer, stored, key)
-                buffer = []
-        if buffer:
-            yield from self._chunk(base, buffer, stored, key)
+        size = CHUNK_ROWS
+        while buffer := list(islice(records, size)):
+            yield from self._chunk(base, buffer, stored, id_index)
+            if len(buffer) < size:
+                break
 
     def _chunk(self, base: Any, buffer: list[tuple[int, list[v.Cell]]], stored: list[ChunkMark] | None,
-               key: Callable[[list[v.Cell]], int]) -> Iterator[tuple[int, list[v.Cell]]]:  # fmt: skip
+               id_index: int | None) -> Iterator[tuple[int, list[v.Cell]]]:  # fmt: skip
         if self.first_line is None:
             self.first_line = buffer[0][0]
-        rows = [cells for _, cells in buffer]
-        text = _RECORD.join([_CELL.join(cells) for cells in rows])  # type: ignore[arg-type]
-        found = ""  # no digest: a cell holds a separator, so the text could be another chunk's too
+        rows: list[list[str]] = list(map(itemgetter(1), buffer))  # a CSV file's cells are text
+        text = _RECORD.join(map(_CELL.join, rows))
+        found = ""  # no digest: a cell holds a joining character, so the text could be another chunk's too
         if (
             not self.unkeyed
             and text.count(_RECORD) == len(rows) - 1
@@ -529,11 +533,11 @@ class Chunks:
                 self.marks.append(last)
                 self.skipped += 1
                 self.skipped_rows += last.rows
-                self.skipped_keys.extend(map(key, rows))
+                self.skipped_keys.extend(self._keys(rows, id_index))
                 return
         before = self.counted() if self.counted is not None else 0
         if stored is not None:
-            self.passed_keys.extend(map(key, rows))
+            self.passed_keys.extend(self._keys(rows, id_index))
         yield from buffer
         taken = self.counted() - before if self.counted is not None else len(rows)
         self.marks.append(ChunkMark(len(rows), taken, found))
@@ -548,12 +552,11 @@ class Chunks:
             skipped = set(self.skipped_keys)
             if len(skipped) != len(self.skipped_keys):
                 return True
-            return any(k in skipped for k in self.passed_keys)
+            return not skipped.isdisjoint(self.passed_keys)
         if not self.passed_keys:
             return False
         small, large = sorted((self.passed_keys, self.skipped_keys), key=len)
-        chosen = set(small)
-        return any(k in chosen for k in large)
+        return not set(small).isdisjoint(large)
 
 
 class TableReader:
