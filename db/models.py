@@ -405,6 +405,21 @@ class ImportedFile(Base):
     shape: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+class ImportedChunk(Base):
+    """A digest of one chunk of consecutive data rows of an entity's last CSV file (the cells as
+    read, with the header and how the file was read), so that a re-import of a rewritten file skips
+    the chunks that did not change (``db/importer/rows.py``, ``Chunks``; docs/import.md). Only the
+    importer writes it; it belongs to the entity's :class:`ImportedFile`."""
+
+    __tablename__ = "imported_chunks"
+
+    entity: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: the first data rows
+    records: Mapped[int] = mapped_column(Integer)  # records the chunk holds as read
+    rows: Mapped[int] = mapped_column(Integer)  # of them, data rows the import took (not totals rows)
+    digest: Mapped[str] = mapped_column(String(32))  # BLAKE2b-128, hex
+
+
 class ImportRowDigest(Base):
     """A digest of one imported row as it was read (its cells and what shaped its values: header,
     time zones, PBX extensions), so a re-import reads an unchanged row without building it again

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
+from itertools import islice
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -432,6 +435,130 @@ def pbx_rows(source: Source, rows: Iterator[tuple[int, list[v.Cell]]], problems:
         yield line, dict(zip(shape, cells, strict=True))
 
 
+# data rows per chunk of a CSV file whose digest is remembered (``imported_chunks``, see Chunks)
+CHUNK_ROWS = 200
+_CELL, _RECORD = "\x1f", "\x1e"  # what joins a record's cells and a chunk's records for its digest
+
+
+@dataclass(frozen=True)
+class ChunkMark:
+    """One chunk of an entity's last CSV file: its records as read, how many of them the import
+    took as data rows (a totals row or a record refused is not one) and the digest of its cells."""
+
+    records: int
+    rows: int
+    digest: str
+
+
+class Chunks:
+    """The data records of a CSV source cut into chunks of :data:`CHUNK_ROWS` consecutive records,
+    each digested (BLAKE2b-128) over its cells as the CSV reader gives them, decoded — so not the
+    bytes: quoting, line ends and the encoding do not count — together with the header's cells and
+    ``shape`` (the separator, the time zones, the PBX extensions: see ``db.importer.run``).
+
+    With the digests of the entity's last file (``stored``), a chunk whose digest is the stored
+    one at the same position, and whose records were all data rows then, is **skipped**: none of
+    its records is mapped to columns, built, hashed per row or looked up, and its rows count as
+    present and unchanged (:attr:`skipped_rows`). Every other chunk's records pass on, with their
+    true line numbers. A record inserted or removed shifts every later chunk: they all pass on.
+
+    A skipped chunk's ids are not staged, so what the import does with ids seen (a repeated id, a
+    PBX record read twice) is checked here: each record's id (a table's id cell trimmed, a PBX
+    record's trimmed cells — what its key is made of) is kept as a 64-bit hash, and :meth:`overlap`
+    says whether an id passed on is also one skipped, or a PBX record repeats among the skipped —
+    then only a whole read is right (``db.importer.run`` does one). :attr:`marks` is every chunk of
+    this file, to remember.
+    """
+
+    def __init__(self, shape: Callable[[], str], stored: list[ChunkMark] | None,
+                 counted: Callable[[], int] | None = None, *, content_keyed: bool = False) -> None:  # fmt: skip
+        self.shape = shape
+        self.stored = stored
+        self.counted = counted  # data rows taken so far downstream (None: every record is one)
+        self.content_keyed = content_keyed
+        self.marks: list[ChunkMark] = []
+        self.skipped = 0  # chunks skipped
+        self.skipped_rows = 0
+        self.first_line: int | None = None  # the line of the first data record, skipped or not
+        self.passed_keys = array("q")
+        self.skipped_keys = array("q")
+        self.unkeyed = False  # a separator inside a cell: digests would be ambiguous, nothing is skipped
+
+    @staticmethod
+    def _keys(rows: list[list[str]], id_index: int | None) -> Iterator[int]:
+        """The hashes of the records' ids, trimmed as the row builders trim them (a PBX record's: of
+        its trimmed cells joined, what :func:`cdr_key` digests); iterated without a Python frame
+        per record (a CSV file's cells are text)."""
+        if id_index is None:
+            return map(hash, map(_CELL.join, map(partial(map, str.strip), rows)))
+        if min(map(len, rows)) > id_index:
+            return map(hash, map(str.strip, map(itemgetter(id_index), rows)))
+        return (hash(cells[id_index].strip() if id_index < len(cells) else "") for cells in rows)
+
+    def __call__(self, header: list[v.Cell], id_index: int | None,
+                 records: Iterator[tuple[int, list[v.Cell]]]) -> Iterator[tuple[int, list[v.Cell]]]:  # fmt: skip
+        """The records of ``records`` (the data records after ``header``) that are not skipped."""
+        head = [str(c) for c in header]
+        text = _CELL.join(head)
+        if _RECORD in text or text.count(_CELL) != max(len(head) - 1, 0):
+            self.unkeyed = True
+        base = hashlib.blake2b(f"{self.shape()}{_RECORD}{len(head)}{_RECORD}{text}{_RECORD}".encode(
+            "utf-8", "surrogatepass"), digest_size=16)  # fmt: skip
+        stored = self.stored if self.stored is not None and not self.unkeyed else None
+        size = CHUNK_ROWS
+        while buffer := list(islice(records, size)):
+            yield from self._chunk(base, buffer, stored, id_index)
+            if len(buffer) < size:
+                break
+
+    def _chunk(self, base: Any, buffer: list[tuple[int, list[v.Cell]]], stored: list[ChunkMark] | None,
+               id_index: int | None) -> Iterator[tuple[int, list[v.Cell]]]:  # fmt: skip
+        if self.first_line is None:
+            self.first_line = buffer[0][0]
+        rows: list[list[str]] = list(map(itemgetter(1), buffer))  # a CSV file's cells are text
+        text = _RECORD.join(map(_CELL.join, rows))
+        found = ""  # no digest: a cell holds a joining character, so the text could be another chunk's too
+        if (
+            not self.unkeyed
+            and text.count(_RECORD) == len(rows) - 1
+            and (text.count(_CELL) == sum(map(len, rows)) - len(rows))
+        ):
+            digest = base.copy()
+            digest.update(text.encode("utf-8", "surrogatepass"))
+            found = digest.hexdigest()
+        index = len(self.marks)
+        if found and stored is not None and index < len(stored):
+            last = stored[index]
+            if last.digest == found and last.records == last.rows == len(rows):
+                self.marks.append(last)
+                self.skipped += 1
+                self.skipped_rows += last.rows
+                self.skipped_keys.extend(self._keys(rows, id_index))
+                return
+        before = self.counted() if self.counted is not None else 0
+        if stored is not None:
+            self.passed_keys.extend(self._keys(rows, id_index))
+        yield from buffer
+        taken = self.counted() - before if self.counted is not None else len(rows)
+        self.marks.append(ChunkMark(len(rows), taken, found))
+
+    def overlap(self) -> bool:
+        """Whether an id passed on is one a skipped chunk holds too (a repeated id, or an id that
+        moved: only a whole read tells), or, for PBX records, a record repeats among the skipped
+        (the whole read counts it once). Hashes, so a collision only costs a whole read."""
+        if not self.skipped:
+            return False
+        if self.content_keyed:
+            skipped = set(self.skipped_keys)
+            if len(skipped) != len(self.skipped_keys):
+                return True
+            return not skipped.isdisjoint(self.passed_keys)
+        if not self.passed_keys:
+            return False
+        small, large = sorted((self.passed_keys, self.skipped_keys), key=len)
+        return not set(small).isdisjoint(large)
+
+
 class TableReader:
     """The rows of a table with a header: finds the header, refuses an ambiguous one, skips title
     lines above it and totals rows, and yields each data row's cells by canonical column.
@@ -449,6 +576,7 @@ class TableReader:
         self.rows = 0
         self.known = header_map(source.entity)
         self.required = REQUIRED[source.entity]
+        self.chunks: Chunks | None = None  # set: unchanged chunks of data records are skipped
 
     def _map(self, cells: list[v.Cell]) -> list[tuple[int, str]]:
         found = []
@@ -548,6 +676,9 @@ class TableReader:
         names = list(mapping.values())
         indices = list(mapping)
         reach = max(indices) + 1
+        if self.chunks is not None:
+            ids = [i for i, name in mapping.items() if name == "id"]
+            rows = self.chunks(cells, ids[0] if ids else None, rows)
         for line, cells in rows:
             if len(cells) >= reach:  # the usual row: every mapped cell is there
                 by_column = dict(zip(names, [cells[i] for i in indices], strict=True))

@@ -23,7 +23,17 @@ from sqlalchemy import select
 from bot.rules import Month
 from db.importer import values as v
 from db.importer.report import Counts, ImportFailed, ImportReport, Problem, Progress, escape
-from db.importer.rows import SPECS, Context, Memo, Row, TableReader, cdr_key, pbx_rows
+from db.importer.rows import (
+    SPECS,
+    ChunkMark,
+    Chunks,
+    Context,
+    Memo,
+    Row,
+    TableReader,
+    cdr_key,
+    pbx_rows,
+)
 from db.importer.sources import (
     Resume,
     Source,
@@ -51,6 +61,7 @@ from db.importer.writer import (
 )
 from db.models import (
     Employee,
+    ImportedChunk,
     ImportedFile,
     ImportRun,
 )
@@ -74,6 +85,7 @@ async def _import_source(
     notes: list[str],
     progress: Progress | None,
     resumed: bool = False,
+    chunks: Chunks | None = None,
 ) -> tuple[int, int | None]:
     """Read one source, check every row and stage it; once the whole source is read, report its
     repeated ids and, while no problem is known, write it in one statement. The number of data rows
@@ -85,6 +97,11 @@ async def _import_source(
 
     A row of a :data:`DIGESTED` entity whose digest (:class:`RowDigests`) matches the one it was
     last written from is neither built nor checked again: it is staged by id and counted unchanged.
+
+    ``chunks``: the source's data records go through it (:class:`Chunks`), which skips a chunk that
+    did not change since the entity's last file — not even mapped to columns; its rows count as read
+    and unchanged. If a skipped chunk holds an id also read (:meth:`Chunks.overlap`), raise
+    :class:`_ReadWhole`: only a whole read tells a repeated id from one that moved.
     """
     entity = source.entity
     spec = SPECS[entity]
@@ -94,6 +111,9 @@ async def _import_source(
     waiting: list[tuple[int, dict[str, v.Cell], str, str]] = []  # (line, cells, id, digest) to look up
     raw_rows = source.rows(progress.update if progress else None)
     table = TableReader(source, problems, notes) if entity != "pbx" else None
+    if chunks is not None and table is not None:
+        table.chunks = chunks
+        chunks.counted = lambda: table.rows
     carried: set[str] | None = None
     narrowed = False
     base: Any = None  # the digest every row's starts from, once the header is known
@@ -131,7 +151,10 @@ async def _import_source(
 
     carried_columns: set[str] = set()
     try:
-        reader = table(raw_rows) if table is not None else pbx_rows(source, raw_rows, problems)
+        if table is not None:
+            reader = table(raw_rows)
+        else:
+            reader = pbx_rows(source, chunks([], None, raw_rows) if chunks is not None else raw_rows, problems)
         for line, cells in reader:
             read += 1
             if read == 1:  # the header is known once the first row is read
@@ -165,6 +188,13 @@ async def _import_source(
     if waiting:
         await settle()
     await stage.add(src, batch)
+    if chunks is not None and chunks.skipped:
+        if chunks.overlap():
+            raise _ReadWhole
+        counts.unchanged += chunks.skipped_rows
+        read += chunks.skipped_rows
+        if chunks.first_line is not None and (first is None or chunks.first_line < first):
+            first = chunks.first_line
     if resumed and entity not in CONTENT_KEYED and await stage.meets_table(src):
         raise _ReadWhole
     if entity not in CONTENT_KEYED:  # a PBX record repeated is the same record
@@ -177,7 +207,8 @@ async def _import_source(
 
 
 class _ReadWhole(Exception):
-    """A resumed source staged an id the table holds already: read the whole file instead."""
+    """A resumed source staged an id the table holds already, or a skipped chunk holds an id read
+    too: read the whole file instead."""
 
 
 @dataclass(frozen=True)
@@ -245,6 +276,31 @@ def _resume(source: Source, last: SqlRow[Any] | None, prefix: _Prefix | None, ct
     return Resume(head=last.head_size, offset=last.size, line=prefix.lines + 1)
 
 
+def _chunk_shape(entity: str, delimiter: str, ctx: Context) -> str:
+    """What, besides its cells and the header's, decides what a chunk of a file's rows imports as
+    (:class:`Chunks`): the separator, the time zones and, for PBX records, which employee each
+    extension is. Not the encoding: the cells are compared decoded."""
+    parts = [DIGEST_VERSION, entity, delimiter, str(ctx.zone), str(ctx.pbx_zone)]
+    if entity == "pbx":
+        parts.append(";".join(f"{ext}={employee}" for ext, employee in sorted(ctx.extensions.items())))
+    return "\x1e".join(parts)
+
+
+async def _stored_chunks(conn: Any, entity: str) -> list[ChunkMark]:
+    """The chunks of the entity's last CSV file, in order (empty: none remembered)."""
+    found = await conn.execute(
+        select(ImportedChunk.records, ImportedChunk.rows, ImportedChunk.digest, ImportedChunk.chunk)
+        .where(ImportedChunk.entity == entity)
+        .order_by(ImportedChunk.chunk)
+    )
+    marks: list[ChunkMark] = []
+    for records, rows, digest, index in found:
+        if index != len(marks):  # a gap: only the chunks before it are known
+            break
+        marks.append(ChunkMark(records, rows, digest))
+    return marks
+
+
 def fingerprint(source: Source, cells: dict[str, v.Cell], ctx: Context) -> str:
     """What shapes a source's values besides a row's cells: its columns in order, the zones, and for
     PBX records which employee each extension is."""
@@ -252,6 +308,10 @@ def fingerprint(source: Source, cells: dict[str, v.Cell], ctx: Context) -> str:
     if source.entity == "pbx":
         parts.append(";".join(f"{ext}={employee}" for ext, employee in sorted(ctx.extensions.items())))
     return "\x1e".join(parts)
+
+
+def _new_chunks(entity: str, source: Source, ctx: Context, stored: list[ChunkMark] | None) -> Chunks:
+    return Chunks(lambda: _chunk_shape(entity, source.delimiter, ctx), stored, content_keyed=entity in CONTENT_KEYED)
 
 
 async def import_paths(
@@ -345,6 +405,7 @@ async def import_sources(
                 ctx.extensions = {ext: employee for employee, ext in rows if ext}
             resume: Resume | None = None
             last: SqlRow[Any] | None = None
+            chunks: Chunks | None = None
             if source.path is not None and per_entity[entity] == 1:
                 last = (await conn.execute(select(ImportedFile).where(ImportedFile.entity == entity))).first()
                 fresh = last is not None and not reread and entity not in full and last.label == source.label
@@ -358,6 +419,12 @@ async def import_sources(
                     skipped.append(source.label)
                     continue
                 resume = _resume(source, last, prefix, ctx) if fresh and csv_file else None
+                if csv_file and entity in DIGESTED:
+                    stored = await _stored_chunks(conn, entity) if fresh else None
+                    if resume is not None:  # the old part's chunks stay but its last, which may grow
+                        marks[entity].chunks = (stored or [])[:-1]
+                    else:
+                        chunks = _new_chunks(entity, source, ctx, stored)
             bar = progress(source) if progress else None
             whole_reader = source.rows
             problems_before, notes_before = len(problems), len(notes)
@@ -368,15 +435,22 @@ async def import_sources(
                     marks[entity].head_size = resume.head
                 try:
                     read, first = await _import_source(
-                        staging, src, source, ctx, counts[entity], problems, notes, bar, resumed=resume is not None
-                    )
-                except _ReadWhole:  # an id of the appended part is in the table already: read it all
+                        staging, src, source, ctx, counts[entity], problems, notes, bar, resumed=resume is not None,
+                        chunks=chunks,
+                    )  # fmt: skip
+                except _ReadWhole:  # an id read is in the table or a skipped chunk already: read it all
                     del problems[problems_before:], notes[notes_before:]
                     source.notes.clear()
                     await staging[entity].forget(src)
                     counts[entity] = Counts()
                     source.rows, resume = whole_reader, None
-                    read, first = await _import_source(staging, src, source, ctx, counts[entity], problems, notes, bar)
+                    if chunks is not None:
+                        chunks = _new_chunks(entity, source, ctx, None)
+                    read, first = await _import_source(
+                        staging, src, source, ctx, counts[entity], problems, notes, bar, chunks=chunks
+                    )
+                if chunks is not None:
+                    marks[entity].chunks = chunks.marks
                 data_rows[entity] += read
             finally:
                 if bar is not None:

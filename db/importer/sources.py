@@ -14,7 +14,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO
 
@@ -190,18 +190,21 @@ def _text_lines(
     """Decoded physical lines (of the first ``limit`` bytes when given; with ``resume``, of its head
     and then of the bytes from its offset on); a byte that is not text in ``encoding`` raises
     :class:`SourceError` with its physical line. Decoded a block of lines at a time (the line is
-    found only on error)."""
+    found only on error), and the lines of a block handed on without a Python frame per line."""
     if resume is not None:
         if encoding.replace("_", "-").startswith("utf-16"):  # pragma: no cover - run.py never resumes it
             raise ValueError("a UTF-16 file is not read from an offset")
         if limit is not None and limit < resume.offset:  # pragma: no cover - the tail starts past the offset
             raise ValueError("the limit lies before the offset")
-        yield from _text_lines(path, encoding, progress, resume.head)
-        if progress is not None:
-            progress(resume.offset - resume.head)
-        yield from _decoded(path, encoding, progress, resume.offset, None if limit is None else limit - resume.offset,
-                            resume.line - 1)  # fmt: skip
-        return
+        at = resume
+
+        def tail() -> Iterator[Iterator[str]]:  # once the head is read
+            if progress is not None:
+                progress(at.offset - at.head)
+            yield _decoded(path, encoding, progress, at.offset, None if limit is None else limit - at.offset,
+                           at.line - 1)  # fmt: skip
+
+        return chain(_text_lines(path, encoding, progress, resume.head), chain.from_iterable(tail()))
     if encoding.replace("_", "-").startswith("utf-16"):  # not ASCII-compatible: decoded whole (Excel writes
         # it for small tables; without a byte-order mark the detector names the byte order)
         data = path.read_bytes()[:limit]
@@ -213,9 +216,8 @@ def _text_lines(
             raise SourceError(line, f"not valid UTF-16 text (byte {error.start + 1} of the file)") from None
         if progress is not None:
             progress(len(data))
-        yield from io.StringIO(text, newline="")
-        return
-    yield from _decoded(path, encoding, progress, 0, limit, 0)
+        return iter(io.StringIO(text, newline=""))
+    return _decoded(path, encoding, progress, 0, limit, 0)
 
 
 def _decoded(
@@ -224,21 +226,26 @@ def _decoded(
     """The lines of an ASCII-compatible file from byte ``offset`` (``limit`` bytes of it when given),
     the first of them the file's physical line ``done + 1``."""
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        for lines in _byte_blocks(handle, limit):
-            if offset == 0 and done == 0 and encoding == "utf-8-sig" and lines[0].startswith(b"\xef\xbb\xbf"):
-                lines[0] = lines[0][3:]
-            chunk = b"".join(lines)
-            try:
-                text = chunk.decode(codec)
-            except UnicodeDecodeError:
-                _decode_error(lines, codec, encoding, done)
-            if progress is not None:
-                progress(len(chunk))
-            # newline="": lines split at CR LF, LF and CR only, as the bytes were, and kept as they are
-            yield from io.StringIO(text, newline="")
-            done += len(lines)
+
+    def blocks() -> Iterator[io.StringIO]:
+        read = done
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            for lines in _byte_blocks(handle, limit):
+                if offset == 0 and read == 0 and encoding == "utf-8-sig" and lines[0].startswith(b"\xef\xbb\xbf"):
+                    lines[0] = lines[0][3:]
+                chunk = b"".join(lines)
+                try:
+                    text = chunk.decode(codec)
+                except UnicodeDecodeError:
+                    _decode_error(lines, codec, encoding, read)
+                if progress is not None:
+                    progress(len(chunk))
+                # newline="": lines split at CR LF, LF and CR only, as the bytes were, and kept as they are
+                yield io.StringIO(text, newline="")
+                read += len(lines)
+
+    return chain.from_iterable(blocks())
 
 
 def _decode_error(lines: list[bytes], codec: str, encoding: str, done: int) -> None:
@@ -326,24 +333,20 @@ def csv_rows(
         def true(number: int) -> int:  # the physical line of the file a line number as read is
             return number if resume is None or number <= head_lines else number - head_lines - 1 + resume.line
 
-        def all_lines() -> Iterator[str]:
-            yield from head
-            yield from lines
-
-        reader = csv.reader(all_lines(), delimiter=separator, quotechar='"', escapechar=escapechar, strict=True)
+        reader = csv.reader(chain(head, lines), delimiter=separator, quotechar='"', escapechar=escapechar, strict=True)
         line = 1
         width = 0
         try:
-            for record in reader:
+            for record in reader:  # the usual record: one line, its first value filled, read from the start
                 start_line = line
                 line = reader.line_num + 1
-                if not "".join(record).strip():
+                if not (record and record[0].strip()) and not "".join(record).strip():
                     continue
-                if reader.line_num > start_line and _swallowed_rows(record, separator, width):
+                if line - start_line > 1 and _swallowed_rows(record, separator, width):
                     raise SourceError(true(start_line), "unbalanced quote: a quoted value opened here runs over lines "
                                       f"that look like rows (to line {true(reader.line_num)})")  # fmt: skip
                 width = width or len(record)
-                yield true(start_line), list(record)
+                yield (start_line if resume is None else true(start_line)), record  # type: ignore[misc]  # the reader's own list, not copied
         except csv.Error as error:
             if "unexpected end of data" in str(error):
                 reason = "unbalanced quote: the quote opened on this line is never closed"

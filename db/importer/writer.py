@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.selectable import TextualSelect
 
 from db.importer.report import Counts, Problem
-from db.importer.rows import SPECS, Context
+from db.importer.rows import SPECS, ChunkMark, Context
 from db.importer.sources import Source
 from db.importer.vocabulary import CDR_KEY_PREFIX
-from db.models import Client, ImportedFile
+from db.models import Client, ImportedChunk, ImportedFile
 
 # --------------------------------------------------------------------------------------------------
 # Writing
@@ -517,12 +517,14 @@ async def remove_ids(
 class FileMark:
     """What is remembered of an entity's last file (``imported_files``): its SHA-256 and, for a CSV
     file, its length, the bytes before its first data row and how it was read (see
-    ``db.importer.run``)."""
+    ``db.importer.run``), and the digests of its chunks of data rows (``imported_chunks``, see
+    ``rows.Chunks``; ``None``: none)."""
 
     sha256: str
     size: int | None = None
     head_size: int | None = None
     shape: str | None = None
+    chunks: list[ChunkMark] | None = None
 
 
 async def remember_files(
@@ -541,6 +543,7 @@ async def remember_files(
         if source.label in skipped:
             continue  # it stays the entity's last file
         await conn.execute(delete(ImportedFile).where(ImportedFile.entity == entity))
+        await conn.execute(delete(ImportedChunk).where(ImportedChunk.entity == entity))
         if entity in marks:
             c = counts[entity]
             rows = c.added + c.updated + c.unchanged
@@ -551,3 +554,9 @@ async def remember_files(
                     size=mark.size, head_size=mark.head_size, shape=mark.shape,
                 )
             )  # fmt: skip
+            chunks = [
+                {"entity": entity, "chunk": n, "records": m.records, "rows": m.rows, "digest": m.digest}
+                for n, m in enumerate(mark.chunks or [])
+            ]
+            for start in range(0, len(chunks), 5000):
+                await conn.execute(insert(ImportedChunk), chunks[start : start + 5000])
