@@ -122,6 +122,13 @@ def row_size(overhead: int, *values: str | None) -> int:
 CONTRACT_ROW, DEBTOR_ROW, AWAITING_ROW, TEAM_ROW, FINDING_ROW, DOCUMENT_ROW = 70, 110, 60, 230, 130, 110
 
 
+@lru_cache(maxsize=1 << 13)
+def team_row_size(name: str) -> int:
+    """``row_size(TEAM_ROW, name)``, remembered by name: an admin's /team sizes every manager's row on
+    every page turn to cut the pages (a thousand names, the same ones all day)."""
+    return row_size(TEAM_ROW, name)
+
+
 def pages_by_size(sizes: Sequence[int], per_page: int, budget: int = 0) -> list[range]:
     """Split rows of ``sizes`` (UTF-16 units, e.g. from ``row_size``) into pages of at most ``per_page``
     rows and ``budget`` units (a row and its line break; default ``ROWS_BUDGET``); always at least one
