@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, and_, case, delete, func, insert, literal_column, select
+from sqlalchemy import Table, and_, case, delete, func, insert, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules import (
@@ -526,14 +526,12 @@ async def team_from_ledger(session: AsyncSession, viewer: Employee) -> list[Team
     holds them equal); the team's debtors are not read (``/team`` does not show them). Only when
     :func:`ledger_serves` the day read."""
     summary = LedgerManagerRow
-    statement = (
-        select(
-            Employee.id, Employee.name, Employee.active, func.coalesce(summary.base, 0),
-            func.coalesce(summary.paid, 0), func.coalesce(summary.debt, 0), func.coalesce(summary.debtors, 0),
-        )
-        .outerjoin(summary, summary.manager_id == Employee.id)
-        .where(team_members_where(viewer))
-    )  # fmt: skip
+    joined = select(
+        Employee.id, Employee.name, Employee.active, func.coalesce(summary.base, 0),
+        func.coalesce(summary.paid, 0), func.coalesce(summary.debt, 0), func.coalesce(summary.debtors, 0),
+    ).outerjoin(summary, summary.manager_id == Employee.id)  # fmt: skip
+    active, *departed = [joined.where(clause) for clause in team_members_where(viewer)]
+    statement = union_all(active, *departed) if departed else active
     return [TeamMember(*row) for row in await session.execute(statement)]
 
 
