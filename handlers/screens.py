@@ -153,11 +153,15 @@ async def kpi_screen(
     session: AsyncSession, viewer: Employee, manager: Employee, month: Month, today: date, settings: Settings
 ) -> Screen:
     """A manager's month as of ``today``: the current month live; a finished month closed (its frozen
-    figures and month-end debt) or, before its close, live and marked preliminary."""
-    refusal = await month_refusal(session, month, today)
+    figures and month-end debt) or, before its close, live and marked preliminary. The small facts
+    come first in one statement (``queries.screen_facts``)."""
+    until = utc_of_local(datetime.combine(today + timedelta(days=1), time()), settings.zone)
+    facts = await queries.screen_facts(session, today, until)
+    refusal = refusal_of_month(month, today, facts.first_month)
     if refusal is not None:
         return Screen(refusal)
-    figure = await queries.collection_of(session, manager.id, month, today, settings.kpi_tiers)
+    serves = await queries.ledger.ledger_serves_from(session, facts.ledger_as_of, today)
+    figure = await queries.collection_of(session, manager.id, month, today, settings.kpi_tiers, serves=serves)
     collection = figure.collection
     frozen_on, closes_on = await month_status(session, month, today, settings)
     if frozen_on is not None:
@@ -169,7 +173,9 @@ async def kpi_screen(
         collection,
         figure.client_names(),
         awaiting_by_client(figure.positions),
-        await _imported_at(session, settings, month, today),
+        maybe_local_of_utc(facts.imported_at, settings.zone)
+        if month == Month.of(today)  # else the close of the month may bound it
+        else await _imported_at(session, settings, month, today),
         frozen_on=frozen_on,
         closes_on=closes_on,
         today=today,

@@ -469,12 +469,17 @@ async def collections(
     month: Month,
     today: date,
     tiers: Sequence[Tier],
+    *,
+    serves: bool | None = None,
 ) -> dict[str, ManagerMonth]:
     """The month's collection for each manager as of ``today`` (local date: payments dated later do
     not count), computed by the rules from the stored data. A contract counts for the manager who
     managed it in ``month`` and with the fee it had in each month (the terms history). Today's month,
-    when the ledger answers for ``today``, is read from it alone."""
-    if month == Month.of(today) and await ledger.ledger_serves(session, today):
+    when the ledger answers for ``today``, is read from it alone. ``serves``: whether it does
+    (``ledger.ledger_serves``) when the caller knows already; ``None``: asked here."""
+    if serves is None and month <= Month.of(today):
+        serves = await ledger.ledger_serves(session, today)
+    if month == Month.of(today) and serves:
         return await ledger.collections_of_current_month(session, manager_ids, today, tiers)
     wanted = set(manager_ids)
     infos, history = await _contracts_in_scope(session, manager_ids)
@@ -492,7 +497,7 @@ async def collections(
             await contract_starts(session, [i.client_id for i in infos if i.id in owner and i.closed_on]),
         )
     }
-    if month <= Month.of(today) and await ledger.ledger_serves(session, today):
+    if month <= Month.of(today) and serves:
         return await _collections_from_ledger(session, manager_ids, by_manager, owner, renewed, month, today, tiers)
     current = {i.id for i in infos if i.manager_id in wanted}  # their payments come by manager, the fast read
     payments = await payments_of_managers(session, manager_ids)
@@ -593,9 +598,15 @@ async def team_totals(
 
 
 async def collection_of(
-    session: AsyncSession, manager_id: str, month: Month, today: date, tiers: Sequence[Tier]
+    session: AsyncSession,
+    manager_id: str,
+    month: Month,
+    today: date,
+    tiers: Sequence[Tier],
+    *,
+    serves: bool | None = None,
 ) -> ManagerMonth:
-    return (await collections(session, [manager_id], month, today, tiers))[manager_id]
+    return (await collections(session, [manager_id], month, today, tiers, serves=serves))[manager_id]
 
 
 # --------------------------------------------------------------------------------------------------
