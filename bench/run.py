@@ -368,6 +368,8 @@ async def measure_digests(pool: Any, settings: Any, report: Report) -> dict[str,
 async def measure_commands(pool: Any, settings: Any, report: Report, repeat: int) -> None:
     import random
 
+    from sqlalchemy import event
+
     from bot.app import create_bot, create_dispatcher
     from db import queries
     from handlers.middlewares import ThrottleMiddleware
@@ -392,22 +394,34 @@ async def measure_commands(pool: Any, settings: Any, report: Report, repeat: int
         ("/chart", managers),  # a manager's first /chart of the day and import is drawn, a repeat is cached
     ]  # fmt: skip
     report.data["commands"] = {}
+    statements = [0]  # SQL statements sent (round trips; a transaction's BEGIN/COMMIT not counted)
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    engine = pool.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", count)
     for label, people in cases:
         command = label.split()[0]
         times: list[float] = []
+        sent = 0
         budget = time.perf_counter() + COMMAND_BUDGET_S
         for n in range(repeat + 1):
             person = rng.choice(people)
             client = Client(dp, bot, session, person.telegram_id or 0)
+            before = statements[0]
             spent = await timed(lambda c=client, text=command: c.send(text))
             if n:  # the first call warms up (and computes the day's findings once)
                 times.append(spent * 1000)
+                sent += statements[0] - before
             if n >= 3 and time.perf_counter() > budget:  # a slow command: fewer calls, still measured
                 break
         p50, p95 = percentile(times, 0.5), percentile(times, 0.95)
-        report.data["commands"][label] = {"p50_ms": p50, "p95_ms": p95, "calls": len(times)}
+        report.data["commands"][label] = {"p50_ms": p50, "p95_ms": p95, "calls": len(times),
+                                          "statements_per_call": sent / len(times)}  # fmt: skip
         target = TARGETS["file_p95_ms"] if command in {"/report", "/chart"} else TARGETS["command_p95_ms"]
         report.add(f"{label}: p50 / p95", f"{p50:.1f} / {p95:.1f} ms", f"p95 < {target:.0f} ms", p95 < target)
+    event.remove(engine, "before_cursor_execute", count)
 
 
 async def measure_broadcast(pool: Any, settings: Any, report: Report, digests: dict[str, str]) -> None:

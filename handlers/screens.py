@@ -35,6 +35,7 @@ from bot.keyboards import (
 )
 from bot.rules import (
     RULE_ORDER,
+    Collection,
     Discipline,
     Finding,
     Month,
@@ -46,6 +47,7 @@ from bot.rules import (
     awaiting_by_client,
     below_first_tier,
     close_day,
+    collection_of_totals,
     known_on,
     months_between,
     original_age,
@@ -54,6 +56,7 @@ from bot.rules import (
     totals_of_team,
     working_week,
     worst_first,
+    worst_first_of_totals,
 )
 from bot.settings import Settings
 from db import queries
@@ -121,7 +124,13 @@ async def month_refusal(session: AsyncSession, month: Month, today: date) -> str
     """Why ``month`` cannot be shown, or ``None``: a month to come, or one before any data."""
     if month > Month.of(today):
         return texts.future_month(month)
-    first = await queries.first_data_month(session)
+    return refusal_of_month(month, today, await queries.first_data_month(session))
+
+
+def refusal_of_month(month: Month, today: date, first: Month | None) -> str | None:
+    """:func:`month_refusal` with the first month of data (``queries.first_data_month``) read already."""
+    if month > Month.of(today):
+        return texts.future_month(month)
     if first is None or month < first:
         return texts.no_data_month(month, first)
     return None
@@ -144,11 +153,15 @@ async def kpi_screen(
     session: AsyncSession, viewer: Employee, manager: Employee, month: Month, today: date, settings: Settings
 ) -> Screen:
     """A manager's month as of ``today``: the current month live; a finished month closed (its frozen
-    figures and month-end debt) or, before its close, live and marked preliminary."""
-    refusal = await month_refusal(session, month, today)
+    figures and month-end debt) or, before its close, live and marked preliminary. The small facts
+    come first in one statement (``queries.screen_facts``)."""
+    until = utc_of_local(datetime.combine(today + timedelta(days=1), time()), settings.zone)
+    facts = await queries.screen_facts(session, today, until)
+    refusal = refusal_of_month(month, today, facts.first_month)
     if refusal is not None:
         return Screen(refusal)
-    figure = await queries.collection_of(session, manager.id, month, today, settings.kpi_tiers)
+    serves = await queries.ledger.ledger_serves_from(session, facts.ledger_as_of, today)
+    figure = await queries.collection_of(session, manager.id, month, today, settings.kpi_tiers, serves=serves)
     collection = figure.collection
     frozen_on, closes_on = await month_status(session, month, today, settings)
     if frozen_on is not None:
@@ -160,7 +173,9 @@ async def kpi_screen(
         collection,
         figure.client_names(),
         awaiting_by_client(figure.positions),
-        await _imported_at(session, settings, month, today),
+        maybe_local_of_utc(facts.imported_at, settings.zone)
+        if month == Month.of(today)  # else the close of the month may bound it
+        else await _imported_at(session, settings, month, today),
         frozen_on=frozen_on,
         closes_on=closes_on,
         today=today,
@@ -373,9 +388,17 @@ async def contract_screen(
 async def team_screen(
     session: AsyncSession, viewer: Employee, month: Month, page: int, today: date, settings: Settings
 ) -> Screen:
-    refusal = await month_refusal(session, month, today)
+    """One line per manager in ``viewer``'s scope, worst first, a page at a time, and the total. The
+    ledger's own month is read from the ledger's per-manager totals (:func:`_team_of_ledger`); any
+    other month, or a day the ledger does not answer for, by the rules (or a closed month's frozen
+    figures). The small facts come first in one statement (``queries.screen_facts``)."""
+    until = utc_of_local(datetime.combine(today + timedelta(days=1), time()), settings.zone)
+    facts = await queries.screen_facts(session, today, until)
+    refusal = refusal_of_month(month, today, facts.first_month)
     if refusal is not None:
         return Screen(refusal)
+    if month == Month.of(today) and await queries.ledger.ledger_serves_from(session, facts.ledger_as_of, today):
+        return await _team_of_ledger(session, viewer, month, page, today, settings, facts)
     managers = await queries.manager_names_in_scope(session, viewer)
     ids = [manager_id for manager_id, _ in managers]
     frozen_on, closes_on = await month_status(session, month, today, settings)
@@ -391,13 +414,9 @@ async def team_screen(
     names = dict(managers)
     total = totals_of_team(month, list(totals.values()), settings.kpi_tiers)
     ordered = worst_first(totals, names)
-    indices, page, pages = page_of([texts.row_size(texts.TEAM_ROW, name) for name, _, _ in ordered], page, TEAM_PAGE)
+    indices, page, pages = page_of([texts.team_row_size(name) for name, _, _ in ordered], page, TEAM_PAGE)
     shown = [ordered[n] for n in indices]
-    team = None
-    if month == Month.of(today) and await queries.has_discipline_data(session):
-        fresh = await _fresh_findings(session, today, settings)
-        week = working_week(today, settings.calendar.previous_working_day)
-        team = await queries.discipline_of(session, [mid for _, mid, _ in shown], today, week, fresh)
+    team = await _team_discipline(session, [mid for _, mid, _ in shown], month, today, settings, facts)
     rows = [texts.team_line(name, c, below_first_tier(c, settings.kpi_tiers), column(team, mid))
             for name, mid, c in shown]  # fmt: skip
     if unassigned is not None:  # contracts of managers who left stay in sight, and in the total
@@ -410,11 +429,94 @@ async def team_screen(
             rows.append(texts.unassigned_line(orphans, unassigned.waiting))
     if debtors is not None:
         total = replace(total, debtors=debtors)
+    imported_at = await _imported_at(session, settings, month, today)
+    return _team_view(viewer, month, total, rows, [(n, m) for n, m, _ in shown], imported_at, page, pages, today,
+                      frozen_on, closes_on)  # fmt: skip
+
+
+async def _team_of_ledger(
+    session: AsyncSession,
+    viewer: Employee,
+    month: Month,
+    page: int,
+    today: date,
+    settings: Settings,
+    facts: queries.ScreenFacts,
+) -> Screen:
+    """:func:`team_screen` of the ledger's own month (only when the ledger answers for ``today``): the
+    members and their totals in one statement (``ledger.team_from_ledger``), ordered by the same rule
+    from their paid and base alone (``worst_first_of_totals``), and a collection built only for the
+    rows shown. The same screen as the rules' reading (a test holds them equal), without the team's
+    debtor count, which /team does not show."""
+    tiers = settings.kpi_tiers
+    members = await queries.ledger.team_from_ledger(session, viewer)
+    listed = {m.manager_id: m for m in members if m.active}
+    ordered = worst_first_of_totals({mid: (m.paid, m.base) for mid, m in listed.items()},
+                                    {mid: m.name for mid, m in listed.items()})  # fmt: skip
+    indices, page, pages = page_of([texts.team_row_size(name) for name, _ in ordered], page, TEAM_PAGE)
+    shown = [ordered[n] for n in indices]
+    discipline = await _team_discipline(session, [mid for _, mid in shown], month, today, settings, facts)
+    rows = []
+    for name, mid in shown:
+        m = listed[mid]
+        collection = collection_of_totals(month, m.base, m.paid, m.base - m.paid, m.debt, m.debtors, tiers)
+        rows.append(texts.team_line(name, collection, below_first_tier(collection, tiers), column(discipline, mid)))
+    active_members = listed.values()
+    base, paid = sum(m.base for m in active_members), sum(m.paid for m in active_members)
+    debt, debtors = sum(m.debt for m in active_members), sum(m.debtors for m in active_members)
+    awaiting = base - paid
+    if len(listed) < len(members):  # contracts of managers who left stay in sight, and in the total
+        unassigned = await queries.unassigned_month(session, viewer, month, today, tiers)
+        if unassigned is not None:
+            orphans = unassigned.collection
+            base, paid, awaiting, debt, debtors = (base + orphans.base, paid + orphans.paid,
+                                                   awaiting + orphans.awaiting, debt + orphans.debt,
+                                                   debtors + orphans.debtors)  # fmt: skip
+            if page == 0:
+                rows.append(texts.unassigned_line(orphans, unassigned.waiting))
+    # debtors summed per manager as ``totals_of_team`` sums them: /team does not show the team's count
+    total = collection_of_totals(month, base, paid, awaiting, debt, debtors, tiers)
+    imported_at = maybe_local_of_utc(facts.imported_at, settings.zone)
+    return _team_view(viewer, month, total, rows, shown, imported_at, page, pages, today, None, None)
+
+
+async def _team_discipline(
+    session: AsyncSession,
+    manager_ids: list[str],
+    month: Month,
+    today: date,
+    settings: Settings,
+    facts: queries.ScreenFacts,
+) -> dict[str, Discipline] | None:
+    """The discipline column of /team's shown rows: only for the current month, and only once calls,
+    meetings, documents or PBX records were imported (``None``: no column)."""
+    if month != Month.of(today) or not facts.discipline_data:
+        return None
+    fresh = None if facts.findings_stored else await _fresh_findings(session, today, settings)
+    week = working_week(today, settings.calendar.previous_working_day)
+    return await queries.discipline_of(session, manager_ids, today, week, fresh)
+
+
+def _team_view(
+    viewer: Employee,
+    month: Month,
+    total: Collection,
+    rows: list[str],
+    shown: list[tuple[str, str]],
+    imported_at: datetime | None,
+    page: int,
+    pages: int,
+    today: date,
+    frozen_on: date | None,
+    closes_on: date | None,
+) -> Screen:
+    """/team's text and keyboard: the title, the total, the rows of the page, a button per shown
+    manager ``(name, id)``, the pager and the chart."""
     title = texts.team_title(viewer.team) if viewer.role == Role.SUPERVISOR else texts.ALL_TEAMS
-    text = texts.team_view(title, total, rows, await _imported_at(session, settings, month, today), page, pages)
+    text = texts.team_view(title, total, rows, imported_at, page, pages)
     if frozen_on or closes_on:
         text += "\n" + texts.month_state_note(frozen_on, closes_on, today)
-    buttons = [button(name, ManagerView(view=View.KPI, manager=mid, month=str(month))) for name, mid, _ in shown]
+    buttons = [button(name, ManagerView(view=View.KPI, manager=mid, month=str(month))) for name, mid in shown]
     keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     keyboard.append(pager(page, pages, TeamView, month=str(month)))
     keyboard.append([chart_button(month=str(month))])

@@ -65,3 +65,4 @@ def test_a_small_benchmark_runs_every_step_and_writes_its_results(
     assert data["results"]["broadcast"]["delivered"] == data["results"]["broadcast"]["messages"] == 2
     assert data["results"]["digests"]["employees"] == 4  # 2 managers, 1 supervisor, 1 admin
     assert set(data["results"]["commands"]) >= {"/kpi", "/debtors", "/calls", "/team (admin, all)"}
+    assert all(c["statements_per_call"] >= 1 for c in data["results"]["commands"].values())  # the viewer at least

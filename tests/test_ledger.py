@@ -32,7 +32,7 @@ from bot.rules import (
 )
 from db import queries
 from db.importer import import_paths
-from db.models import LedgerContractRow, LedgerMonthRow, LedgerState
+from db.models import Employee, LedgerContractRow, LedgerMonthRow, LedgerState
 from db.queries import ledger
 from db.session import SessionPool, create_engine, create_session_pool
 from jobs.digests import client_debts
@@ -240,8 +240,17 @@ async def check_digest_reads(pool: SessionPool, figures: dict[str, queries.Manag
             finally:
                 ledger.WHOLE_MANAGERS = limit
             state = await ledger.ledger_state(session)
+            admin = await session.get(Employee, "a1")
+            assert admin is not None
+            supervisor = Employee(id="s1", name="С", role="supervisor", team="Север", active=True)  # not stored
+            listed = {v.id: await ledger.team_from_ledger(session, v) for v in (admin, supervisor)}
         assert state is not None and state.debtors == len(every_owing)
         assert team.debtors == len(every_owing)
+        for members in listed.values():  # /team's one-statement reading: the same totals per manager
+            assert sorted(m.manager_id for m in members) == sorted(MANAGERS)
+            for m in members:
+                c = team.members[m.manager_id]
+                assert (m.base, m.paid, m.debt, m.debtors) == (c.base, c.paid, c.debt, c.debtors)
         for m in MANAGERS:
             assert light[m].collection == figures[m].collection, m
             assert light[m].awaiting == awaiting_by_client(figures[m].positions)

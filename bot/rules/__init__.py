@@ -90,7 +90,7 @@ from bot.rules.months import (
     month_first_day,
     months_between,
 )
-from bot.rules.team import below_first_tier, totals_of_team, worst_first
+from bot.rules.team import below_first_tier, totals_of_team, worst_first, worst_first_of_totals
 
 __all__ = [
     "APPLICATIONS",
@@ -173,4 +173,5 @@ __all__ = [
     "totals_of_team",
     "working_week",
     "worst_first",
+    "worst_first_of_totals",
 ]

@@ -3,8 +3,11 @@ first tier, and the team's total from its managers' totals. Pure: plain records 
 
 from __future__ import annotations
 
-from bot.rules.collection import Collection, Tier, collection_of_totals
-from bot.rules.months import Month
+from collections.abc import Mapping
+from decimal import Decimal
+
+from bot.rules.collection import Collection, Tier, collection_of_totals, percent_hundredths
+from bot.rules.months import Kopecks, Month
 
 
 def below_first_tier(collection: Collection, tiers: tuple[Tier, ...]) -> bool:
@@ -29,5 +32,28 @@ def worst_first(collections: dict[str, Collection], names: dict[str, str]) -> li
     then id. The digest and /team both order by this, so they always list managers alike."""
     return sorted(
         ((names[mid], mid, collection) for mid, collection in collections.items()),
-        key=lambda item: (item[2].percent is None, item[2].percent or 0, item[0], item[1]),
+        key=lambda item: _worst_first_key(item[2].percent, item[0], item[1]),
     )
+
+
+def _worst_first_key(percent: Decimal | int | None, name: str, manager_id: str) -> tuple[bool, Decimal | int, str, str]:
+    return percent is None, percent or 0, name, manager_id
+
+
+def worst_first_of_totals(
+    totals: Mapping[str, tuple[Kopecks, Kopecks]], names: dict[str, str]
+) -> list[tuple[str, str]]:
+    """:func:`worst_first` from each manager's ``(paid, base)`` alone: (name, manager id) in the same
+    order, without building a collection per manager (an admin's /team orders a thousand managers and
+    shows twenty). The percent compared is the shown one in hundredths (``percent_hundredths``), which
+    orders exactly as the shown ``Decimal`` does; a test holds the two orders equal."""
+    return [
+        (name, mid)
+        for name, mid, _ in sorted(
+            (
+                (names[mid], mid, percent_hundredths(paid, base) if base > 0 else None)
+                for mid, (paid, base) in totals.items()
+            ),
+            key=lambda item: _worst_first_key(item[2], item[0], item[1]),
+        )
+    ]

@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, and_, case, delete, func, insert, literal_column, select
+from sqlalchemy import Table, and_, case, delete, func, insert, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules import (
@@ -38,7 +38,16 @@ from bot.rules import (
     month_first_day,
     summarize,
 )
-from db.models import Client, Contract, LedgerContractRow, LedgerManagerRow, LedgerMonthRow, LedgerState, Payment
+from db.models import (
+    Client,
+    Contract,
+    Employee,
+    LedgerContractRow,
+    LedgerManagerRow,
+    LedgerMonthRow,
+    LedgerState,
+    Payment,
+)
 from db.queries import (
     INFO_COLUMNS,
     ContractInfo,
@@ -47,6 +56,7 @@ from db.queries import (
     client_names,
     contract_starts,
     manager_in,
+    team_members_where,
     terms_history,
     terms_of,
 )
@@ -83,11 +93,18 @@ async def ledger_serves(session: AsyncSession, today: date) -> bool:
     ``today``'s month not after ``today``, and no payment is dated after that day up to ``today``.
     One index lookup (``ix_payments_paid_on``)."""
     state = await ledger_state(session)
-    if state is None or state.as_of > today or Month.of(state.as_of) != Month.of(today):
+    return await ledger_serves_from(session, state.as_of if state is not None else None, today)
+
+
+async def ledger_serves_from(session: AsyncSession, as_of: date | None, today: date) -> bool:
+    """:func:`ledger_serves` for a ledger kept as of ``as_of`` (``None``: no ledger), the state read
+    already (``db.queries.screen_facts`` reads it with what a screen needs first): no query when the
+    ledger is kept for ``today`` itself, else the one index lookup."""
+    if as_of is None or as_of > today or Month.of(as_of) != Month.of(today):
         return False
-    if state.as_of == today:
+    if as_of == today:
         return True
-    later = select(Payment.id).where(Payment.paid_on > state.as_of, Payment.paid_on <= today).limit(1)
+    later = select(Payment.id).where(Payment.paid_on > as_of, Payment.paid_on <= today).limit(1)
     return (await session.execute(later)).first() is None
 
 
@@ -447,7 +464,7 @@ async def team_totals_from_ledger(
     ``summarize`` over the positions (a test holds them equal). Only when :func:`ledger_serves`
     ``today``."""
     month = Month.of(today)
-    kept, summary = LedgerContractRow, LedgerManagerRow
+    summary = LedgerManagerRow
     sums: dict[str, tuple[int, int, int, int]] = {}
     wanted = set(manager_ids)
     statement = select(summary.manager_id, summary.base, summary.paid, summary.debt, summary.debtors)
@@ -459,23 +476,63 @@ async def team_totals_from_ledger(
             else:
                 everyone = False  # a manager in the ledger left out: count this team's debtors
     state = await ledger_state(session) if everyone else None
-    in_debt = kept.debt > literal_column("0")  # a literal, as the partial index says it (not a parameter)
     if state is not None and state.debtors is not None:  # every manager in the ledger: kept at its write
         team_debtors = state.debtors
-    elif len(manager_ids) <= WIDE_CHUNK:  # counted in the database: one number, not every owing client
-        count = select(func.count(func.distinct(kept.client_id))).where(kept.manager_id.in_(manager_ids), in_debt)
-        team_debtors = int((await session.execute(count)).scalar_one())
     else:
-        clients: set[str] = set()
-        for chunk in _chunks(list(manager_ids), WIDE_CHUNK):
-            owing_clients = select(kept.client_id).where(kept.manager_id.in_(chunk), in_debt).distinct()
-            clients.update((await session.execute(owing_clients)).scalars())
-        team_debtors = len(clients)
+        team_debtors = await _owing_clients_of(session, manager_ids)
     members: dict[str, Collection] = {}
     for manager_id in manager_ids:
         base, paid, debt, owing = sums.get(manager_id, (0, 0, 0, 0))
         members[manager_id] = collection_of_totals(month, base, paid, base - paid, debt, owing, tiers)
     return TeamTotals(members, team_debtors)
+
+
+IN_DEBT = LedgerContractRow.debt > literal_column("0")  # a literal, as the partial index says it (not a parameter)
+
+
+async def _owing_clients_of(session: AsyncSession, manager_ids: Sequence[str]) -> int:
+    """The clients with debt at any of these managers in the ledger's month, counted once
+    (``ix_ledger_contracts_owing``): one number from the database, not every owing client."""
+    kept = LedgerContractRow
+    if len(manager_ids) <= WIDE_CHUNK:
+        count = select(func.count(func.distinct(kept.client_id))).where(kept.manager_id.in_(manager_ids), IN_DEBT)
+        return int((await session.execute(count)).scalar_one())
+    clients: set[str] = set()
+    for chunk in _chunks(list(manager_ids), WIDE_CHUNK):
+        owing_clients = select(kept.client_id).where(kept.manager_id.in_(chunk), IN_DEBT).distinct()
+        clients.update((await session.execute(owing_clients)).scalars())
+    return len(clients)
+
+
+class TeamMember(NamedTuple):
+    """A manager a team view lists, with their totals in the ledger's own month (``ledger_managers``;
+    kopecks, all zero for a manager without contracts there). ``active`` is ``False`` for one who
+    left still holding contracts (shown as unassigned). A named tuple: an admin's view reads a
+    thousand of them on every page turn."""
+
+    manager_id: str
+    name: str
+    active: bool
+    base: int
+    paid: int
+    debt: int
+    debtors: int
+
+
+async def team_from_ledger(session: AsyncSession, viewer: Employee) -> list[TeamMember]:
+    """Whom ``viewer``'s team view lists (``db.queries.team_members_where``, the one scope rule) with
+    their totals from ``ledger_managers``: one statement, the employees joined to their one summary
+    row by its key. The same figures as :func:`team_totals_from_ledger` over the listed ids (a test
+    holds them equal); the team's debtors are not read (``/team`` does not show them). Only when
+    :func:`ledger_serves` the day read."""
+    summary = LedgerManagerRow
+    joined = select(
+        Employee.id, Employee.name, Employee.active, func.coalesce(summary.base, 0),
+        func.coalesce(summary.paid, 0), func.coalesce(summary.debt, 0), func.coalesce(summary.debtors, 0),
+    ).outerjoin(summary, summary.manager_id == Employee.id)  # fmt: skip
+    active, *departed = [joined.where(clause) for clause in team_members_where(viewer)]
+    statement = union_all(active, *departed) if departed else active
+    return [TeamMember(*row) for row in await session.execute(statement)]
 
 
 @dataclass(frozen=True)
