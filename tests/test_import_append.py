@@ -5,21 +5,18 @@ a problem in one names its true line, and anything but a pure append is read who
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, select
 
 from db.importer import import_paths
-from db.importer import run as run_module
 from db.models import ImportedFile, Payment, PbxCall
 from db.session import SessionPool
 from tests.factories import INTERACTIONS_HEADER, small_exports, write_csv
-from tests.importing import MSK, NOW, count, problems, run
+from tests.importing import MSK, NOW, count, problems, run, watch_reads
 
 DOC = Path(__file__).parents[1] / "docs" / "import.md"
 
@@ -44,25 +41,7 @@ def append(path: Path, lines: list[str]) -> Path:
 @pytest.fixture
 def built(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     """``(entity, line)`` of every data row the importer reads from a file (payments and PBX)."""
-    seen: list[tuple[str, int]] = []
-
-    class Reading(run_module.TableReader):
-        def __call__(self, rows: Any) -> Iterator[tuple[int, dict[str, Any]]]:
-            for line, cells in super().__call__(rows):
-                if self.source.entity == "payments":
-                    seen.append(("payments", line))
-                yield line, cells
-
-    original = run_module.pbx_rows
-
-    def pbx_rows(source: Any, rows: Any, found: Any) -> Iterator[tuple[int, dict[str, Any]]]:
-        for line, cells in original(source, rows, found):
-            seen.append(("pbx", line))
-            yield line, cells
-
-    monkeypatch.setattr(run_module, "TableReader", Reading)
-    monkeypatch.setattr(run_module, "pbx_rows", pbx_rows)
-    return seen
+    return watch_reads(monkeypatch)
 
 
 async def base(pool: SessionPool, tmp_path: Path) -> Path:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,12 +18,11 @@ from sqlalchemy import select, text
 
 from db.importer import ImportFailed, ImportReport, import_paths
 from db.importer import rows as rows_module
-from db.importer import run as run_module
 from db.models import Base, ImportedChunk, Payment
 from db.session import SessionPool
 from tests.conftest import truncate_all
 from tests.factories import EMPLOYEES_HEADER, small_exports, write_csv
-from tests.importing import MSK, NOW, count, problems, run
+from tests.importing import MSK, NOW, count, problems, run, watch_reads
 
 DOC = Path(__file__).parents[1] / "docs" / "import.md"
 
@@ -76,25 +74,7 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def mapped(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     """``(entity, line)`` of every data record the importer maps to columns (payments and PBX)."""
-    seen: list[tuple[str, int]] = []
-
-    class Reading(run_module.TableReader):
-        def __call__(self, rows: Any) -> Iterator[tuple[int, dict[str, Any]]]:
-            for line, cells in super().__call__(rows):
-                if self.source.entity == "payments":
-                    seen.append(("payments", line))
-                yield line, cells
-
-    original = run_module.pbx_rows
-
-    def pbx_rows(source: Any, rows: Any, found: Any) -> Iterator[tuple[int, dict[str, Any]]]:
-        for line, cells in original(source, rows, found):
-            seen.append(("pbx", line))
-            yield line, cells
-
-    monkeypatch.setattr(run_module, "TableReader", Reading)
-    monkeypatch.setattr(run_module, "pbx_rows", pbx_rows)
-    return seen
+    return watch_reads(monkeypatch)
 
 
 async def base(pool: SessionPool, tmp_path: Path) -> Path:
