@@ -153,12 +153,17 @@ def money(kopecks: int) -> str:
     return _plain_spaces(format_currency(amount, "RUB", format=pattern, locale=LOCALE, currency_digits=False))
 
 
-@lru_cache(maxsize=1 << 14, typed=True)  # a /team page formats forty, Babel's formatter is the slow part
 def percent(value: Decimal | None) -> str:
     """``Decimal("90.53")`` → ``90,53 %``; ``None`` (no base) → ``—``."""
     if value is None:
         return "—"
-    return _plain_spaces(format_decimal(value, format="#,##0.00", locale=LOCALE)) + " %"
+    return _percent(str(value))
+
+
+@lru_cache(maxsize=1 << 14)  # a /team page formats forty, Babel's formatter is the slow part
+def _percent(value: str) -> str:
+    # keyed by the Decimal's text, not the Decimal: Decimal("-0") == Decimal("0") would share a key
+    return _plain_spaces(format_decimal(Decimal(value), format="#,##0.00", locale=LOCALE)) + " %"
 
 
 def threshold(value: Decimal) -> str:
@@ -166,10 +171,14 @@ def threshold(value: Decimal) -> str:
     return _plain_spaces(format_decimal(value, format="#,##0.##", locale=LOCALE)) + " %"
 
 
-@lru_cache(maxsize=1 << 10, typed=True)
 def coefficient(value: Decimal) -> str:
     """``Decimal("0.2")`` → ``0,2``; ``0`` → ``0``."""
-    return _plain_spaces(format_decimal(value.normalize(), format="0.####", locale=LOCALE))
+    return _coefficient(str(value))
+
+
+@lru_cache(maxsize=1 << 10)  # keyed by the text, as _percent is
+def _coefficient(value: str) -> str:
+    return _plain_spaces(format_decimal(Decimal(value).normalize(), format="0.####", locale=LOCALE))
 
 
 def month_name(month: Month) -> str:

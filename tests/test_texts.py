@@ -6,6 +6,7 @@ import html
 from datetime import datetime
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -138,3 +139,14 @@ def test_a_caption_is_cut_by_whole_lines() -> None:
     caption = texts.caption(text)
     assert texts.utf16_len(caption) <= texts.MAX_CAPTION and caption.endswith("\n…")
     assert text.startswith(caption[:-2])
+
+
+@pytest.mark.parametrize("first", ["0", "-0", "0.00", "-0.00"])
+def test_a_remembered_percent_is_the_text_of_its_own_value_whatever_came_first(first: str) -> None:
+    """The formatted percents and coefficients are remembered; Decimal("-0") equals Decimal("0")
+    (and hashes alike), so remembering by the Decimal gave whichever was formatted first."""
+    texts.percent(Decimal(first))
+    texts.coefficient(Decimal(first))
+    assert texts.percent(Decimal("-0.00")) == "-0,00 %" and texts.percent(Decimal("0.00")) == "0,00 %"
+    assert texts.percent(Decimal("-0")) == "-0,00 %" and texts.percent(Decimal("0")) == "0,00 %"
+    assert texts.coefficient(Decimal("-0")) == "-0" and texts.coefficient(Decimal("0")) == "0"
