@@ -349,3 +349,33 @@ def test_after_any_edit_the_database_is_what_reading_every_row_makes(
         assert chunked == whole
 
     asyncio.run(both())
+
+
+async def test_a_master_csv_read_whole_keeps_digests_the_next_rewrite_can_match(
+    pool: SessionPool, tmp_path: Path, mapped: list[tuple[str, int]]
+) -> None:
+    """A rewrite of Master.csv read whole (a record of a skipped chunk repeated in a later one) keeps
+    the digests a first read keeps: the separator is part of them only once the file is being read,
+    so the next rewrite still skips the chunks whose records did not change."""
+    calls = records(7)  # chunks [1-3] [4-6] [7]
+    log = master(tmp_path / "Master.csv", calls)
+    await run(pool, log)
+    assert counted(await run(pool, master(log, [*calls, calls[0]], line_end="\n")), "pbx") == (0, 0, 7)
+    mapped.clear()
+    assert counted(await run(pool, master(log, calls, quoting=csv.QUOTE_MINIMAL)), "pbx") == (0, 0, 7)
+    assert lines(mapped, "pbx") == [7]
+
+
+async def test_nights_of_appends_keep_the_chunks_of_the_old_part(
+    pool: SessionPool, tmp_path: Path, mapped: list[tuple[str, int]]
+) -> None:
+    """A file read from where it ended keeps the chunks of its old part; only a last chunk short of
+    full may grow, so only it is forgotten: night after night of appends does not wear the
+    remembered chunks away, and a rewrite after them still skips the old part."""
+    path = await base(pool, tmp_path)
+    await run(pool, one_c(path, PAYMENTS[:6]))  # chunks [1-3] [4-6], both full
+    for night in (8, 10):  # 1C appended two payments each night
+        assert counted(await run(pool, one_c(path, PAYMENTS[:night])))[0] == 2
+    mapped.clear()
+    assert counted(await run(pool, rewritten(path, PAYMENTS))) == (0, 0, 10)
+    assert lines(mapped) == [9, 10, 11, 12]  # chunks [7-9] [10] were appended: read; [1-3] [4-6] skipped

@@ -502,11 +502,13 @@ class Chunks:
         text = _CELL.join(head)
         if _RECORD in text or text.count(_CELL) != max(len(head) - 1, 0):
             self.unkeyed = True
-        base = hashlib.blake2b(f"{self.shape()}{_RECORD}{len(head)}{_RECORD}{text}{_RECORD}".encode(
-            "utf-8", "surrogatepass"), digest_size=16)  # fmt: skip
         stored = self.stored if self.stored is not None and not self.unkeyed else None
         size = CHUNK_ROWS
+        base: Any = None
         while buffer := list(islice(records, size)):
+            if base is None:  # the shape once the file is being read: a Master.csv's separator is known only then
+                base = hashlib.blake2b(f"{self.shape()}{_RECORD}{len(head)}{_RECORD}{text}{_RECORD}".encode(
+                    "utf-8", "surrogatepass"), digest_size=16)  # fmt: skip
             yield from self._chunk(base, buffer, stored, id_index)
             if len(buffer) < size:
                 break

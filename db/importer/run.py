@@ -21,6 +21,7 @@ from sqlalchemy import Row as SqlRow
 from sqlalchemy import select
 
 from bot.rules import Month
+from db.importer import rows as rows_module
 from db.importer import values as v
 from db.importer.report import Counts, ImportFailed, ImportReport, Problem, Progress, escape
 from db.importer.rows import (
@@ -421,8 +422,10 @@ async def import_sources(
                 resume = _resume(source, last, prefix, ctx) if fresh and csv_file else None
                 if csv_file and entity in DIGESTED:
                     stored = await _stored_chunks(conn, entity) if fresh else None
-                    if resume is not None:  # the old part's chunks stay but its last, which may grow
-                        marks[entity].chunks = (stored or [])[:-1]
+                    if resume is not None:  # the old part's chunks stay, but a last one short of full may grow
+                        kept = stored or []
+                        full_last = bool(kept) and kept[-1].records == rows_module.CHUNK_ROWS
+                        marks[entity].chunks = kept if full_last else kept[:-1]
                     else:
                         chunks = _new_chunks(entity, source, ctx, stored)
             bar = progress(source) if progress else None
