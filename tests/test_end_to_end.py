@@ -30,10 +30,20 @@ async def kpibot(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, 
 
 
 async def test_run_links_by_invite_and_answers_kpi_through_the_bot_api(tmp_path: Path, database_url: str) -> None:
+    """The replies, and only the replies: the days around today are days off (``WORK_CALENDAR_FILE``),
+    so no morning digest joins them. On a working day after ``DIGEST_TIME`` the people linked here
+    became due at the next minute, and a digest arrived between a welcome and a /kpi reply whenever
+    that minute fell inside the test (CI on a Monday at 11:54 Moscow time)."""
+    from datetime import UTC, datetime, timedelta
+
     api = FakeBotApi()
     url = await api.start()
+    calendar = tmp_path / "calendar.txt"
+    today = datetime.now(UTC).date()
+    calendar.write_text("".join(f"{today + timedelta(days=d)} off\n" for d in (-1, 0, 1)), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "BOT_TOKEN", "TELEGRAM_API_URL"}}
-    env.update(DATABASE_URL=database_url, BOT_TOKEN="42:TEST", TELEGRAM_API_URL=url, LOG_LEVEL="INFO")
+    env.update(DATABASE_URL=database_url, BOT_TOKEN="42:TEST", TELEGRAM_API_URL=url, LOG_LEVEL="INFO",
+               WORK_CALENDAR_FILE=str(calendar))  # fmt: skip
     from bot.demo import write_exports
 
     write_exports(tmp_path / "exports")
