@@ -250,10 +250,17 @@ def _file_digests(path: Path, prefix: int | None) -> tuple[str, int, _Prefix | N
 def _shape(entity: str, encoding: str, delimiter: str, ctx: Context) -> str:
     """A digest of what, besides its bytes, decides how a file's rows read: the encoding and
     separator it is read with, the time zones, for PBX records which employee each extension is."""
-    parts = [DIGEST_VERSION, entity, encoding, delimiter, str(ctx.zone), str(ctx.pbx_zone)]
+    parts = [DIGEST_VERSION, entity, encoding, delimiter, *_settings_read_by(entity, ctx)]
+    return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()
+
+
+def _settings_read_by(entity: str, ctx: Context) -> list[str]:
+    """The settings a file's rows are read with: the time zones and, for PBX records, which employee
+    each extension is (part of :func:`_shape` and :func:`_chunk_shape`)."""
+    parts = [str(ctx.zone), str(ctx.pbx_zone)]
     if entity == "pbx":
         parts.append(";".join(f"{ext}={employee}" for ext, employee in sorted(ctx.extensions.items())))
-    return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()
+    return parts
 
 
 def _resume(source: Source, last: SqlRow[Any] | None, prefix: _Prefix | None, ctx: Context) -> Resume | None:
@@ -281,10 +288,7 @@ def _chunk_shape(entity: str, delimiter: str, ctx: Context) -> str:
     """What, besides its cells and the header's, decides what a chunk of a file's rows imports as
     (:class:`Chunks`): the separator, the time zones and, for PBX records, which employee each
     extension is. Not the encoding: the cells are compared decoded."""
-    parts = [DIGEST_VERSION, entity, delimiter, str(ctx.zone), str(ctx.pbx_zone)]
-    if entity == "pbx":
-        parts.append(";".join(f"{ext}={employee}" for ext, employee in sorted(ctx.extensions.items())))
-    return "\x1e".join(parts)
+    return "\x1e".join([DIGEST_VERSION, entity, delimiter, *_settings_read_by(entity, ctx)])
 
 
 async def _stored_chunks(conn: Any, entity: str) -> list[ChunkMark]:
